@@ -1,0 +1,37 @@
+# The two commands of the README: `make run` and `make test`. Both set everything up.
+PYTHON ?= python3
+VENV ?= .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed-stamp
+
+.PHONY: run test install stop status lint bench clean
+
+$(STAMP): pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+	$(BIN)/pip install --quiet -e '.[dev]'
+	touch $(STAMP)
+
+install: $(STAMP)
+
+## Provision and start a local Neo4j, apply the schema, serve the API (Ctrl-C stops both).
+run: install
+	$(BIN)/mllineage serve --local-neo4j
+
+## The whole test suite against a real Neo4j (provisioned locally when none is given).
+test: install
+	$(BIN)/pytest
+
+stop: install
+	$(BIN)/mllineage neo4j stop
+
+status: install
+	$(BIN)/mllineage neo4j status
+
+lint: install
+	$(BIN)/ruff check src tests bench
+	$(BIN)/ruff format --check src tests bench
+	$(BIN)/mypy src
+
+clean:
+	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache .hypothesis

@@ -1,0 +1,47 @@
+"""Reading single entities and listing them."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Path, Query
+
+from mllineage.api.deps import StoreDep
+from mllineage.domain import MAX_NAME_LENGTH, NAMESPACE_PATTERN, EntityDetail, EntityPage, Kind
+
+router = APIRouter(prefix="/v1/entities", tags=["entities"])
+
+MAX_PAGE = 1_000
+
+
+@router.get(
+    "",
+    summary="List entities in uid order, with cursor pagination",
+    responses={422: {"description": "Invalid filter or cursor"}},
+)
+async def list_entities(
+    store: StoreDep,
+    kind: Kind | None = None,
+    namespace: Annotated[str | None, Query(pattern=NAMESPACE_PATTERN, max_length=128)] = None,
+    q: Annotated[
+        str | None, Query(min_length=1, max_length=256, description="Substring of the name")
+    ] = None,
+    limit: Annotated[int, Query(ge=1, le=MAX_PAGE)] = 100,
+    cursor: Annotated[
+        str | None, Query(max_length=4096, description="next_cursor of the previous page")
+    ] = None,
+) -> EntityPage:
+    return await store.list_entities(
+        kind=kind, namespace=namespace, q=q, limit=limit, cursor=cursor
+    )
+
+
+@router.get(
+    "/{uid:path}",
+    summary="One entity with its properties and direct neighbours",
+    responses={404: {"description": "No entity with that uid"}},
+)
+async def get_entity(
+    uid: Annotated[str, Path(min_length=5, max_length=MAX_NAME_LENGTH + 200)], store: StoreDep
+) -> EntityDetail:
+    return await store.get_entity(uid)

@@ -1,0 +1,57 @@
+"""One table from domain errors to HTTP statuses, and JSON problem bodies for all of them.
+
+Every error body has ``message`` (one readable sentence naming the field and the fix);
+validation errors keep FastAPI's ``detail`` list with the location of each problem.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import FastAPI, Request
+from fastapi.encoders import jsonable_encoder
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+
+from mllineage.errors import InvalidInput, LineageError, NotFound, Unavailable
+
+STATUS: dict[type[LineageError], int] = {NotFound: 404, InvalidInput: 422, Unavailable: 503}
+RETRY_AFTER_SECONDS = "5"
+
+
+def _location(loc: tuple[Any, ...]) -> str:
+    """('body', 'batch', 'events', 3, 'kind') -> 'events[3].kind' (union tags dropped)."""
+    out = ""
+    for part in loc[1:] if loc and loc[0] == "body" else loc:
+        if part in ("event", "batch") and not out:
+            continue
+        out += f"[{part}]" if isinstance(part, int) else f".{part}" if out else str(part)
+    return out or "body"
+
+
+def validation_message(errors: list[dict[str, Any]]) -> str:
+    parts = []
+    for error in errors[:5]:
+        message = str(error.get("msg", "invalid")).removeprefix("Value error, ")
+        parts.append(f"{_location(tuple(error.get('loc', ())))}: {message}")
+    more = f" (and {len(errors) - 5} more)" if len(errors) > 5 else ""
+    return "; ".join(parts) + more
+
+
+def install_error_handlers(app: FastAPI) -> None:
+    @app.exception_handler(RequestValidationError)
+    async def invalid_request(request: Request, exc: RequestValidationError) -> JSONResponse:
+        errors = list(exc.errors())
+        return JSONResponse(
+            status_code=422,
+            content=jsonable_encoder(
+                {"message": validation_message(errors), "detail": errors},
+                custom_encoder={Exception: str},
+            ),
+        )
+
+    @app.exception_handler(LineageError)
+    async def domain_error(request: Request, exc: LineageError) -> JSONResponse:
+        status = STATUS.get(type(exc), 500)
+        headers = {"Retry-After": RETRY_AFTER_SECONDS} if status == 503 else None
+        return JSONResponse(status_code=status, content={"message": str(exc)}, headers=headers)

@@ -1,0 +1,30 @@
+"""Liveness and readiness probes (always open: load balancers and compose call them)."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter
+from fastapi.responses import JSONResponse
+
+from mllineage.api.deps import StoreDep
+
+router = APIRouter(tags=["health"])
+
+
+@router.get("/healthz", summary="The process is alive")
+async def healthz() -> dict[str, str]:
+    return {"status": "ok"}
+
+
+@router.get(
+    "/readyz",
+    summary="Neo4j answers and the schema is online",
+    responses={503: {"description": "Not ready; `message` says why"}},
+)
+async def readyz(store: StoreDep) -> JSONResponse:
+    reason = await store.readiness()
+    if reason is not None:
+        return JSONResponse(
+            status_code=503, content={"status": "unavailable", "message": reason},
+            headers={"Retry-After": "5"},
+        )
+    return JSONResponse(content={"status": "ready"})

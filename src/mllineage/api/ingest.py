@@ -1,0 +1,38 @@
+"""Writing lineage: native events (one or a batch) and plain graph upserts."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+from fastapi import APIRouter
+
+from mllineage.api.deps import StoreDep
+from mllineage.domain import EventBatch, EventsRequest, GraphUpsert, WriteSummary
+from mllineage.events import events_to_delta, upsert_to_delta
+
+router = APIRouter(prefix="/v1", tags=["ingest"])
+
+WRITE_ERRORS: dict[int | str, dict[str, str]] = {
+    413: {"description": "Body larger than the documented limit"},
+    422: {"description": "Invalid input; `message` names the field and the fix; nothing written"},
+    503: {"description": "Neo4j unavailable; nothing written; retry after `Retry-After`"},
+}
+
+
+@router.post(
+    "/events",
+    summary="Record one lineage event, or a batch {events: [...]}, in one transaction",
+    responses=WRITE_ERRORS,
+)
+async def post_events(body: EventsRequest, store: StoreDep) -> WriteSummary:
+    events = body.events if isinstance(body, EventBatch) else [body]
+    return await store.write(events_to_delta(events))
+
+
+@router.post(
+    "/graph",
+    summary="Upsert nodes and edges that are facts rather than runs",
+    responses=WRITE_ERRORS,
+)
+async def post_graph(body: GraphUpsert, store: StoreDep) -> WriteSummary:
+    return await store.write(upsert_to_delta(body, received_at=datetime.now(UTC)))

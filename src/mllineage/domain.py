@@ -1,0 +1,382 @@
+"""The lineage vocabulary: kinds, edge rules, identity, property rules and the request models.
+
+Pure: no I/O. Everything a client may send is validated here, so the store only ever sees
+well-formed values, and labels and relationship types only ever come from these enums.
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import datetime
+from enum import StrEnum
+from typing import Annotated, Any, Literal
+
+from pydantic import (
+    AfterValidator,
+    AwareDatetime,
+    BaseModel,
+    ConfigDict,
+    Discriminator,
+    Field,
+    Tag,
+    model_validator,
+)
+
+
+class Kind(StrEnum):
+    """Node kinds; each is also a Neo4j label (every node additionally carries ``Entity``)."""
+
+    DataSource = "DataSource"
+    FeatureGroup = "FeatureGroup"
+    Feature = "Feature"
+    Dataset = "Dataset"
+    Model = "Model"
+    FeaturePipeline = "FeaturePipeline"
+    FeatureQuery = "FeatureQuery"
+    TrainingJob = "TrainingJob"
+    Endpoint = "Endpoint"
+
+
+ARTIFACT_KINDS = frozenset(
+    {Kind.DataSource, Kind.FeatureGroup, Kind.Feature, Kind.Dataset, Kind.Model}
+)
+PROCESS_KINDS = frozenset(
+    {Kind.FeaturePipeline, Kind.FeatureQuery, Kind.TrainingJob, Kind.Endpoint}
+)
+
+
+class EdgeType(StrEnum):
+    """Relationship types; every edge points downstream."""
+
+    ContributedTo = "ContributedTo"
+    Produced = "Produced"
+    HasFeature = "HasFeature"
+
+
+EDGE_RULES: dict[EdgeType, tuple[frozenset[Kind], frozenset[Kind]]] = {
+    EdgeType.ContributedTo: (ARTIFACT_KINDS, PROCESS_KINDS),
+    EdgeType.Produced: (PROCESS_KINDS, ARTIFACT_KINDS),
+    EdgeType.HasFeature: (frozenset({Kind.FeatureGroup}), frozenset({Kind.Feature})),
+}
+
+ALLOWED_PAIRS = (
+    "artifact (DataSource|FeatureGroup|Feature|Dataset|Model) -ContributedTo-> "
+    "process (FeaturePipeline|FeatureQuery|TrainingJob|Endpoint); "
+    "process -Produced-> artifact; FeatureGroup -HasFeature-> Feature"
+)
+
+DEFAULT_NAMESPACE = "default"
+NAMESPACE_PATTERN = r"^[A-Za-z0-9._-]+$"
+MAX_NAME_LENGTH = 1024
+MAX_NAMESPACE_LENGTH = 128
+MAX_PROPERTIES = 100
+MAX_PROPERTY_KEY_LENGTH = 128
+MAX_STRING_VALUE_LENGTH = 16_384
+MAX_LIST_LENGTH = 1_000
+
+# Properties the service owns. A user property with one of these names is rejected.
+RESERVED_NODE_PROPERTIES = frozenset(
+    {"uid", "kind", "namespace", "name", "created_at", "updated_at", "deprecated", "deleted"}
+)
+# Process nodes keep their latest run under this prefix (see store.py); users may not write it.
+RUN_PROPERTY_PREFIX = "run."
+PROPERTY_KEY_PATTERN = re.compile(r"^[A-Za-z_][A-Za-z0-9_-]*(\.[A-Za-z_][A-Za-z0-9_-]*)*$")
+
+
+class EdgeRuleError(ValueError):
+    """An edge whose type does not allow this pair of kinds."""
+
+
+def check_edge(edge_type: EdgeType, source: Kind, target: Kind) -> None:
+    sources, targets = EDGE_RULES[edge_type]
+    if source not in sources or target not in targets:
+        raise EdgeRuleError(
+            f"{source} -{edge_type}-> {target} is not allowed; allowed pairs: {ALLOWED_PAIRS}"
+        )
+
+
+# --- identity -------------------------------------------------------------------------------
+
+
+def make_uid(kind: Kind | str, namespace: str, name: str) -> str:
+    return f"{kind}:{namespace}:{name}"
+
+
+def parse_uid(uid: str) -> tuple[Kind, str, str]:
+    """Split ``kind:namespace:name`` on the first two colons; the name may contain colons."""
+    parts = uid.split(":", 2)
+    if len(parts) != 3:
+        raise ValueError(f"uid {uid!r} must look like '<kind>:<namespace>:<name>'")
+    kind, namespace, name = parts
+    if kind not in Kind.__members__:
+        raise ValueError(f"uid {uid!r} has unknown kind {kind!r}; kinds: {', '.join(Kind)}")
+    if not re.match(NAMESPACE_PATTERN, namespace):
+        raise ValueError(f"uid {uid!r} has an invalid namespace; it must match {NAMESPACE_PATTERN}")
+    if not name:
+        raise ValueError(f"uid {uid!r} has an empty name")
+    return Kind(kind), namespace, name
+
+
+def _valid_uid(uid: str) -> str:
+    parse_uid(uid)
+    return uid
+
+
+Uid = Annotated[str, Field(max_length=MAX_NAME_LENGTH + 200), AfterValidator(_valid_uid)]
+
+
+# --- properties -----------------------------------------------------------------------------
+
+Scalar = str | int | float | bool
+
+
+def _check_scalar(key: str, value: Any) -> None:
+    if isinstance(value, str) and len(value) > MAX_STRING_VALUE_LENGTH:
+        raise ValueError(
+            f"property {key!r} is longer than {MAX_STRING_VALUE_LENGTH} characters"
+        )
+    if isinstance(value, int) and not isinstance(value, bool) and not -(2**63) <= value < 2**63:
+        raise ValueError(f"property {key!r} does not fit a 64-bit integer")
+
+
+def _check_value(key: str, value: Any) -> Any:
+    if isinstance(value, Scalar):
+        _check_scalar(key, value)
+        return value
+    if isinstance(value, list):
+        if len(value) > MAX_LIST_LENGTH:
+            raise ValueError(f"property {key!r} has more than {MAX_LIST_LENGTH} items")
+        types = {type(item) for item in value}
+        if len(types) > 1 or not all(isinstance(item, Scalar) for item in value):
+            raise ValueError(
+                f"property {key!r} must be a list of scalars of one type "
+                "(all strings, all integers, all floats or all booleans)"
+            )
+        for item in value:
+            _check_scalar(key, item)
+        return value
+    raise ValueError(
+        f"property {key!r} has a {type(value).__name__} value; use a string, number, boolean "
+        "or a list of one of those (null is not a value)"
+    )
+
+
+def flatten_properties(props: dict[str, Any], prefix: str = "") -> dict[str, Any]:
+    """Flatten nested objects to dotted keys (``{"a": {"b": 1}}`` -> ``{"a.b": 1}``)."""
+    flat: dict[str, Any] = {}
+    for key, value in props.items():
+        full = f"{prefix}{key}"
+        if isinstance(value, dict):
+            flat.update(flatten_properties(value, f"{full}."))
+        else:
+            flat[full] = value
+    return flat
+
+
+def validate_properties(props: dict[str, Any]) -> dict[str, Any]:
+    """Flatten, then check every key and value; raises ValueError naming the bad key."""
+    flat = flatten_properties(props)
+    if len(flat) > MAX_PROPERTIES:
+        raise ValueError(f"at most {MAX_PROPERTIES} properties are allowed, got {len(flat)}")
+    for key, value in flat.items():
+        if len(key) > MAX_PROPERTY_KEY_LENGTH or not PROPERTY_KEY_PATTERN.match(key):
+            raise ValueError(
+                f"property name {key!r} is invalid; use letters, digits, '_' and '-', "
+                f"starting with a letter or '_', at most {MAX_PROPERTY_KEY_LENGTH} characters"
+            )
+        if key in RESERVED_NODE_PROPERTIES or key.startswith(RUN_PROPERTY_PREFIX):
+            raise ValueError(
+                f"property name {key!r} is reserved by the service "
+                f"({', '.join(sorted(RESERVED_NODE_PROPERTIES))}, and 'run.*'); rename it"
+            )
+        _check_value(key, value)
+    return flat
+
+
+Properties = Annotated[dict[str, Any], AfterValidator(validate_properties)]
+Name = Annotated[str, Field(min_length=1, max_length=MAX_NAME_LENGTH)]
+Namespace = Annotated[
+    str, Field(pattern=NAMESPACE_PATTERN, max_length=MAX_NAMESPACE_LENGTH)
+]
+ShortText = Annotated[str, Field(max_length=MAX_STRING_VALUE_LENGTH)]
+Tags = Annotated[list[Annotated[str, Field(min_length=1, max_length=256)]], Field(max_length=100)]
+
+
+# --- request models -------------------------------------------------------------------------
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=False)
+
+
+class FeatureIn(_Strict):
+    """A feature of a feature group; becomes the node ``Feature:<ns>:<group>.<name>``."""
+
+    name: Name
+    dtype: ShortText | None = None
+    description: ShortText | None = None
+    owner: ShortText | None = None
+    tags: Tags | None = None
+    properties: Properties = Field(default_factory=dict)
+
+
+class EntityIn(_Strict):
+    """A node as clients send it; ``features`` only on a FeatureGroup."""
+
+    kind: Kind
+    name: Name
+    namespace: Namespace = DEFAULT_NAMESPACE
+    owner: ShortText | None = None
+    description: ShortText | None = None
+    tags: Tags | None = None
+    properties: Properties = Field(default_factory=dict)
+    features: list[FeatureIn] | None = Field(default=None, max_length=MAX_LIST_LENGTH)
+
+    @model_validator(mode="after")
+    def _features_only_on_groups(self) -> EntityIn:
+        if self.features is not None and self.kind is not Kind.FeatureGroup:
+            raise ValueError(f"'features' is only allowed on a FeatureGroup, not a {self.kind}")
+        return self
+
+    @property
+    def uid(self) -> str:
+        return make_uid(self.kind, self.namespace, self.name)
+
+
+RunStatus = Literal["START", "RUNNING", "COMPLETE", "FAIL", "ABORT", "OTHER"]
+
+
+class RunIn(_Strict):
+    """One run of a process; the process node keeps the latest one (by event time)."""
+
+    id: ShortText | None = None
+    status: RunStatus = "COMPLETE"
+    started_at: AwareDatetime | None = None
+    ended_at: AwareDatetime | None = None
+    error_message: ShortText | None = None
+    parameters: dict[str, Any] = Field(default_factory=dict)
+    metrics: dict[str, Any] = Field(default_factory=dict)
+
+
+MAX_ENTITIES_PER_EVENT = 1_000
+
+
+class LineageEvent(_Strict):
+    """One run of one process: its inputs ContributedTo it, it Produced its outputs."""
+
+    event_time: AwareDatetime
+    producer: ShortText = "unknown"
+    process: EntityIn
+    run: RunIn = Field(default_factory=RunIn)
+    inputs: list[EntityIn] = Field(default_factory=list, max_length=MAX_ENTITIES_PER_EVENT)
+    outputs: list[EntityIn] = Field(default_factory=list, max_length=MAX_ENTITIES_PER_EVENT)
+
+    @model_validator(mode="after")
+    def _kinds_follow_edge_rules(self) -> LineageEvent:
+        if self.process.kind not in PROCESS_KINDS:
+            raise ValueError(
+                f"process.kind {self.process.kind} is an artifact; a process is one of "
+                f"{', '.join(sorted(PROCESS_KINDS))}. Allowed pairs: {ALLOWED_PAIRS}"
+            )
+        for side, entities, edge in (
+            ("inputs", self.inputs, EdgeType.ContributedTo),
+            ("outputs", self.outputs, EdgeType.Produced),
+        ):
+            for index, entity in enumerate(entities):
+                source, target = (
+                    (entity.kind, self.process.kind)
+                    if edge is EdgeType.ContributedTo
+                    else (self.process.kind, entity.kind)
+                )
+                try:
+                    check_edge(edge, source, target)
+                except EdgeRuleError as exc:
+                    raise ValueError(f"{side}[{index}]: {exc}") from None
+        return self
+
+
+def _batch_or_event(value: Any) -> str:
+    return "batch" if isinstance(value, dict) and "events" in value else "event"
+
+
+class EventBatch(_Strict):
+    """Several events applied in one transaction: all land or none does."""
+
+    events: list[LineageEvent] = Field(min_length=1)
+
+
+EventsRequest = Annotated[
+    Annotated[LineageEvent, Tag("event")] | Annotated[EventBatch, Tag("batch")],
+    Discriminator(_batch_or_event),
+]
+
+
+class EdgeIn(_Strict):
+    """An edge between two nodes named by uid."""
+
+    source: Uid
+    target: Uid
+    type: EdgeType
+
+    @model_validator(mode="after")
+    def _follows_edge_rules(self) -> EdgeIn:
+        check_edge(self.type, parse_uid(self.source)[0], parse_uid(self.target)[0])
+        return self
+
+
+class GraphUpsert(_Strict):
+    """Nodes and edges that are facts rather than runs ("endpoint E serves model M")."""
+
+    event_time: AwareDatetime | None = Field(
+        default=None,
+        description="When the facts became true; defaults to the time the server receives "
+        "them. Send it to make re-sending the same upsert leave the graph unchanged.",
+    )
+    producer: ShortText = "unknown"
+    nodes: list[EntityIn] = Field(default_factory=list, max_length=10_000)
+    edges: list[EdgeIn] = Field(default_factory=list, max_length=10_000)
+
+
+# --- replies --------------------------------------------------------------------------------
+
+
+class WriteSummary(BaseModel):
+    """What a write touched, and how much of it was new."""
+
+    nodes: int
+    edges: int
+    nodes_created: int
+    edges_created: int
+
+
+class EntityOut(BaseModel):
+    uid: str
+    kind: Kind
+    namespace: str
+    name: str
+    owner: str | None = None
+    description: str | None = None
+    tags: list[str] | None = None
+    created_at: datetime | None = None
+    updated_at: datetime | None = None
+    properties: dict[str, Any] = Field(default_factory=dict)
+    run: dict[str, Any] | None = Field(
+        default=None, description="The latest run of a process (by event time)"
+    )
+
+
+class Neighbour(BaseModel):
+    uid: str
+    kind: Kind
+    name: str
+    type: EdgeType
+
+
+class EntityDetail(EntityOut):
+    upstream: list[Neighbour]
+    downstream: list[Neighbour]
+
+
+class EntityPage(BaseModel):
+    items: list[EntityOut]
+    next_cursor: str | None

@@ -1,0 +1,53 @@
+"""One typed settings object, read from the environment (prefix ``MLLINEAGE_``) at start-up."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from pydantic import Field, SecretStr
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+REPO_ROOT = Path(__file__).resolve().parents[2]
+
+
+def _data_home() -> Path:
+    return Path.home() / ".local" / "share" / "mllineage"
+
+
+def _cache_home() -> Path:
+    return Path.home() / ".cache" / "mllineage"
+
+
+class Settings(BaseSettings):
+    """Service and local-Neo4j settings; every field is ``MLLINEAGE_<FIELD>`` in the environment."""
+
+    model_config = SettingsConfigDict(env_prefix="MLLINEAGE_", extra="ignore")
+
+    neo4j_uri: str = "bolt://127.0.0.1:7687"
+    neo4j_user: str = "neo4j"
+    # Only the locally provisioned, loopback-only server uses this default; docker-compose
+    # refuses to start without an explicit password.
+    neo4j_password: SecretStr = SecretStr("mllineage-dev")
+    neo4j_database: str = "neo4j"
+
+    # Local server provisioning (``mllineage neo4j start``).
+    neo4j_version: str = Field(
+        "[5.26.0,5.27.0)", description="Maven version (or range) of org.neo4j:neo4j"
+    )
+    neo4j_browser_version: str = "5.24.0"
+    neo4j_cache_dir: Path = Field(default_factory=lambda: _cache_home() / "neo4j")
+    neo4j_instance_dir: Path = Field(default_factory=lambda: _data_home() / "neo4j")
+    neo4j_bolt_port: int = 7687
+    neo4j_http_port: int = 7474
+    neo4j_heap: str = "512m"
+    neo4j_pagecache: str = "256m"
+    neo4j_start_timeout: float = 120.0
+
+    schema_file: Path = REPO_ROOT / "cypher" / "schema.cypher"
+
+    # Service behaviour.
+    neo4j_retry_seconds: float = Field(
+        5.0, description="How long a managed transaction retries transient Neo4j errors"
+    )
+    neo4j_connection_timeout: float = 5.0
+    max_body_bytes: int = Field(16 * 1024 * 1024, description="Larger request bodies get 413")
