@@ -131,7 +131,7 @@ def live_server(settings: Settings) -> Iterator[LiveServer]:
 @pytest.fixture
 def empty_graph(neo4j_driver: Driver) -> Driver:
     """The test database with no nodes (the schema stays)."""
-    neo4j_driver.execute_query("MATCH (n) CALL { WITH n DETACH DELETE n } IN TRANSACTIONS")
+    neo4j_driver.execute_query("MATCH (n) DETACH DELETE n")
     return neo4j_driver
 
 

@@ -35,6 +35,7 @@ class Settings(BaseSettings):
         "[5.26.0,5.27.0)", description="Maven version (or range) of org.neo4j:neo4j"
     )
     neo4j_browser_version: str = "5.24.0"
+    maven_repository_url: str = "https://repo.maven.apache.org/maven2"
     neo4j_cache_dir: Path = Field(default_factory=lambda: _cache_home() / "neo4j")
     neo4j_instance_dir: Path = Field(default_factory=lambda: _data_home() / "neo4j")
     neo4j_bolt_port: int = 7687

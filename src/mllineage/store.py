@@ -30,6 +30,7 @@ from mllineage.domain import (
     Kind,
     Neighbour,
     WriteSummary,
+    parse_uid,
 )
 from mllineage.errors import InvalidInput, NotFound, Unavailable
 from mllineage.events import GraphDelta, missing_edge_ends
@@ -120,7 +121,9 @@ def encode_cursor(uid: str) -> str:
 
 def decode_cursor(cursor: str) -> str:
     try:
-        return base64.urlsafe_b64decode(cursor.encode()).decode()
+        uid = base64.b64decode(cursor.encode(), altchars=b"-_", validate=True).decode()
+        parse_uid(uid)
+        return uid
     except (ValueError, UnicodeDecodeError):
         raise InvalidInput(
             "cursor is not one this service issued; pass next_cursor from the previous page"

@@ -1,0 +1,121 @@
+"""The pure domain and translation: identity, edge rules, property rules, folding (no I/O)."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+from pydantic import TypeAdapter, ValidationError
+
+from mllineage.domain import (
+    ARTIFACT_KINDS,
+    PROCESS_KINDS,
+    EdgeRuleError,
+    EdgeType,
+    EventBatch,
+    EventsRequest,
+    Kind,
+    LineageEvent,
+    check_edge,
+    flatten_properties,
+    make_uid,
+    parse_uid,
+    validate_properties,
+)
+from mllineage.events import events_to_delta
+from tests.events import entity, event
+
+namespaces = st.from_regex(r"[A-Za-z0-9._-]+", fullmatch=True)
+names = st.text(min_size=1)
+
+
+@given(st.sampled_from(list(Kind)), namespaces, names)
+def test_uid_round_trips_even_when_the_name_has_colons(kind: Kind, ns: str, name: str) -> None:
+    assert parse_uid(make_uid(kind, ns, name)) == (kind, ns, name)
+
+
+@pytest.mark.parametrize(
+    "bad", ["Model:default", "Table:default:x", "Model:a b:x", "Model:default:", "nocolons"]
+)
+def test_bad_uids_are_refused(bad: str) -> None:
+    with pytest.raises(ValueError):
+        parse_uid(bad)
+
+
+def test_edge_rules_allow_exactly_the_documented_pairs() -> None:
+    allowed = set()
+    for edge_type in EdgeType:
+        for source in Kind:
+            for target in Kind:
+                try:
+                    check_edge(edge_type, source, target)
+                    allowed.add((edge_type, source, target))
+                except EdgeRuleError as exc:
+                    assert "allowed pairs" in str(exc)
+    expected = (
+        {(EdgeType.ContributedTo, a, p) for a in ARTIFACT_KINDS for p in PROCESS_KINDS}
+        | {(EdgeType.Produced, p, a) for a in ARTIFACT_KINDS for p in PROCESS_KINDS}
+        | {(EdgeType.HasFeature, Kind.FeatureGroup, Kind.Feature)}
+    )
+    assert allowed == expected
+    assert len(ARTIFACT_KINDS) == 5 and len(PROCESS_KINDS) == 4
+
+
+def test_nested_properties_flatten_to_dotted_keys() -> None:
+    nested = {"a": {"b": 1, "c": {"d": [1, 2]}}, "e": "x"}
+    assert flatten_properties(nested) == {"a.b": 1, "a.c.d": [1, 2], "e": "x"}
+    assert validate_properties(nested) == {"a.b": 1, "a.c.d": [1, 2], "e": "x"}
+
+
+@pytest.mark.parametrize(
+    "props",
+    [{"uid": "x"}, {"deleted": True}, {"run": {"status": "x"}}, {"1x": 1}, {"a b": 1},
+     {"xs": [True, 1]}, {"xs": [[1]]}, {"x": None}, {"big": 2**63}],
+)  # fmt: skip
+def test_invalid_properties_are_refused(props: dict[str, object]) -> None:
+    with pytest.raises(ValueError):
+        validate_properties(props)
+
+
+def test_one_event_or_a_batch_is_told_apart() -> None:
+    single = event(entity("TrainingJob", "t"), [entity("Dataset", "d")], [])
+    adapter = TypeAdapter(EventsRequest)
+    assert isinstance(adapter.validate_python(single), LineageEvent)
+    assert isinstance(adapter.validate_python({"events": [single]}), EventBatch)
+    with pytest.raises(ValidationError):
+        adapter.validate_python({"events": [single], "extra": 1})
+
+
+def _event(name_time: str, owner: str, status: str = "COMPLETE") -> LineageEvent:
+    return LineageEvent.model_validate(
+        event(
+            entity("FeaturePipeline", "p", owner=owner),
+            [entity("DataSource", "s")],
+            [entity("FeatureGroup", "g", features=[{"name": "f"}])],
+            time=name_time,
+            status=status,
+            run_id=owner,
+        )
+    )
+
+
+def test_a_batch_folds_each_node_and_edge_once_newest_wins() -> None:
+    older = _event("2026-11-01T00:00:00Z", "old")
+    newer = _event("2026-11-02T00:00:00+02:00", "new")
+    for order in ([older, newer], [newer, older]):
+        delta = events_to_delta(order)
+        assert len(delta.nodes) == 4 and len(delta.edges) == 3
+        process = delta.nodes["FeaturePipeline:default:p"]
+        assert process.props["owner"] == "new" and process.run is not None
+        assert process.run["run.id"] == "new"
+        assert process.first_seen == datetime(2026, 11, 1, tzinfo=UTC)
+        assert process.last_seen == datetime(2026, 11, 1, 22, tzinfo=UTC)
+
+
+def test_only_completed_runs_produce() -> None:
+    for status in ("START", "RUNNING", "FAIL", "ABORT"):
+        delta = events_to_delta([_event("2026-11-01T00:00:00Z", "o", status)])
+        assert set(delta.nodes) == {"FeaturePipeline:default:p", "DataSource:default:s"}
+        assert {key[2] for key in delta.edges} == {EdgeType.ContributedTo}
