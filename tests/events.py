@@ -30,7 +30,7 @@ def event(
 
 
 def feature_store_events() -> list[dict[str, Any]]:
-    """Raw data -> pipeline -> feature groups -> query -> dataset -> training -> model -> endpoint."""
+    """Raw data -> pipeline -> groups -> query -> dataset -> training -> model -> endpoint."""
     customers = entity(
         "FeatureGroup",
         "customers",
@@ -41,7 +41,10 @@ def feature_store_events() -> list[dict[str, Any]]:
     return [
         event(
             entity("FeaturePipeline", "customer-features", owner="team-growth"),
-            [entity("DataSource", "s3://acme/raw/customers/"), entity("DataSource", "s3://acme/raw/orders/")],
+            [
+                entity("DataSource", "s3://acme/raw/customers/"),
+                entity("DataSource", "s3://acme/raw/orders/"),
+            ],
             [customers, orders],
             time="2026-11-02T10:00:00Z",
         ),

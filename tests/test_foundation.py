@@ -11,7 +11,8 @@ from neo4j import AsyncGraphDatabase, Driver
 from mllineage.neo4j_local import LocalNeo4j
 from mllineage.settings import Settings
 from mllineage.store import Store, read_schema
-from tests.conftest import LiveServer, Neo4jTarget, local_settings
+from tests.conftest import LiveServer, local_settings
+from tests.events import feature_store_events
 
 
 def _schema_objects(driver: Driver) -> list[tuple[str, str]]:
@@ -58,9 +59,7 @@ def test_healthz_and_readyz(live_server: LiveServer) -> None:
     assert "/v1/events" in docs.json()["paths"]
 
 
-def test_readyz_follows_neo4j_down_and_back_and_start_is_single(
-    tmp_path: Path, neo4j_target: Neo4jTarget
-) -> None:
+def test_readyz_follows_neo4j_down_and_back_and_start_is_single(tmp_path: Path) -> None:
     """One throw-away local server: the API starts before it, sees it come and go."""
     settings = local_settings(tmp_path / "neo4j", neo4j_retry_seconds=1.0)
     server = LocalNeo4j(settings)
@@ -70,6 +69,9 @@ def test_readyz_follows_neo4j_down_and_back_and_start_is_single(
         assert down.status_code == 503
         assert "not reachable" in down.json()["message"]
         assert down.headers["retry-after"]
+        write = httpx.post(f"{api.url}/v1/events", json=feature_store_events()[0], timeout=30)
+        assert write.status_code == 503 and write.headers["retry-after"]
+        assert "Neo4j is unavailable" in write.json()["message"]
 
         first, started = server.start()
         assert started and first.running
@@ -78,6 +80,8 @@ def test_readyz_follows_neo4j_down_and_back_and_start_is_single(
         assert _java_servers_in(tmp_path) == 1
 
         assert httpx.get(f"{api.url}/readyz", timeout=30).status_code == 200
+        write = httpx.post(f"{api.url}/v1/events", json=feature_store_events()[0], timeout=30)
+        assert write.status_code == 200 and write.json()["nodes_created"] == 7
         browser = httpx.get(server.browser_url, timeout=30)
         assert browser.status_code == 200 and "<html" in browser.text.lower()
 

@@ -41,8 +41,16 @@ def test_event_becomes_typed_nodes_and_edges(api: httpx.Client, empty_graph: Dri
 
     edges = {(s, t, d) for s, t, d, _ in graph["edges"]}
     assert edges == {
-        ("DataSource:default:s3://acme/raw/customers/", "ContributedTo", "FeaturePipeline:default:customer-features"),
-        ("DataSource:default:s3://acme/raw/orders/", "ContributedTo", "FeaturePipeline:default:customer-features"),
+        (
+            "DataSource:default:s3://acme/raw/customers/",
+            "ContributedTo",
+            "FeaturePipeline:default:customer-features",
+        ),
+        (
+            "DataSource:default:s3://acme/raw/orders/",
+            "ContributedTo",
+            "FeaturePipeline:default:customer-features",
+        ),
         ("FeaturePipeline:default:customer-features", "Produced", "FeatureGroup:default:customers"),
         ("FeaturePipeline:default:customer-features", "Produced", "FeatureGroup:default:orders"),
         ("FeatureGroup:default:customers", "HasFeature", "Feature:default:customers.age"),
@@ -80,7 +88,7 @@ def test_event_times_not_arrival_order_decide(api: httpx.Client, empty_graph: Dr
     assert job["owner"] == "new-owner" and job["run.id"] == "r2"
     assert job["created_at"].iso_format().startswith("2026-11-01")
     assert job["updated_at"].iso_format().startswith("2026-11-05")
-    (_, _, _, edge), = graph["edges"]
+    ((_, _, _, edge),) = graph["edges"]
     assert edge["first_seen"].iso_format().startswith("2026-11-01")
     assert edge["last_seen"].iso_format().startswith("2026-11-05")
 
@@ -94,7 +102,10 @@ def test_failed_run_records_inputs_but_produces_nothing(
     )  # fmt: skip
     assert post_events(api, failed).status_code == 200
     graph = dump_graph(empty_graph)
-    assert {p["uid"] for _, p in graph["nodes"]} == {"TrainingJob:default:train", "Dataset:default:d"}
+    assert {p["uid"] for _, p in graph["nodes"]} == {
+        "TrainingJob:default:train",
+        "Dataset:default:d",
+    }
     assert [(s, t, d) for s, t, d, _ in graph["edges"]] == [
         ("Dataset:default:d", "ContributedTo", "TrainingJob:default:train")
     ]
@@ -125,33 +136,43 @@ def _with(path: list[Any], value: Any) -> dict[str, Any]:
 BAD_BODIES = {
     "unknown kind": (_with(["inputs", 0, "kind"], "Table"), "inputs[0].kind", "DataSource"),
     "forbidden pairing": (
-        _with(["inputs", 0, "kind"], "Endpoint"), "inputs[0]: Endpoint is a process", "allowed pairs"
+        _with(["inputs", 0, "kind"], "Endpoint"),
+        "inputs[0]: Endpoint is a process",
+        "allowed pairs",
     ),
     "process that is an artifact": (
-        _with(["process", "kind"], "Model"), "process: Model is an artifact", "allowed pairs"
+        _with(["process", "kind"], "Model"),
+        "process: Model is an artifact",
+        "allowed pairs",
     ),
     "reserved property": (
-        _with(["inputs", 0, "properties"], {"created_at": "x"}), "reserved", "created_at"
+        _with(["inputs", 0, "properties"], {"created_at": "x"}),
+        "reserved",
+        "created_at",
     ),
     "reserved run property": (
-        _with(["inputs", 0, "properties"], {"run": {"id": 1}}), "reserved", "run.id"
+        _with(["inputs", 0, "properties"], {"run": {"id": 1}}),
+        "reserved",
+        "run.id",
     ),
     "invalid property name": (
-        _with(["inputs", 0, "properties"], {"bad name`": 1}), "inputs[0].properties", "invalid"
+        _with(["inputs", 0, "properties"], {"bad name`": 1}),
+        "inputs[0].properties",
+        "invalid",
     ),
-    "mixed list": (
-        _with(["inputs", 0, "properties"], {"xs": [1, "a"]}), "xs", "one type"
-    ),
-    "null property": (
-        _with(["inputs", 0, "properties"], {"x": None}), "'x'", "null"
-    ),
+    "mixed list": (_with(["inputs", 0, "properties"], {"xs": [1, "a"]}), "xs", "one type"),
+    "null property": (_with(["inputs", 0, "properties"], {"x": None}), "'x'", "null"),
     "empty name": (_with(["outputs", 0, "name"], ""), "outputs[0].name", "at least 1"),
     "bad namespace": (
-        _with(["outputs", 0, "namespace"], "s3://x"), "outputs[0].namespace", "pattern"
+        _with(["outputs", 0, "namespace"], "s3://x"),
+        "outputs[0].namespace",
+        "pattern",
     ),
     "naive time": (_with(["event_time"], "2026-11-02T10:00:00"), "event_time", "timezone"),
     "features on a model": (
-        _with(["inputs", 1, "features"], [{"name": "x"}]), "inputs[1]", "only allowed on a FeatureGroup"
+        _with(["inputs", 1, "features"], [{"name": "x"}]),
+        "inputs[1]",
+        "only allowed on a FeatureGroup",
     ),
     "unknown field": (_with(["proces"], {}), "proces", "Extra inputs"),
     "empty batch": ({"events": []}, "events", "at least 1"),
@@ -192,7 +213,7 @@ def test_cypher_looking_input_is_stored_literally(api: httpx.Client, empty_graph
     nasty = "x'}) MATCH (n) DETACH DELETE n //"
     body = event(
         entity("FeaturePipeline", nasty, owner="`); DROP CONSTRAINT entity_uid; //"),
-        [entity("DataSource", "a\"} RETURN 1 //", properties={"q": "MATCH (n) DELETE n"})],
+        [entity("DataSource", 'a"} RETURN 1 //', properties={"q": "MATCH (n) DELETE n"})],
         [entity("FeatureGroup", "g", features=[{"name": "f' OR 1=1"}])],
     )
     assert post_events(api, body).status_code == 200
@@ -323,7 +344,10 @@ def test_listing_pages_cover_everything_once(api: httpx.Client, empty_graph: Dri
     assert [g["name"] for g in groups] == ["customers", "orders"]
     found = api.get("/v1/entities", params={"q": "CHURN"}).json()["items"]
     assert {f["uid"] for f in found} == {
-        "FeatureQuery:default:churn-training-set", "Dataset:default:s3://acme/datasets/churn/2026-11-02/",
-        "TrainingJob:default:churn-train", "Model:default:churn-xgb@3", "Endpoint:default:churn-prod",
-    }  # fmt: skip
+        "FeatureQuery:default:churn-training-set",
+        "Dataset:default:s3://acme/datasets/churn/2026-11-02/",
+        "TrainingJob:default:churn-train",
+        "Model:default:churn-xgb@3",
+        "Endpoint:default:churn-prod",
+    }
     assert api.get("/v1/entities", params={"cursor": "%%%"}).status_code == 422

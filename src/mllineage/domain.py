@@ -132,9 +132,7 @@ Scalar = str | int | float | bool
 
 def _check_scalar(key: str, value: Any) -> None:
     if isinstance(value, str) and len(value) > MAX_STRING_VALUE_LENGTH:
-        raise ValueError(
-            f"property {key!r} is longer than {MAX_STRING_VALUE_LENGTH} characters"
-        )
+        raise ValueError(f"property {key!r} is longer than {MAX_STRING_VALUE_LENGTH} characters")
     if isinstance(value, int) and not isinstance(value, bool) and not -(2**63) <= value < 2**63:
         raise ValueError(f"property {key!r} does not fit a 64-bit integer")
 
@@ -195,9 +193,7 @@ def validate_properties(props: dict[str, Any]) -> dict[str, Any]:
 
 Properties = Annotated[dict[str, Any], AfterValidator(validate_properties)]
 Name = Annotated[str, Field(min_length=1, max_length=MAX_NAME_LENGTH)]
-Namespace = Annotated[
-    str, Field(pattern=NAMESPACE_PATTERN, max_length=MAX_NAMESPACE_LENGTH)
-]
+Namespace = Annotated[str, Field(pattern=NAMESPACE_PATTERN, max_length=MAX_NAMESPACE_LENGTH)]
 ShortText = Annotated[str, Field(max_length=MAX_STRING_VALUE_LENGTH)]
 Tags = Annotated[list[Annotated[str, Field(min_length=1, max_length=256)]], Field(max_length=100)]
 

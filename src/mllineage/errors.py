@@ -1,9 +1,9 @@
 """The service's few domain errors; ``api/errors.py`` maps each to one HTTP status.
 
-    LineageError
-     ├── NotFound        an entity named by uid does not exist
-     ├── InvalidInput    well-formed input that the graph cannot accept (e.g. a missing edge end)
-     └── Unavailable     Neo4j cannot be reached or is not ready; retrying later may succeed
+LineageError
+ ├── NotFound        an entity named by uid does not exist
+ ├── InvalidInput    well-formed input that the graph cannot accept (e.g. a missing edge end)
+ └── Unavailable     Neo4j cannot be reached or is not ready; retrying later may succeed
 """
 
 from __future__ import annotations

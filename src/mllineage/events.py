@@ -77,7 +77,9 @@ class GraphDelta:
         else:
             node.props = {**props, **node.props}
         node.first_seen = min(node.first_seen, at)
-        if run is not None and (node.run is None or run["run.event_time"] >= node.run["run.event_time"]):
+        if run is not None and (
+            node.run is None or run["run.event_time"] >= node.run["run.event_time"]
+        ):
             node.run = run
         return uid
 
@@ -176,4 +178,3 @@ def missing_edge_ends(delta: GraphDelta) -> set[str]:
     """Edge ends the delta does not create itself: these must exist in the graph already."""
     ends = {uid for key in delta.edges for uid in key[:2]}
     return ends - delta.nodes.keys()
-

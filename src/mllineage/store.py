@@ -166,14 +166,18 @@ class Store:
             raise Unavailable(f"Neo4j is unavailable: {exc}") from exc
 
     async def _write(self, work: Callable[[AsyncManagedTransaction], Awaitable[T]]) -> T:
-        async with self._unavailable_as_domain_error():
-            async with self.driver.session(database=self.database) as session:
-                return await session.execute_write(work)
+        async with (
+            self._unavailable_as_domain_error(),
+            self.driver.session(database=self.database) as session,
+        ):
+            return await session.execute_write(work)
 
     async def _read(self, work: Callable[[AsyncManagedTransaction], Awaitable[T]]) -> T:
-        async with self._unavailable_as_domain_error():
-            async with self.driver.session(database=self.database) as session:
-                return await session.execute_read(work)
+        async with (
+            self._unavailable_as_domain_error(),
+            self.driver.session(database=self.database) as session,
+        ):
+            return await session.execute_read(work)
 
     # --- schema and readiness -----------------------------------------------------------
 

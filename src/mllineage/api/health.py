@@ -24,7 +24,8 @@ async def readyz(store: StoreDep) -> JSONResponse:
     reason = await store.readiness()
     if reason is not None:
         return JSONResponse(
-            status_code=503, content={"status": "unavailable", "message": reason},
+            status_code=503,
+            content={"status": "unavailable", "message": reason},
             headers={"Retry-After": "5"},
         )
     return JSONResponse(content={"status": "ready"})

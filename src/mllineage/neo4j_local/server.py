@@ -174,7 +174,9 @@ def provision(settings: Settings) -> Path:
         result = subprocess.run(command, capture_output=True, text=True)
         if result.returncode != 0:
             tail = (result.stdout + result.stderr)[-3000:]
-            raise Neo4jLocalError(f"Maven could not fetch Neo4j (exit {result.returncode}):\n{tail}")
+            raise Neo4jLocalError(
+                f"Maven could not fetch Neo4j (exit {result.returncode}):\n{tail}"
+            )
         staging.rename(lib)
     return lib
 
@@ -213,7 +215,9 @@ class LocalNeo4j:
             cmdline = Path(f"/proc/{pid}/cmdline").read_bytes()
         except (OSError, ValueError):
             return None
-        return pid if ENTRY_POINT.encode() in cmdline and str(self.dir).encode() in cmdline else None
+        return (
+            pid if ENTRY_POINT.encode() in cmdline and str(self.dir).encode() in cmdline else None
+        )
 
     def status(self) -> Status:
         pid = self.pid()
