@@ -7,7 +7,6 @@ well-formed values, and labels and relationship types only ever come from these 
 from __future__ import annotations
 
 import re
-from datetime import datetime
 from enum import StrEnum
 from typing import Annotated, Any, Literal
 
@@ -335,48 +334,3 @@ class GraphUpsert(_Strict):
     producer: ShortText = "unknown"
     nodes: list[EntityIn] = Field(default_factory=list, max_length=10_000)
     edges: list[EdgeIn] = Field(default_factory=list, max_length=10_000)
-
-
-# --- replies --------------------------------------------------------------------------------
-
-
-class WriteSummary(BaseModel):
-    """What a write touched, and how much of it was new."""
-
-    nodes: int
-    edges: int
-    nodes_created: int
-    edges_created: int
-
-
-class EntityOut(BaseModel):
-    uid: str
-    kind: Kind
-    namespace: str
-    name: str
-    owner: str | None = None
-    description: str | None = None
-    tags: list[str] | None = None
-    created_at: datetime | None = None
-    updated_at: datetime | None = None
-    properties: dict[str, Any] = Field(default_factory=dict)
-    run: dict[str, Any] | None = Field(
-        default=None, description="The latest run of a process (by event time)"
-    )
-
-
-class Neighbour(BaseModel):
-    uid: str
-    kind: Kind
-    name: str
-    type: EdgeType
-
-
-class EntityDetail(EntityOut):
-    upstream: list[Neighbour]
-    downstream: list[Neighbour]
-
-
-class EntityPage(BaseModel):
-    items: list[EntityOut]
-    next_cursor: str | None

@@ -108,8 +108,12 @@ def entity_properties(entity: EntityIn | FeatureIn) -> dict[str, Any]:
     return props
 
 
-def _add_entity(delta: GraphDelta, entity: EntityIn, at: datetime, producer: str) -> str:
+def _add_entity(
+    delta: GraphDelta, entity: EntityIn, at: datetime, producer: str
+) -> tuple[str, list[str]]:
+    """Add an entity and its listed features; returns its uid and the features' uids."""
     uid = delta.add_node(entity.kind, entity.namespace, entity.name, at, entity_properties(entity))
+    feature_uids = []
     for feature in entity.features or ():
         feature_uid = delta.add_node(
             Kind.Feature,
@@ -119,7 +123,8 @@ def _add_entity(delta: GraphDelta, entity: EntityIn, at: datetime, producer: str
             {"feature_group": entity.name, **entity_properties(feature)},
         )
         delta.add_edge(uid, feature_uid, EdgeType.HasFeature, at, producer)
-    return uid
+        feature_uids.append(feature_uid)
+    return uid, feature_uids
 
 
 def run_properties(run: RunIn, at: datetime) -> dict[str, Any]:
@@ -154,11 +159,14 @@ def events_to_delta(events: Iterable[LineageEvent]) -> GraphDelta:
             run_properties(event.run, at),
         )
         for entity in event.inputs:
-            uid = _add_entity(delta, entity, at, producer)
-            delta.add_edge(uid, process_uid, EdgeType.ContributedTo, at, producer)
+            # A process that lists the features it read of a group read exactly those, so
+            # each one ContributedTo it too: that is what makes "models using a feature" work.
+            uid, feature_uids = _add_entity(delta, entity, at, producer)
+            for source in (uid, *feature_uids):
+                delta.add_edge(source, process_uid, EdgeType.ContributedTo, at, producer)
         if event.run.status in PRODUCING_STATUSES:
             for entity in event.outputs:
-                uid = _add_entity(delta, entity, at, producer)
+                uid, _ = _add_entity(delta, entity, at, producer)
                 delta.add_edge(process_uid, uid, EdgeType.Produced, at, producer)
     return delta
 

@@ -24,16 +24,24 @@ from mllineage.domain import (
     RESERVED_NODE_PROPERTIES,
     RUN_PROPERTY_PREFIX,
     EdgeType,
-    EntityDetail,
-    EntityOut,
-    EntityPage,
     Kind,
-    Neighbour,
-    WriteSummary,
     parse_uid,
 )
 from mllineage.errors import InvalidInput, NotFound, Unavailable
 from mllineage.events import GraphDelta, missing_edge_ends
+from mllineage.traversal import Direction, Hop, Reached, merge_both, path_to, select, walk
+from mllineage.views import (
+    EntityDetail,
+    EntityOut,
+    EntityPage,
+    ImpactItem,
+    ImpactReport,
+    LineageEdge,
+    LineageGraph,
+    LineageNode,
+    Neighbour,
+    WriteSummary,
+)
 
 T = TypeVar("T")
 
@@ -94,6 +102,31 @@ WHERE ($kind IS NULL OR n.kind = $kind)
 RETURN n {.*} AS node
 ORDER BY n.uid
 LIMIT $limit
+"""
+
+_HOPS = {
+    Direction.downstream: """
+UNWIND $frontier AS u
+MATCH (:Entity {uid: u})-[]->(m:Entity)
+RETURN u AS parent, m.uid AS child, m.kind AS kind
+""",
+    Direction.upstream: """
+UNWIND $frontier AS u
+MATCH (:Entity {uid: u})<-[]-(m:Entity)
+RETURN u AS parent, m.uid AS child, m.kind AS kind
+""",
+}
+
+_NODES = """
+UNWIND $uids AS u
+MATCH (n:Entity {uid: u})
+RETURN n {.*} AS node
+"""
+
+_EDGES_FROM = """
+UNWIND $uids AS u
+MATCH (:Entity {uid: u})-[r]->(m:Entity)
+RETURN u AS source, type(r) AS type, m.uid AS target
 """
 
 _SCHEMA_NAME = re.compile(r"CREATE\s+(?:\w+\s+)?(?:CONSTRAINT|INDEX)\s+(\w+)", re.IGNORECASE)
@@ -311,3 +344,114 @@ class Store:
         items = [entity_from_node(node) for node in nodes[:limit]]
         more = len(nodes) > limit
         return EntityPage(items=items, next_cursor=encode_cursor(items[-1].uid) if more else None)
+
+    # --- walks --------------------------------------------------------------------------
+
+    async def lineage(
+        self,
+        uid: str,
+        *,
+        direction: Direction,
+        depth: int,
+        kinds: frozenset[Kind] | None,
+        limit: int,
+    ) -> LineageGraph:
+        """The nodes within ``depth`` hops (each once, at its shortest distance) and their edges.
+
+        One read transaction: one query per hop over the whole frontier, then one for the
+        returned nodes and one for the edges among them, so cost follows the reached subgraph.
+        """
+
+        async def work(tx: AsyncManagedTransaction) -> LineageGraph:
+            root = await _root(tx, uid)
+            reached = await _reach(tx, root, direction, depth)
+            chosen, truncated = select(reached, uid, kinds, limit)
+            entities = await _entities(tx, [uid, *chosen])
+            members = set(entities)
+            edges = [
+                LineageEdge(source=r["source"], type=r["type"], target=r["target"])
+                async for r in await tx.run(_EDGES_FROM, uids=list(members))
+                if r["target"] in members
+            ]
+            nodes = [
+                LineageNode(**entities[u].model_dump(), depth=reached[u].depth) for u in chosen
+            ]
+            return LineageGraph(
+                root=LineageNode(**root.model_dump(), depth=0),
+                nodes=nodes,
+                edges=edges,
+                truncated=truncated,
+            )
+
+        return await self._read(work)
+
+    async def impact(self, uid: str, *, depth: int, limit: int) -> ImpactReport:
+        """The downstream blast radius: counts per kind, the affected models, endpoints and
+        training jobs with one shortest path each, and every downstream owner."""
+
+        async def work(tx: AsyncManagedTransaction) -> ImpactReport:
+            root = await _root(tx, uid)
+            reached = await _reach(tx, root, Direction.downstream, depth)
+            downstream = {u: r for u, r in reached.items() if u != uid}
+            entities = await _entities(tx, list(downstream))
+            counts: dict[Kind, int] = {}
+            for r in downstream.values():
+                counts[r.kind] = counts.get(r.kind, 0) + 1
+            truncated = False
+
+            def items(kind: Kind) -> list[ImpactItem]:
+                nonlocal truncated
+                chosen, cut = select(downstream, uid, frozenset({kind}), limit)
+                truncated = truncated or cut
+                return [
+                    ImpactItem(
+                        uid=u,
+                        kind=kind,
+                        namespace=entities[u].namespace,
+                        name=entities[u].name,
+                        owner=entities[u].owner,
+                        depth=downstream[u].depth,
+                        path=path_to(u, reached),
+                    )
+                    for u in chosen
+                ]
+
+            return ImpactReport(
+                root=root,
+                total=len(downstream),
+                counts=counts,
+                models=items(Kind.Model),
+                endpoints=items(Kind.Endpoint),
+                training_jobs=items(Kind.TrainingJob),
+                owners=sorted({e.owner for e in entities.values() if e.owner}),
+                truncated=truncated,
+            )
+
+        return await self._read(work)
+
+
+async def _root(tx: AsyncManagedTransaction, uid: str) -> EntityOut:
+    entities = await _entities(tx, [uid])
+    if uid not in entities:
+        raise NotFound(f"no entity with uid {uid!r}")
+    return entities[uid]
+
+
+async def _entities(tx: AsyncManagedTransaction, uids: list[str]) -> dict[str, EntityOut]:
+    entities = [entity_from_node(r["node"]) async for r in await tx.run(_NODES, uids=uids)]
+    return {e.uid: e for e in entities}
+
+
+async def _reach(
+    tx: AsyncManagedTransaction, root: EntityOut, direction: Direction, depth: int
+) -> dict[str, Reached]:
+    async def walk_one(way: Direction) -> dict[str, Reached]:
+        async def expand(frontier: list[str]) -> list[Hop]:
+            result = await tx.run(_HOPS[way], frontier=frontier)
+            return [Hop(r["parent"], r["child"], Kind(r["kind"])) async for r in result]
+
+        return await walk(root.uid, root.kind, expand, depth)
+
+    if direction is Direction.both:
+        return merge_both(await walk_one(Direction.upstream), await walk_one(Direction.downstream))
+    return await walk_one(direction)

@@ -7,7 +7,8 @@ from typing import Annotated
 from fastapi import APIRouter, Path, Query
 
 from mllineage.api.deps import StoreDep
-from mllineage.domain import MAX_NAME_LENGTH, NAMESPACE_PATTERN, EntityDetail, EntityPage, Kind
+from mllineage.domain import MAX_NAME_LENGTH, NAMESPACE_PATTERN, Kind
+from mllineage.views import EntityDetail, EntityPage
 
 router = APIRouter(prefix="/v1/entities", tags=["entities"])
 

@@ -7,8 +7,9 @@ from datetime import UTC, datetime
 from fastapi import APIRouter
 
 from mllineage.api.deps import StoreDep
-from mllineage.domain import EventBatch, EventsRequest, GraphUpsert, WriteSummary
+from mllineage.domain import EventBatch, EventsRequest, GraphUpsert
 from mllineage.events import events_to_delta, upsert_to_delta
+from mllineage.views import WriteSummary
 
 router = APIRouter(prefix="/v1", tags=["ingest"])
 

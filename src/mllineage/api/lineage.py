@@ -1,0 +1,98 @@
+"""Reading lineage: walks, the impact report, and the feature-owner questions."""
+
+from __future__ import annotations
+
+from enum import StrEnum
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Query
+from pydantic import BeforeValidator
+
+from mllineage.api.deps import StoreDep
+from mllineage.domain import Kind, Uid, parse_uid
+from mllineage.errors import InvalidInput
+from mllineage.traversal import QUESTIONS, Direction
+from mllineage.views import ImpactReport, LineageGraph
+
+router = APIRouter(prefix="/v1", tags=["lineage"])
+
+DEFAULT_DEPTH = 10
+MAX_DEPTH = 100
+DEFAULT_LIMIT = 1_000
+MAX_LIMIT = 10_000
+
+NOT_FOUND: dict[int | str, dict[str, Any]] = {404: {"description": "No entity with that uid"}}
+
+
+def _split_commas(value: Any) -> Any:
+    """Accept ``kinds=Model,Endpoint`` as well as ``kinds=Model&kinds=Endpoint``."""
+    if isinstance(value, list):
+        return [part.strip() for item in value for part in str(item).split(",") if part.strip()]
+    return value
+
+
+RootUid = Annotated[Uid, Query(description="uid of the start node, `<kind>:<namespace>:<name>`")]
+Depth = Annotated[int, Query(ge=1, le=MAX_DEPTH, description="Hops from the root")]
+Limit = Annotated[int, Query(ge=1, le=MAX_LIMIT, description="Most nodes returned")]
+Kinds = Annotated[
+    list[Kind] | None,
+    BeforeValidator(_split_commas),
+    Query(description="Return only these kinds (the walk passes through every kind)"),
+]
+QuestionName = StrEnum("QuestionName", {name: name for name in QUESTIONS})  # type: ignore[misc]
+
+
+@router.get(
+    "/lineage", summary="Walk upstream, downstream or both from a node", responses=NOT_FOUND
+)
+async def lineage(
+    store: StoreDep,
+    uid: RootUid,
+    direction: Direction = Direction.downstream,
+    depth: Depth = DEFAULT_DEPTH,
+    kinds: Kinds = None,
+    limit: Limit = DEFAULT_LIMIT,
+) -> LineageGraph:
+    return await store.lineage(
+        uid,
+        direction=direction,
+        depth=depth,
+        kinds=frozenset(kinds) if kinds else None,
+        limit=limit,
+    )
+
+
+@router.get(
+    "/impact", summary="The downstream blast radius of changing a node", responses=NOT_FOUND
+)
+async def impact(
+    store: StoreDep, uid: RootUid, depth: Depth = MAX_DEPTH, limit: Limit = DEFAULT_LIMIT
+) -> ImpactReport:
+    return await store.impact(uid, depth=depth, limit=limit)
+
+
+@router.get(
+    "/questions/{question}",
+    summary="A feature-owner question: " + "; ".join(q.summary for q in QUESTIONS.values()),
+    responses={**NOT_FOUND, 422: {"description": "The uid is not of the kind the question asks"}},
+)
+async def ask(
+    store: StoreDep,
+    question: QuestionName,
+    uid: RootUid,
+    depth: Depth = MAX_DEPTH,
+    limit: Limit = DEFAULT_LIMIT,
+) -> LineageGraph:
+    asked = QUESTIONS[question.value]
+    kind = parse_uid(uid)[0]
+    if kind is not asked.root:
+        raise InvalidInput(
+            f"uid: {question.value} starts from a {asked.root}, but {uid!r} is a {kind}"
+        )
+    return await store.lineage(
+        uid,
+        direction=asked.direction,
+        depth=depth,
+        kinds=frozenset({asked.returns}),
+        limit=limit,
+    )
