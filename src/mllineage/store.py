@@ -29,7 +29,14 @@ from mllineage.domain import (
 )
 from mllineage.errors import InvalidInput, NotFound, Unavailable
 from mllineage.events import GraphDelta, missing_edge_ends
-from mllineage.traversal import Direction, Hop, Reached, merge_both, path_to, select, walk
+from mllineage.traversal import (
+    Direction,
+    Reached,
+    merge_both,
+    path_to,
+    select,
+    shortest_path_parents,
+)
 from mllineage.views import (
     EntityDetail,
     EntityOut,
@@ -104,16 +111,17 @@ ORDER BY n.uid
 LIMIT $limit
 """
 
-_HOPS = {
+# A pruning breadth-first expansion (VarLengthExpand(Pruning,BFS) in the plan): each node
+# is visited once and min(length(p)) is its shortest distance; no path is ever enumerated.
+# $DEPTH is an int checked by the API, spliced in because Cypher cannot parameterize it.
+_REACH = {
     Direction.downstream: """
-UNWIND $frontier AS u
-MATCH (:Entity {uid: u})-[]->(m:Entity)
-RETURN u AS parent, m.uid AS child, m.kind AS kind
+MATCH p = (:Entity {uid: $uid})-[*1..$DEPTH]->(n:Entity)
+RETURN n.uid AS uid, n.kind AS kind, min(length(p)) AS depth
 """,
     Direction.upstream: """
-UNWIND $frontier AS u
-MATCH (:Entity {uid: u})<-[]-(m:Entity)
-RETURN u AS parent, m.uid AS child, m.kind AS kind
+MATCH p = (:Entity {uid: $uid})<-[*1..$DEPTH]-(n:Entity)
+RETURN n.uid AS uid, n.kind AS kind, min(length(p)) AS depth
 """,
 }
 
@@ -123,11 +131,28 @@ MATCH (n:Entity {uid: u})
 RETURN n {.*} AS node
 """
 
-_EDGES_FROM = """
+_OWNERS = """
 UNWIND $uids AS u
-MATCH (:Entity {uid: u})-[r]->(m:Entity)
-RETURN u AS source, type(r) AS type, m.uid AS target
+MATCH (n:Entity {uid: u})
+RETURN n.uid AS uid, n.namespace AS namespace, n.name AS name, n.owner AS owner
 """
+
+# All edges among a set of nodes. Either direction finds them all; scanning along the walk
+# keeps the cost to the walked edges (an upstream walk never touches a popular source's
+# thousands of consumers).
+_EDGES_AMONG = {
+    Direction.downstream: """
+UNWIND $uids AS u
+MATCH (:Entity {uid: u})-[r]->(m:Entity) WHERE m.uid IN $uids
+RETURN u AS source, type(r) AS type, m.uid AS target
+""",
+    Direction.upstream: """
+UNWIND $uids AS u
+MATCH (:Entity {uid: u})<-[r]-(m:Entity) WHERE m.uid IN $uids
+RETURN m.uid AS source, type(r) AS type, u AS target
+""",
+}
+_EDGES_AMONG[Direction.both] = _EDGES_AMONG[Direction.downstream]
 
 _SCHEMA_NAME = re.compile(r"CREATE\s+(?:\w+\s+)?(?:CONSTRAINT|INDEX)\s+(\w+)", re.IGNORECASE)
 
@@ -358,8 +383,8 @@ class Store:
     ) -> LineageGraph:
         """The nodes within ``depth`` hops (each once, at its shortest distance) and their edges.
 
-        One read transaction: one query per hop over the whole frontier, then one for the
-        returned nodes and one for the edges among them, so cost follows the reached subgraph.
+        One read transaction of three queries (four for ``both``): the breadth-first
+        expansion, the returned nodes, and the edges among them.
         """
 
         async def work(tx: AsyncManagedTransaction) -> LineageGraph:
@@ -367,11 +392,9 @@ class Store:
             reached = await _reach(tx, root, direction, depth)
             chosen, truncated = select(reached, uid, kinds, limit)
             entities = await _entities(tx, [uid, *chosen])
-            members = set(entities)
             edges = [
-                LineageEdge(source=r["source"], type=r["type"], target=r["target"])
-                async for r in await tx.run(_EDGES_FROM, uids=list(members))
-                if r["target"] in members
+                LineageEdge(source=source, type=edge_type, target=target)
+                for source, edge_type, target in await _edges_among(tx, list(entities), direction)
             ]
             nodes = [
                 LineageNode(**entities[u].model_dump(), depth=reached[u].depth) for u in chosen
@@ -393,7 +416,9 @@ class Store:
             root = await _root(tx, uid)
             reached = await _reach(tx, root, Direction.downstream, depth)
             downstream = {u: r for u, r in reached.items() if u != uid}
-            entities = await _entities(tx, list(downstream))
+            owners = {r["uid"]: r async for r in await tx.run(_OWNERS, uids=list(downstream))}
+            edges = await _edges_among(tx, list(reached), Direction.downstream)
+            parents = shortest_path_parents(reached, ((s, t) for s, _, t in edges))
             counts: dict[Kind, int] = {}
             for r in downstream.values():
                 counts[r.kind] = counts.get(r.kind, 0) + 1
@@ -407,11 +432,11 @@ class Store:
                     ImpactItem(
                         uid=u,
                         kind=kind,
-                        namespace=entities[u].namespace,
-                        name=entities[u].name,
-                        owner=entities[u].owner,
+                        namespace=owners[u]["namespace"],
+                        name=owners[u]["name"],
+                        owner=owners[u]["owner"],
                         depth=downstream[u].depth,
-                        path=path_to(u, reached),
+                        path=path_to(u, parents),
                     )
                     for u in chosen
                 ]
@@ -423,7 +448,7 @@ class Store:
                 models=items(Kind.Model),
                 endpoints=items(Kind.Endpoint),
                 training_jobs=items(Kind.TrainingJob),
-                owners=sorted({e.owner for e in entities.values() if e.owner}),
+                owners=sorted({r["owner"] for r in owners.values() if r["owner"]}),
                 truncated=truncated,
             )
 
@@ -445,13 +470,22 @@ async def _entities(tx: AsyncManagedTransaction, uids: list[str]) -> dict[str, E
 async def _reach(
     tx: AsyncManagedTransaction, root: EntityOut, direction: Direction, depth: int
 ) -> dict[str, Reached]:
-    async def walk_one(way: Direction) -> dict[str, Reached]:
-        async def expand(frontier: list[str]) -> list[Hop]:
-            result = await tx.run(_HOPS[way], frontier=frontier)
-            return [Hop(r["parent"], r["child"], Kind(r["kind"])) async for r in result]
+    """Shortest distances from the root (itself at 0, even when a cycle comes back to it)."""
 
-        return await walk(root.uid, root.kind, expand, depth)
+    async def one_way(way: Direction) -> dict[str, Reached]:
+        query = _REACH[way].replace("$DEPTH", str(int(depth)))
+        result = await tx.run(query, uid=root.uid)
+        found = {r["uid"]: Reached(r["depth"], Kind(r["kind"])) async for r in result}
+        found[root.uid] = Reached(0, root.kind)
+        return found
 
     if direction is Direction.both:
-        return merge_both(await walk_one(Direction.upstream), await walk_one(Direction.downstream))
-    return await walk_one(direction)
+        return merge_both(await one_way(Direction.upstream), await one_way(Direction.downstream))
+    return await one_way(direction)
+
+
+async def _edges_among(
+    tx: AsyncManagedTransaction, uids: list[str], direction: Direction
+) -> list[tuple[str, str, str]]:
+    result = await tx.run(_EDGES_AMONG[direction], uids=uids)
+    return [(r["source"], r["type"], r["target"]) async for r in result]

@@ -1,14 +1,14 @@
-"""Breadth-first walks over the lineage graph (pure logic; the store supplies one hop at a time).
+"""Walks over the lineage graph: what to keep of a breadth-first search (pure logic).
 
-The walk expands a whole frontier per hop and keeps each node once, at its first (shortest)
-depth, so its cost grows with the reached subgraph and never with the number of paths: a
-ladder of 40 diamonds has 2^40 paths and is still 121 nodes. Cycles end because a node is
-never expanded twice.
+The store runs the search itself as one pruning breadth-first expansion in Neo4j, which
+keeps each node once at its shortest depth, so cost grows with the reached subgraph and
+never with the number of paths: a ladder of 40 diamonds has 2^40 paths and is still 121
+nodes. Cycles end because no node is expanded twice.
 """
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable, Iterable
+from collections.abc import Iterable
 from dataclasses import dataclass
 from enum import StrEnum
 
@@ -22,42 +22,9 @@ class Direction(StrEnum):
 
 
 @dataclass(frozen=True)
-class Hop:
-    """One edge crossed in the walk's direction: ``parent`` is nearer the root."""
-
-    parent: str
-    child: str
-    kind: Kind  # the child's kind
-
-
-@dataclass(frozen=True)
 class Reached:
     depth: int
     kind: Kind
-    parent: str | None  # the previous node on one shortest path from the root
-
-
-# Given a frontier of uids, the hops leaving it (in one direction).
-Expand = Callable[[list[str]], Awaitable[Iterable[Hop]]]
-
-
-async def walk(root: str, root_kind: Kind, expand: Expand, depth: int) -> dict[str, Reached]:
-    """Every node within ``depth`` hops of the root (root included at depth 0).
-
-    Among several shortest paths the parent is the smallest uid, so answers are stable.
-    """
-    reached = {root: Reached(0, root_kind, None)}
-    frontier = [root]
-    for hop_count in range(1, depth + 1):
-        if not frontier:
-            break
-        hops = sorted(await expand(frontier), key=lambda h: (h.child, h.parent))
-        frontier = []
-        for hop in hops:
-            if hop.child not in reached:
-                reached[hop.child] = Reached(hop_count, hop.kind, hop.parent)
-                frontier.append(hop.child)
-    return reached
 
 
 def merge_both(up: dict[str, Reached], down: dict[str, Reached]) -> dict[str, Reached]:
@@ -69,11 +36,31 @@ def merge_both(up: dict[str, Reached], down: dict[str, Reached]) -> dict[str, Re
     return merged
 
 
-def path_to(uid: str, reached: dict[str, Reached]) -> list[str]:
+def shortest_path_parents(
+    reached: dict[str, Reached], edges: Iterable[tuple[str, str]]
+) -> dict[str, str]:
+    """For each reached node, its predecessor on one shortest path (the smallest uid).
+
+    ``edges`` are (from, to) pairs in the walk's direction; an edge lies on a shortest path
+    when it climbs exactly one level.
+    """
+    parents: dict[str, str] = {}
+    for source, target in edges:
+        if (
+            source in reached
+            and target in reached
+            and reached[target].depth == reached[source].depth + 1
+            and (target not in parents or source < parents[target])
+        ):
+            parents[target] = source
+    return parents
+
+
+def path_to(uid: str, parents: dict[str, str]) -> list[str]:
     """The uids of one shortest path from the root to ``uid``, both ends included."""
     path = [uid]
-    while (parent := reached[path[-1]].parent) is not None:
-        path.append(parent)
+    while path[-1] in parents:
+        path.append(parents[path[-1]])
     return path[::-1]
 
 

@@ -1,0 +1,314 @@
+"""Ingestion and traversal benchmarks against a real Neo4j and a real API process.
+
+    python -m bench.run --nodes 10000          # what `make bench` runs
+    python -m bench.run --nodes 100000 --roots 300
+
+Each figure comes with a baseline measured in the same run: API ingest against the same
+deltas written straight through the store (no HTTP, no validation), and API walks against
+networkx on the same graph in memory and the naive path-enumerating Cypher.
+A markdown table is printed and the figures are written to bench/results/.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import platform
+import random
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+import httpx
+import networkx as nx
+from neo4j import AsyncGraphDatabase, GraphDatabase
+from neo4j.exceptions import ClientError
+from pydantic import SecretStr
+
+from bench.synth import lineage_events
+from mllineage.domain import LineageEvent
+from mllineage.events import GraphDelta, events_to_delta
+from mllineage.neo4j_local import LocalNeo4j, free_port
+from mllineage.settings import Settings
+from mllineage.store import Store
+
+RESULTS = Path(__file__).parent / "results"
+PASSWORD = "mllineage-bench"
+
+
+def percentile(values: list[float], q: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, int(q * len(ordered)))]
+
+
+def summary(ms: list[float]) -> dict[str, float]:
+    return {
+        "n": len(ms),
+        "median_ms": round(statistics.median(ms), 2),
+        "p95_ms": round(percentile(ms, 0.95), 2),
+        "p99_ms": round(percentile(ms, 0.99), 2),
+    }
+
+
+class Api:
+    """``mllineage serve`` in its own process, so the load generator does not share its GIL."""
+
+    def __init__(self, settings: Settings) -> None:
+        self.port = free_port()
+        self.url = f"http://127.0.0.1:{self.port}"
+        env = {
+            **os.environ,
+            "MLLINEAGE_NEO4J_URI": settings.neo4j_uri,
+            "MLLINEAGE_NEO4J_PASSWORD": settings.neo4j_password.get_secret_value(),
+        }
+        command = [sys.executable, "-m", "mllineage.cli", "serve", "--port", str(self.port)]
+        self.process = subprocess.Popen(
+            [*command, "--log-level", "warning"], env=env, stdout=subprocess.DEVNULL
+        )
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline:
+            try:
+                if httpx.get(f"{self.url}/readyz").status_code == 200:
+                    return
+            except httpx.HTTPError:
+                pass
+            time.sleep(0.2)
+        raise RuntimeError("the API did not become ready")
+
+    def close(self) -> None:
+        self.process.terminate()
+        self.process.wait(30)
+
+
+def clear(settings: Settings) -> None:
+    auth = (settings.neo4j_user, settings.neo4j_password.get_secret_value())
+    with GraphDatabase.driver(settings.neo4j_uri, auth=auth) as driver, driver.session() as s:
+        s.run("MATCH (n) CALL (n) { DETACH DELETE n } IN TRANSACTIONS OF 10000 ROWS").consume()
+
+
+def entities(delta: GraphDelta) -> int:
+    return len(delta.nodes) + len(delta.edges)
+
+
+def bench_ingest(
+    settings: Settings, api: Api, events: list[dict[str, Any]], batch: int
+) -> dict[str, Any]:
+    batches = [events[i : i + batch] for i in range(0, len(events), batch)]
+    deltas = [events_to_delta(LineageEvent.model_validate(e) for e in b) for b in batches]
+    total_entities = sum(entities(d) for d in deltas)
+
+    async def raw(chosen: list[GraphDelta]) -> float:
+        auth = (settings.neo4j_user, settings.neo4j_password.get_secret_value())
+        async with AsyncGraphDatabase.driver(settings.neo4j_uri, auth=auth) as driver:
+            store = Store(driver, settings.neo4j_database, settings.schema_file)
+            began = time.perf_counter()
+            for delta in chosen:
+                await store.write(delta)
+            return time.perf_counter() - began
+
+    clear(settings)
+    asyncio.run(raw(deltas[: max(1, len(deltas) // 4)]))  # warm the JVM and the plan cache
+    clear(settings)
+    raw_seconds = asyncio.run(raw(deltas))
+
+    clear(settings)
+    with httpx.Client(base_url=api.url, timeout=600) as client:
+        began = time.perf_counter()
+        for chunk in batches:
+            client.post("/v1/events", json={"events": chunk}).raise_for_status()
+        api_seconds = time.perf_counter() - began
+
+        single = events[: min(500, len(events))]
+        began = time.perf_counter()
+        for one in single:
+            client.post("/v1/events", json=one).raise_for_status()
+        single_seconds = time.perf_counter() - began
+
+    return {
+        "events": len(events),
+        "batch": batch,
+        "entities": total_entities,
+        "api_events_per_s": round(len(events) / api_seconds),
+        "api_entities_per_s": round(total_entities / api_seconds),
+        "raw_entities_per_s": round(total_entities / raw_seconds),
+        "api_vs_raw": round(raw_seconds / api_seconds, 2),
+        "single_events_per_s": round(len(single) / single_seconds),
+        "batched_vs_single": round((len(events) / api_seconds) / (len(single) / single_seconds), 1),
+    }
+
+
+def graph_of(events: list[dict[str, Any]]) -> nx.DiGraph:
+    delta = events_to_delta(LineageEvent.model_validate(e) for e in events)
+    graph = nx.DiGraph()
+    graph.add_nodes_from(delta.nodes)
+    graph.add_edges_from((e.source, e.target) for e in delta.edges.values())
+    return graph
+
+
+def bucket(size: int) -> str:
+    for bound in (10, 100, 1_000, 10_000):
+        if size <= bound:
+            return f"<= {bound}"
+    return "> 10000"
+
+
+def bench_walks(
+    settings: Settings, api: Api, graph: nx.DiGraph, roots: int, seed: int
+) -> dict[str, Any]:
+    rng = random.Random(seed)
+    chosen = rng.sample(sorted(graph.nodes), min(roots, graph.number_of_nodes()))
+    reverse = graph.reverse(copy=False)
+    out: dict[str, Any] = {}
+    with httpx.Client(base_url=api.url, timeout=120) as client:
+        for direction, g in (("downstream", graph), ("upstream", reverse)):
+            api_ms: list[float] = []
+            floor_ms: list[float] = []
+            by_bucket: dict[str, list[float]] = {}
+            for root in chosen:
+                began = time.perf_counter()
+                reached = nx.single_source_shortest_path_length(g, root, cutoff=10)
+                floor_ms.append((time.perf_counter() - began) * 1000)
+                params = {"uid": root, "direction": direction, "depth": 10, "limit": 10_000}
+                began = time.perf_counter()
+                reply = client.get("/v1/lineage", params=params)
+                elapsed = (time.perf_counter() - began) * 1000
+                reply.raise_for_status()
+                assert len(reply.json()["nodes"]) == len(reached) - 1, root
+                api_ms.append(elapsed)
+                by_bucket.setdefault(bucket(len(reached) - 1), []).append(elapsed)
+            out[direction] = {
+                "api": summary(api_ms),
+                "networkx_floor": summary(floor_ms),
+                "api_vs_floor_median": round(
+                    statistics.median(api_ms) / max(statistics.median(floor_ms), 1e-3), 1
+                ),
+                "by_reached_nodes": {k: summary(v) for k, v in sorted(by_bucket.items())},
+            }
+        impact_ms = []
+        for root in chosen:
+            began = time.perf_counter()
+            client.get("/v1/impact", params={"uid": root}).raise_for_status()
+            impact_ms.append((time.perf_counter() - began) * 1000)
+        out["impact"] = summary(impact_ms)
+    out["naive_cypher"] = bench_naive(settings, chosen[:20])
+    return out
+
+
+def bench_naive(settings: Settings, roots: list[str], timeout: float = 2.0) -> dict[str, Any]:
+    """The path-enumerating query, with a transaction timeout: how often it gives up."""
+    from neo4j import Query
+
+    query = Query(
+        "MATCH p = (s:Entity {uid: $uid})-[*1..10]->(n) RETURN count(p) AS paths", timeout=timeout
+    )
+    auth = (settings.neo4j_user, settings.neo4j_password.get_secret_value())
+    ms: list[float] = []
+    timeouts = 0
+    with GraphDatabase.driver(settings.neo4j_uri, auth=auth) as driver:
+        for root in roots:
+            began = time.perf_counter()
+            try:
+                with driver.session() as session:
+                    session.run(query, uid=root).consume()
+                ms.append((time.perf_counter() - began) * 1000)
+            except ClientError:
+                timeouts += 1
+    return {
+        "roots": len(roots),
+        "timeouts": timeouts,
+        "timeout_s": timeout,
+        **(summary(ms) if ms else {}),
+    }
+
+
+def markdown(result: dict[str, Any]) -> str:
+    ing = result["ingest"]
+    lines = [
+        f"## {result['nodes']} nodes, {result['edges']} edges ({result['machine']})",
+        "",
+        "| ingest | figure |",
+        "|---|---|",
+        f"| events through the API (batches of {ing['batch']}) | {ing['api_events_per_s']} events/s |",
+        f"| entities (nodes + edges) through the API | {ing['api_entities_per_s']} /s |",
+        f"| same deltas straight through the driver (ceiling) | {ing['raw_entities_per_s']} /s |",
+        f"| API / ceiling | {ing['api_vs_raw']:.0%} |",
+        f"| one event per request | {ing['single_events_per_s']} events/s "
+        f"(batched is {ing['batched_vs_single']}x) |",
+        "",
+        "| walk, depth 10 | n | median ms | p95 ms | p99 ms | networkx median ms | ratio |",
+        "|---|---|---|---|---|---|---|",
+    ]
+    for direction in ("downstream", "upstream"):
+        w = result["walks"][direction]
+        a, f = w["api"], w["networkx_floor"]
+        lines.append(
+            f"| {direction} | {a['n']} | {a['median_ms']} | {a['p95_ms']} | {a['p99_ms']} | "
+            f"{f['median_ms']} | {w['api_vs_floor_median']}x |"
+        )
+        for name, b in w["by_reached_nodes"].items():
+            lines.append(
+                f"| &nbsp; reached {name} | {b['n']} | {b['median_ms']} | {b['p95_ms']} | "
+                f"{b['p99_ms']} | | |"
+            )
+    imp, naive = result["walks"]["impact"], result["walks"]["naive_cypher"]
+    lines.append(f"| impact (depth 100) | {imp['n']} | {imp['median_ms']} | {imp['p95_ms']} | "
+                 f"{imp['p99_ms']} | | |")  # fmt: skip
+    lines += [
+        "",
+        f"Naive `MATCH p=(s)-[*1..10]->(n)`: {naive['timeouts']}/{naive['roots']} roots hit the "
+        f"{naive['timeout_s']}s timeout"
+        + (f"; median of the rest {naive['median_ms']} ms." if "median_ms" in naive else "."),
+    ]
+    return "\n".join(lines)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--nodes", type=int, default=10_000)
+    parser.add_argument("--batch", type=int, default=500, help="events per request")
+    parser.add_argument("--roots", type=int, default=200)
+    parser.add_argument("--seed", type=int, default=7)
+    args = parser.parse_args()
+
+    events = lineage_events(args.nodes, args.seed)
+    graph = graph_of(events)
+    with tempfile.TemporaryDirectory(prefix="mllineage-bench-") as folder:
+        settings = Settings(
+            neo4j_instance_dir=Path(folder),
+            neo4j_bolt_port=free_port(),
+            neo4j_http_port=free_port(),
+            neo4j_password=SecretStr(PASSWORD),
+            neo4j_heap="1g",
+            neo4j_pagecache="1g",
+        )
+        server = LocalNeo4j(settings)
+        server.start()
+        settings = settings.model_copy(update={"neo4j_uri": server.bolt_uri})
+        api = Api(settings)
+        try:
+            result = {
+                "nodes": graph.number_of_nodes(),
+                "edges": graph.number_of_edges(),
+                "machine": f"{platform.machine()}, {os.cpu_count()} cores, Python "
+                f"{platform.python_version()}, Neo4j {server.status().version}",
+                "ingest": bench_ingest(settings, api, events, args.batch),
+                "walks": bench_walks(settings, api, graph, args.roots, args.seed),
+            }
+        finally:
+            api.close()
+            server.stop()
+    RESULTS.mkdir(exist_ok=True)
+    path = RESULTS / f"bench-{args.nodes}.json"
+    path.write_text(json.dumps(result, indent=2))
+    print(markdown(result))
+    print(f"\n(figures in {path})")
+
+
+if __name__ == "__main__":
+    main()
