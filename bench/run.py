@@ -234,7 +234,8 @@ def markdown(result: dict[str, Any]) -> str:
         "",
         "| ingest | figure |",
         "|---|---|",
-        f"| events through the API (batches of {ing['batch']}) | {ing['api_events_per_s']} events/s |",
+        f"| events through the API (batches of {ing['batch']}) | "
+        f"{ing['api_events_per_s']} events/s |",
         f"| entities (nodes + edges) through the API | {ing['api_entities_per_s']} /s |",
         f"| same deltas straight through the driver (ceiling) | {ing['raw_entities_per_s']} /s |",
         f"| API / ceiling | {ing['api_vs_raw']:.0%} |",

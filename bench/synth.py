@@ -42,6 +42,10 @@ def _pick(rng: random.Random, items: list[str], k: int) -> list[str]:
     return sorted(chosen)
 
 
+def _features(count: int) -> list[dict[str, Any]]:
+    return [{"name": f"f{j}", "dtype": "float"} for j in range(count)]
+
+
 def lineage_events(nodes: int, seed: int = 7) -> list[dict[str, Any]]:
     """About ``nodes`` nodes worth of native lineage events, one per process run."""
     rng = random.Random(seed)
