@@ -35,3 +35,7 @@ lint: install
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache .hypothesis
+
+## Ingest and walk benchmarks on a 10k-node graph (bench/README.md has the bigger sizes).
+bench: install
+	$(BIN)/python -m bench.run --nodes 10000

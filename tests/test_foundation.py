@@ -10,7 +10,8 @@ from neo4j import AsyncGraphDatabase, Driver
 
 from mllineage.neo4j_local import LocalNeo4j
 from mllineage.settings import Settings
-from mllineage.store import Store, read_schema
+from mllineage.store import Store
+from mllineage.store.queries import read_schema
 from tests.conftest import LiveServer, local_settings
 from tests.events import feature_store_events
 

@@ -248,6 +248,10 @@ class RunIn(_Strict):
     status: RunStatus = "COMPLETE"
     started_at: AwareDatetime | None = None
     ended_at: AwareDatetime | None = None
+    nominal_start_time: AwareDatetime | None = None
+    nominal_end_time: AwareDatetime | None = None
+    parent_run_id: ShortText | None = None
+    parent_job: ShortText | None = None
     error_message: ShortText | None = None
     parameters: dict[str, Any] = Field(default_factory=dict)
     metrics: dict[str, Any] = Field(default_factory=dict)
@@ -284,12 +288,16 @@ Artifacts = Annotated[
 
 
 class LineageEvent(_Strict):
-    """One run of one process: its inputs ContributedTo it, it Produced its outputs."""
+    """One run of one process: its inputs ContributedTo it, it Produced its outputs.
+
+    Without ``run`` the event states the process's inputs and outputs as facts (as an
+    OpenLineage JobEvent does) and leaves its latest run untouched.
+    """
 
     event_time: AwareDatetime
     producer: ShortText = "unknown"
     process: Process
-    run: RunIn = Field(default_factory=RunIn)
+    run: RunIn | None = None
     inputs: Artifacts = Field(default_factory=list)
     outputs: Artifacts = Field(default_factory=list)
 

@@ -139,46 +139,63 @@ def run_properties(run: RunIn, at: datetime) -> dict[str, Any]:
         "run.status": run.status,
         "run.started_at": run.started_at,
         "run.ended_at": run.ended_at,
+        "run.nominal_start_time": run.nominal_start_time,
+        "run.nominal_end_time": run.nominal_end_time,
+        "run.parent_run_id": run.parent_run_id,
+        "run.parent_job": run.parent_job,
         "run.error_message": run.error_message,
         "run.parameters": json.dumps(run.parameters, sort_keys=True, default=str),
         "run.metrics": json.dumps(run.metrics, sort_keys=True, default=str),
     }
 
 
-def events_to_delta(events: Iterable[LineageEvent]) -> GraphDelta:
-    delta = GraphDelta()
-    for event in events:
-        at, producer = event.event_time, event.producer
-        process = event.process
-        process_uid = delta.add_node(
-            process.kind,
-            process.namespace,
-            process.name,
-            at,
-            entity_properties(process),
-            run_properties(event.run, at),
-        )
-        for entity in event.inputs:
-            # A process that lists the features it read of a group read exactly those, so
-            # each one ContributedTo it too: that is what makes "models using a feature" work.
-            uid, feature_uids = _add_entity(delta, entity, at, producer)
-            for source in (uid, *feature_uids):
-                delta.add_edge(source, process_uid, EdgeType.ContributedTo, at, producer)
-        if event.run.status in PRODUCING_STATUSES:
-            for entity in event.outputs:
-                uid, _ = _add_entity(delta, entity, at, producer)
-                delta.add_edge(process_uid, uid, EdgeType.Produced, at, producer)
-    return delta
+def add_event(delta: GraphDelta, event: LineageEvent) -> None:
+    at, producer = event.event_time, event.producer
+    process = event.process
+    process_uid = delta.add_node(
+        process.kind,
+        process.namespace,
+        process.name,
+        at,
+        entity_properties(process),
+        run_properties(event.run, at) if event.run else None,
+    )
+    for entity in event.inputs:
+        # A process that lists the features it read of a group read exactly those, so each
+        # one ContributedTo it too: that is what makes "models using a feature" work.
+        uid, feature_uids = _add_entity(delta, entity, at, producer)
+        for source in (uid, *feature_uids):
+            delta.add_edge(source, process_uid, EdgeType.ContributedTo, at, producer)
+    if event.run is None or event.run.status in PRODUCING_STATUSES:
+        for entity in event.outputs:
+            uid, _ = _add_entity(delta, entity, at, producer)
+            delta.add_edge(process_uid, uid, EdgeType.Produced, at, producer)
 
 
-def upsert_to_delta(upsert: GraphUpsert, received_at: datetime) -> GraphDelta:
-    """Translate a graph upsert; edge ends not among its nodes must already exist (store checks)."""
+def add_upsert(delta: GraphDelta, upsert: GraphUpsert, received_at: datetime) -> None:
+    """Edge ends not among the upsert's nodes must already exist (the store checks)."""
     at = upsert.event_time or received_at
-    delta = GraphDelta()
     for entity in upsert.nodes:
         _add_entity(delta, entity, at, upsert.producer)
     for edge in upsert.edges:
         delta.add_edge(edge.source, edge.target, edge.type, at, upsert.producer)
+
+
+def to_delta(items: Iterable[LineageEvent | GraphUpsert], received_at: datetime) -> GraphDelta:
+    """One delta for a request's events and upserts, so they land in one transaction."""
+    delta = GraphDelta()
+    for item in items:
+        if isinstance(item, LineageEvent):
+            add_event(delta, item)
+        else:
+            add_upsert(delta, item, received_at)
+    return delta
+
+
+def events_to_delta(events: Iterable[LineageEvent]) -> GraphDelta:
+    delta = GraphDelta()
+    for event in events:
+        add_event(delta, event)
     return delta
 
 

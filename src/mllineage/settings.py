@@ -7,6 +7,8 @@ from pathlib import Path
 from pydantic import Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from mllineage.domain import DEFAULT_NAMESPACE, NAMESPACE_PATTERN, Kind
+
 REPO_ROOT = Path(__file__).resolve().parents[2]
 
 
@@ -52,3 +54,7 @@ class Settings(BaseSettings):
     )
     neo4j_connection_timeout: float = 5.0
     max_body_bytes: int = Field(16 * 1024 * 1024, description="Larger request bodies get 413")
+
+    # OpenLineage mapping (see openlineage.py).
+    openlineage_namespace: str = Field(DEFAULT_NAMESPACE, pattern=NAMESPACE_PATTERN)
+    openlineage_default_process_kind: Kind = Kind.FeaturePipeline

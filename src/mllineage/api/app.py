@@ -9,7 +9,7 @@ from contextlib import asynccontextmanager
 from fastapi import FastAPI
 from neo4j import AsyncGraphDatabase
 
-from mllineage.api import entities, health, ingest, lineage
+from mllineage.api import entities, health, ingest, lineage, openlineage
 from mllineage.api.errors import install_error_handlers
 from mllineage.api.limits import BodySizeLimit
 from mllineage.errors import Unavailable
@@ -53,6 +53,6 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.settings = settings
     app.add_middleware(BodySizeLimit, max_bytes=settings.max_body_bytes)
     install_error_handlers(app)
-    for module in (health, ingest, entities, lineage):
+    for module in (health, ingest, entities, lineage, openlineage):
         app.include_router(module.router)
     return app

@@ -19,12 +19,19 @@ STATUS: dict[type[LineageError], int] = {NotFound: 404, InvalidInput: 422, Unava
 RETRY_AFTER_SECONDS = "5"
 
 
+# Tags pydantic adds to locations inside tagged unions (one event or a batch; the three
+# OpenLineage event types): not fields, so left out of messages.
+_UNION_TAGS = frozenset({"event", "batch", "run", "job", "dataset"})
+
+
 def _location(loc: tuple[Any, ...]) -> str:
-    """('body', 'batch', 'events', 3, 'kind') -> 'events[3].kind' (union tags dropped)."""
+    """('body', 'batch', 'events', 3, 'kind') -> 'events[3].kind'."""
+    parts = list(loc[1:] if loc and loc[0] == "body" else loc)
+    tag_at = 1 if parts and isinstance(parts[0], int) else 0
+    if len(parts) > tag_at and parts[tag_at] in _UNION_TAGS:
+        del parts[tag_at]
     out = ""
-    for part in loc[1:] if loc and loc[0] == "body" else loc:
-        if part in ("event", "batch") and not out:
-            continue
+    for part in parts:
         out += f"[{part}]" if isinstance(part, int) else f".{part}" if out else str(part)
     return out or "body"
 

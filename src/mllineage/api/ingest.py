@@ -8,7 +8,7 @@ from fastapi import APIRouter
 
 from mllineage.api.deps import StoreDep
 from mllineage.domain import EventBatch, EventsRequest, GraphUpsert
-from mllineage.events import events_to_delta, upsert_to_delta
+from mllineage.events import events_to_delta, to_delta
 from mllineage.views import WriteSummary
 
 router = APIRouter(prefix="/v1", tags=["ingest"])
@@ -36,4 +36,4 @@ async def post_events(body: EventsRequest, store: StoreDep) -> WriteSummary:
     responses=WRITE_ERRORS,
 )
 async def post_graph(body: GraphUpsert, store: StoreDep) -> WriteSummary:
-    return await store.write(upsert_to_delta(body, received_at=datetime.now(UTC)))
+    return await store.write(to_delta([body], received_at=datetime.now(UTC)))

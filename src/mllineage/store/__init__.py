@@ -1,15 +1,13 @@
-"""The only module that speaks Cypher: schema, writes of a graph delta, and entity reads.
+"""The only package that speaks Cypher: schema, writes of a graph delta, reads and walks.
 
-Every value is a query parameter. Labels and relationship types are spliced into query text
-only from the fixed ``Kind`` and ``EdgeType`` vocabularies, never from request strings.
-Reads return domain models, never Neo4j records.
+The query texts live in ``queries.py``; this module runs them in managed transactions and
+returns domain models, never Neo4j records.
 """
 
 from __future__ import annotations
 
 import base64
 import json
-import re
 from collections import defaultdict
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
@@ -29,6 +27,7 @@ from mllineage.domain import (
 )
 from mllineage.errors import InvalidInput, NotFound, Unavailable
 from mllineage.events import GraphDelta, missing_edge_ends
+from mllineage.store import queries
 from mllineage.traversal import (
     Direction,
     Reached,
@@ -53,124 +52,6 @@ from mllineage.views import (
 T = TypeVar("T")
 
 NEIGHBOUR_CAP = 1_000
-
-_NODE_UPSERT = """
-UNWIND $rows AS row
-MERGE (n:Entity {uid: row.uid})
-  ON CREATE SET n:$LABEL, n.kind = row.kind, n.namespace = row.namespace, n.name = row.name,
-                n.created_at = row.first_seen, n.updated_at = row.last_seen
-  ON MATCH SET n.created_at = CASE WHEN row.first_seen < n.created_at
-                                   THEN row.first_seen ELSE n.created_at END
-WITH n, row, row.last_seen >= n.updated_at AS newer,
-     row.run IS NOT NULL AND coalesce(row.run.`run.event_time` >= n.`run.event_time`, true)
-       AS newer_run
-SET n += CASE WHEN newer THEN row.props ELSE {} END,
-    n.updated_at = CASE WHEN newer THEN row.last_seen ELSE n.updated_at END,
-    n += CASE WHEN newer_run THEN row.run ELSE {} END
-"""
-
-_EDGE_UPSERT = """
-UNWIND $rows AS row
-MATCH (a:Entity {uid: row.source})
-MATCH (b:Entity {uid: row.target})
-MERGE (a)-[r:$TYPE]->(b)
-  ON CREATE SET r.first_seen = row.first_seen, r.last_seen = row.last_seen,
-                r.producer = row.producer
-  ON MATCH SET r.first_seen = CASE WHEN row.first_seen < r.first_seen
-                                   THEN row.first_seen ELSE r.first_seen END,
-               r.producer = CASE WHEN row.last_seen >= r.last_seen
-                                 THEN row.producer ELSE r.producer END,
-               r.last_seen = CASE WHEN row.last_seen > r.last_seen
-                                  THEN row.last_seen ELSE r.last_seen END
-"""
-
-_MISSING = """
-UNWIND $uids AS uid
-OPTIONAL MATCH (n:Entity {uid: uid})
-WITH uid, n WHERE n IS NULL
-RETURN collect(uid) AS missing
-"""
-
-_GET_ENTITY = """
-MATCH (n:Entity {uid: $uid})
-RETURN n {.*} AS node,
-       [(m)-[r]->(n) | {uid: m.uid, kind: m.kind, name: m.name, type: type(r)}][..$cap]
-         AS upstream,
-       [(n)-[r]->(m) | {uid: m.uid, kind: m.kind, name: m.name, type: type(r)}][..$cap]
-         AS downstream
-"""
-
-_LIST_ENTITIES = """
-MATCH (n:Entity)
-WHERE ($kind IS NULL OR n.kind = $kind)
-  AND ($namespace IS NULL OR n.namespace = $namespace)
-  AND ($q IS NULL OR toLower(n.name) CONTAINS toLower($q))
-  AND ($after IS NULL OR n.uid > $after)
-RETURN n {.*} AS node
-ORDER BY n.uid
-LIMIT $limit
-"""
-
-# A pruning breadth-first expansion (VarLengthExpand(Pruning,BFS) in the plan): each node
-# is visited once and min(length(p)) is its shortest distance; no path is ever enumerated.
-# $DEPTH is an int checked by the API, spliced in because Cypher cannot parameterize it.
-_REACH = {
-    Direction.downstream: """
-MATCH p = (:Entity {uid: $uid})-[*1..$DEPTH]->(n:Entity)
-RETURN n.uid AS uid, n.kind AS kind, min(length(p)) AS depth
-""",
-    Direction.upstream: """
-MATCH p = (:Entity {uid: $uid})<-[*1..$DEPTH]-(n:Entity)
-RETURN n.uid AS uid, n.kind AS kind, min(length(p)) AS depth
-""",
-}
-
-_NODES = """
-UNWIND $uids AS u
-MATCH (n:Entity {uid: u})
-RETURN n {.*} AS node
-"""
-
-_OWNERS = """
-UNWIND $uids AS u
-MATCH (n:Entity {uid: u})
-RETURN n.uid AS uid, n.namespace AS namespace, n.name AS name, n.owner AS owner
-"""
-
-# All edges among a set of nodes. Either direction finds them all; scanning along the walk
-# keeps the cost to the walked edges (an upstream walk never touches a popular source's
-# thousands of consumers).
-_EDGES_AMONG = {
-    Direction.downstream: """
-UNWIND $uids AS u
-MATCH (:Entity {uid: u})-[r]->(m:Entity) WHERE m.uid IN $uids
-RETURN u AS source, type(r) AS type, m.uid AS target
-""",
-    Direction.upstream: """
-UNWIND $uids AS u
-MATCH (:Entity {uid: u})<-[r]-(m:Entity) WHERE m.uid IN $uids
-RETURN m.uid AS source, type(r) AS type, u AS target
-""",
-}
-_EDGES_AMONG[Direction.both] = _EDGES_AMONG[Direction.downstream]
-
-_SCHEMA_NAME = re.compile(r"CREATE\s+(?:\w+\s+)?(?:CONSTRAINT|INDEX)\s+(\w+)", re.IGNORECASE)
-
-
-def node_upsert_query(kind: Kind) -> str:
-    return _NODE_UPSERT.replace("$LABEL", Kind(kind).value)
-
-
-def edge_upsert_query(edge_type: EdgeType) -> str:
-    return _EDGE_UPSERT.replace("$TYPE", EdgeType(edge_type).value)
-
-
-def read_schema(path: Path) -> list[str]:
-    """The statements of a ``.cypher`` file: ``//`` comments dropped, split on semicolons."""
-    text = "\n".join(
-        line for line in path.read_text().splitlines() if not line.lstrip().startswith("//")
-    )
-    return [statement.strip() for statement in text.split(";") if statement.strip()]
 
 
 def encode_cursor(uid: str) -> str:
@@ -213,8 +94,10 @@ class Store:
     def __init__(self, driver: AsyncDriver, database: str, schema_file: Path) -> None:
         self.driver = driver
         self.database = database
-        self.schema = read_schema(schema_file)
-        self.schema_names = {m.group(1) for s in self.schema if (m := _SCHEMA_NAME.search(s))}
+        self.schema = queries.read_schema(schema_file)
+        self.schema_names = {
+            m.group(1) for s in self.schema if (m := queries.SCHEMA_NAME.search(s))
+        }
 
     @asynccontextmanager
     async def _unavailable_as_domain_error(self) -> AsyncIterator[None]:
@@ -306,7 +189,7 @@ class Store:
 
         async def work(tx: AsyncManagedTransaction) -> WriteSummary:
             if must_exist:
-                record = await (await tx.run(_MISSING, uids=must_exist)).single(strict=True)
+                record = await (await tx.run(queries.MISSING, uids=must_exist)).single(strict=True)
                 if record["missing"]:
                     raise InvalidInput(
                         "edges name entities that do not exist and are not among the request's "
@@ -314,10 +197,12 @@ class Store:
                     )
             nodes_created = edges_created = 0
             for kind, rows in nodes_by_kind.items():
-                summary = await (await tx.run(node_upsert_query(kind), rows=rows)).consume()
+                summary = await (await tx.run(queries.node_upsert_query(kind), rows=rows)).consume()
                 nodes_created += summary.counters.nodes_created
             for edge_type, rows in edges_by_type.items():
-                summary = await (await tx.run(edge_upsert_query(edge_type), rows=rows)).consume()
+                summary = await (
+                    await tx.run(queries.edge_upsert_query(edge_type), rows=rows)
+                ).consume()
                 edges_created += summary.counters.relationships_created
             return WriteSummary(
                 nodes=len(delta.nodes),
@@ -332,7 +217,7 @@ class Store:
 
     async def get_entity(self, uid: str) -> EntityDetail:
         async def work(tx: AsyncManagedTransaction) -> Any:
-            return await (await tx.run(_GET_ENTITY, uid=uid, cap=NEIGHBOUR_CAP)).single()
+            return await (await tx.run(queries.GET_ENTITY, uid=uid, cap=NEIGHBOUR_CAP)).single()
 
         record = await self._read(work)
         if record is None:
@@ -363,7 +248,7 @@ class Store:
         }
 
         async def work(tx: AsyncManagedTransaction) -> list[dict[str, Any]]:
-            return [r["node"] async for r in await tx.run(_LIST_ENTITIES, params)]
+            return [r["node"] async for r in await tx.run(queries.LIST_ENTITIES, params)]
 
         nodes = await self._read(work)
         items = [entity_from_node(node) for node in nodes[:limit]]
@@ -416,7 +301,9 @@ class Store:
             root = await _root(tx, uid)
             reached = await _reach(tx, root, Direction.downstream, depth)
             downstream = {u: r for u, r in reached.items() if u != uid}
-            owners = {r["uid"]: r async for r in await tx.run(_OWNERS, uids=list(downstream))}
+            owners = {
+                r["uid"]: r async for r in await tx.run(queries.OWNERS, uids=list(downstream))
+            }
             edges = await _edges_among(tx, list(reached), Direction.downstream)
             parents = shortest_path_parents(reached, ((s, t) for s, _, t in edges))
             counts: dict[Kind, int] = {}
@@ -463,7 +350,7 @@ async def _root(tx: AsyncManagedTransaction, uid: str) -> EntityOut:
 
 
 async def _entities(tx: AsyncManagedTransaction, uids: list[str]) -> dict[str, EntityOut]:
-    entities = [entity_from_node(r["node"]) async for r in await tx.run(_NODES, uids=uids)]
+    entities = [entity_from_node(r["node"]) async for r in await tx.run(queries.NODES, uids=uids)]
     return {e.uid: e for e in entities}
 
 
@@ -473,8 +360,7 @@ async def _reach(
     """Shortest distances from the root (itself at 0, even when a cycle comes back to it)."""
 
     async def one_way(way: Direction) -> dict[str, Reached]:
-        query = _REACH[way].replace("$DEPTH", str(int(depth)))
-        result = await tx.run(query, uid=root.uid)
+        result = await tx.run(queries.reach_query(way, depth), uid=root.uid)
         found = {r["uid"]: Reached(r["depth"], Kind(r["kind"])) async for r in result}
         found[root.uid] = Reached(0, root.kind)
         return found
@@ -487,5 +373,5 @@ async def _reach(
 async def _edges_among(
     tx: AsyncManagedTransaction, uids: list[str], direction: Direction
 ) -> list[tuple[str, str, str]]:
-    result = await tx.run(_EDGES_AMONG[direction], uids=uids)
+    result = await tx.run(queries.EDGES_AMONG[direction], uids=uids)
     return [(r["source"], r["type"], r["target"]) async for r in result]

@@ -1,0 +1,67 @@
+"""OpenLineage's HTTP endpoints, where its clients and integrations post (as to Marquez)."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+from fastapi import APIRouter
+from fastapi.exceptions import RequestValidationError
+from pydantic import ValidationError
+
+from mllineage.api.deps import SettingsDep, StoreDep
+from mllineage.api.ingest import WRITE_ERRORS
+from mllineage.domain import GraphUpsert, LineageEvent
+from mllineage.events import to_delta
+from mllineage.openlineage import OpenLineageEvent, to_native
+from mllineage.settings import Settings
+from mllineage.views import WriteSummary
+
+router = APIRouter(prefix="/api/v1", tags=["openlineage"])
+
+
+def _translate(
+    events: list[OpenLineageEvent], settings: Settings, batch: bool
+) -> list[LineageEvent | GraphUpsert]:
+    """Map every event, or answer 422 naming the first one that cannot be mapped."""
+    native = []
+    for index, event in enumerate(events):
+        try:
+            native.append(
+                to_native(
+                    event,
+                    namespace=settings.openlineage_namespace,
+                    default_process=settings.openlineage_default_process_kind,
+                )
+            )
+        except ValidationError as exc:
+            where = ("body", index) if batch else ("body",)
+            raise RequestValidationError(
+                [{**error, "loc": (*where, *error["loc"])} for error in exc.errors()]
+            ) from None
+    return native
+
+
+@router.post(
+    "/lineage",
+    status_code=201,
+    summary="Record one OpenLineage RunEvent, JobEvent or DatasetEvent",
+    responses=WRITE_ERRORS,
+)
+async def post_lineage(
+    body: OpenLineageEvent, store: StoreDep, settings: SettingsDep
+) -> WriteSummary:
+    native = _translate([body], settings, batch=False)
+    return await store.write(to_delta(native, received_at=datetime.now(UTC)))
+
+
+@router.post(
+    "/lineage/batch",
+    status_code=201,
+    summary="Record a JSON array of OpenLineage events in one transaction",
+    responses=WRITE_ERRORS,
+)
+async def post_lineage_batch(
+    body: list[OpenLineageEvent], store: StoreDep, settings: SettingsDep
+) -> WriteSummary:
+    native = _translate(body, settings, batch=True)
+    return await store.write(to_delta(native, received_at=datetime.now(UTC)))

@@ -1,0 +1,233 @@
+"""OpenLineage events (spec 2-0-x) -> native lineage events and graph upserts (pure, no I/O).
+
+Only the fields the spec requires are enforced; unknown facets and fields are ignored. The
+mapping, also in the README:
+
+- a job ``(namespace, name)`` is a process named ``<namespace>/<name>``; its kind comes from
+  our ``mllineage`` facet (``{"kind": ...}``), else the ``jobType`` facet's ``jobType``
+  (see ``JOB_TYPES``), else the configured default;
+- a dataset is an artifact named ``<namespace>/<name>`` (its usual URI form), the originals
+  kept as ``openlineage.namespace`` and ``openlineage.name``; its kind comes from our
+  ``mllineage`` facet, else from what the process is (``INPUT_KINDS``, ``OUTPUT_KINDS``);
+- ``ownership`` -> owner (the first owner's name), ``documentation`` -> description, a
+  ``schema`` facet on a feature-group output -> its features;
+- run facets ``nominalTime``, ``errorMessage`` and ``parent`` -> the process's latest run;
+- eventType COMPLETE records inputs and outputs, START/RUNNING/FAIL/ABORT/OTHER the inputs
+  and the run only; a JobEvent records the job's inputs and outputs; a DatasetEvent the
+  dataset alone.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Any, Literal
+
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Discriminator, Field, Tag
+
+from mllineage.domain import (
+    DEFAULT_NAMESPACE,
+    MAX_ENTITIES_PER_EVENT,
+    PROCESS_KINDS,
+    EntityIn,
+    FeatureIn,
+    GraphUpsert,
+    Kind,
+    LineageEvent,
+    RunIn,
+)
+
+JOB_TYPES: dict[str, Kind] = {
+    **dict.fromkeys(
+        ("FEATURE_PIPELINE", "FEATURE_ENGINEERING", "MATERIALIZATION"), Kind.FeaturePipeline
+    ),
+    **dict.fromkeys(("FEATURE_QUERY", "QUERY", "RETRIEVAL"), Kind.FeatureQuery),
+    **dict.fromkeys(("TRAINING", "TRAINING_JOB", "TRAIN"), Kind.TrainingJob),
+    **dict.fromkeys(("ENDPOINT", "SERVING", "INFERENCE", "PREDICTION"), Kind.Endpoint),
+}
+INPUT_KINDS = {
+    Kind.FeaturePipeline: Kind.DataSource,
+    Kind.FeatureQuery: Kind.FeatureGroup,
+    Kind.TrainingJob: Kind.Dataset,
+    Kind.Endpoint: Kind.Model,
+}
+OUTPUT_KINDS = {
+    Kind.FeaturePipeline: Kind.FeatureGroup,
+    Kind.FeatureQuery: Kind.Dataset,
+    Kind.TrainingJob: Kind.Model,
+    Kind.Endpoint: Kind.DataSource,  # an endpoint's prediction log
+}
+OUR_FACET = "mllineage"
+
+
+class _Open(BaseModel):
+    """Spec objects: required fields enforced, anything else allowed and ignored."""
+
+    model_config = ConfigDict(extra="allow")
+
+
+class OLDataset(_Open):
+    namespace: str = Field(min_length=1)
+    name: str = Field(min_length=1)
+    facets: dict[str, Any] = Field(default_factory=dict)
+
+
+class OLJob(_Open):
+    namespace: str = Field(min_length=1)
+    name: str = Field(min_length=1)
+    facets: dict[str, Any] = Field(default_factory=dict)
+
+
+class OLRun(_Open):
+    runId: str = Field(min_length=1)
+    facets: dict[str, Any] = Field(default_factory=dict)
+
+
+class _Event(_Open):
+    eventTime: AwareDatetime
+    producer: str = Field(min_length=1)
+    schemaURL: str = Field(min_length=1)
+
+
+Datasets = Annotated[list[OLDataset], Field(max_length=MAX_ENTITIES_PER_EVENT)]
+
+
+class RunEvent(_Event):
+    eventType: Literal["START", "RUNNING", "COMPLETE", "ABORT", "FAIL", "OTHER"] = "OTHER"
+    run: OLRun
+    job: OLJob
+    inputs: Datasets = Field(default_factory=list)
+    outputs: Datasets = Field(default_factory=list)
+
+
+class JobEvent(_Event):
+    job: OLJob
+    inputs: Datasets = Field(default_factory=list)
+    outputs: Datasets = Field(default_factory=list)
+
+
+class DatasetEvent(_Event):
+    dataset: OLDataset
+
+
+def _event_type(value: Any) -> str:
+    if isinstance(value, dict):
+        return "run" if "run" in value else "dataset" if "dataset" in value else "job"
+    return "run"
+
+
+OpenLineageEvent = Annotated[
+    Annotated[RunEvent, Tag("run")]
+    | Annotated[JobEvent, Tag("job")]
+    | Annotated[DatasetEvent, Tag("dataset")],
+    Discriminator(_event_type),
+]
+
+
+def _facet(facets: dict[str, Any], name: str) -> dict[str, Any]:
+    value = facets.get(name)
+    return value if isinstance(value, dict) else {}
+
+
+def _text(value: Any) -> str | None:
+    return value if isinstance(value, str) and value else None
+
+
+def _owner(facets: dict[str, Any]) -> str | None:
+    owners = _facet(facets, "ownership").get("owners")
+    if isinstance(owners, list) and owners and isinstance(owners[0], dict):
+        return _text(owners[0].get("name"))
+    return None
+
+
+def _common(facets: dict[str, Any]) -> dict[str, Any]:
+    common = {
+        "owner": _owner(facets),
+        "description": _text(_facet(facets, "documentation").get("description")),
+    }
+    return {key: value for key, value in common.items() if value is not None}
+
+
+def _declared_kind(facets: dict[str, Any]) -> Kind | None:
+    kind = _facet(facets, OUR_FACET).get("kind")
+    return Kind(kind) if isinstance(kind, str) and kind in Kind.__members__ else None
+
+
+def process_kind(job: OLJob, default: Kind) -> Kind:
+    declared = _declared_kind(job.facets)
+    if declared in PROCESS_KINDS:
+        return declared  # type: ignore[return-value]
+    job_type = _facet(job.facets, "jobType").get("jobType")
+    return JOB_TYPES.get(str(job_type).upper(), default)
+
+
+def dataset_entity(dataset: OLDataset, kind: Kind, namespace: str, output: bool) -> EntityIn:
+    kind = _declared_kind(dataset.facets) or kind
+    features = None
+    fields = _facet(dataset.facets, "schema").get("fields")
+    if output and kind is Kind.FeatureGroup and isinstance(fields, list):
+        features = [
+            FeatureIn(
+                name=field["name"],
+                dtype=_text(field.get("type")),
+                description=_text(field.get("description")),
+            )
+            for field in fields
+            if isinstance(field, dict) and _text(field.get("name"))
+        ]
+    return EntityIn(
+        kind=kind,
+        namespace=namespace,
+        name=f"{dataset.namespace}/{dataset.name}",
+        properties={"openlineage": {"namespace": dataset.namespace, "name": dataset.name}},
+        features=features,
+        **_common(dataset.facets),
+    )
+
+
+def _run(event: RunEvent) -> RunIn:
+    facets = event.run.facets
+    nominal = _facet(facets, "nominalTime")
+    parent = _facet(facets, "parent")
+    parent_job = _facet(parent, "job")
+    return RunIn(
+        id=event.run.runId,
+        status=event.eventType,
+        nominal_start_time=nominal.get("nominalStartTime"),
+        nominal_end_time=nominal.get("nominalEndTime"),
+        error_message=_text(_facet(facets, "errorMessage").get("message")),
+        parent_run_id=_text(_facet(parent, "run").get("runId")),
+        parent_job=f"{parent_job.get('namespace')}/{parent_job.get('name')}"
+        if parent_job
+        else None,
+    )
+
+
+def to_native(
+    event: RunEvent | JobEvent | DatasetEvent,
+    *,
+    namespace: str = DEFAULT_NAMESPACE,
+    default_process: Kind = Kind.FeaturePipeline,
+) -> LineageEvent | GraphUpsert:
+    """Translate one OpenLineage event; raises pydantic's ValidationError on unusable input."""
+    if isinstance(event, DatasetEvent):
+        kind = _declared_kind(event.dataset.facets) or Kind.DataSource
+        return GraphUpsert(
+            event_time=event.eventTime,
+            producer=event.producer,
+            nodes=[dataset_entity(event.dataset, kind, namespace, output=True)],
+        )
+    kind = process_kind(event.job, default_process)
+    process = EntityIn(
+        kind=kind,
+        namespace=namespace,
+        name=f"{event.job.namespace}/{event.job.name}",
+        properties={"openlineage": {"namespace": event.job.namespace, "name": event.job.name}},
+        **_common(event.job.facets),
+    )
+    return LineageEvent(
+        event_time=event.eventTime,
+        producer=event.producer,
+        process=process,
+        run=_run(event) if isinstance(event, RunEvent) else None,
+        inputs=[dataset_entity(d, INPUT_KINDS[kind], namespace, False) for d in event.inputs],
+        outputs=[dataset_entity(d, OUTPUT_KINDS[kind], namespace, True) for d in event.outputs],
+    )

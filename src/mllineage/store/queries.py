@@ -1,0 +1,140 @@
+"""The Cypher of the store, in one place: every value a parameter, labels and types from enums.
+
+Labels and relationship types are spliced into query text only from the fixed ``Kind`` and
+``EdgeType`` vocabularies, and walk depths only as ints; never request strings.
+"""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+from mllineage.domain import EdgeType, Kind
+from mllineage.traversal import Direction
+
+_NODE_UPSERT = """
+UNWIND $rows AS row
+MERGE (n:Entity {uid: row.uid})
+  ON CREATE SET n:$LABEL, n.kind = row.kind, n.namespace = row.namespace, n.name = row.name,
+                n.created_at = row.first_seen, n.updated_at = row.last_seen
+  ON MATCH SET n.created_at = CASE WHEN row.first_seen < n.created_at
+                                   THEN row.first_seen ELSE n.created_at END
+WITH n, row, row.last_seen >= n.updated_at AS newer,
+     row.run IS NOT NULL AND coalesce(row.run.`run.event_time` >= n.`run.event_time`, true)
+       AS newer_run
+SET n += CASE WHEN newer THEN row.props ELSE {} END,
+    n.updated_at = CASE WHEN newer THEN row.last_seen ELSE n.updated_at END,
+    n += CASE WHEN newer_run THEN row.run ELSE {} END
+"""
+
+_EDGE_UPSERT = """
+UNWIND $rows AS row
+MATCH (a:Entity {uid: row.source})
+MATCH (b:Entity {uid: row.target})
+MERGE (a)-[r:$TYPE]->(b)
+  ON CREATE SET r.first_seen = row.first_seen, r.last_seen = row.last_seen,
+                r.producer = row.producer
+  ON MATCH SET r.first_seen = CASE WHEN row.first_seen < r.first_seen
+                                   THEN row.first_seen ELSE r.first_seen END,
+               r.producer = CASE WHEN row.last_seen >= r.last_seen
+                                 THEN row.producer ELSE r.producer END,
+               r.last_seen = CASE WHEN row.last_seen > r.last_seen
+                                  THEN row.last_seen ELSE r.last_seen END
+"""
+
+MISSING = """
+UNWIND $uids AS uid
+OPTIONAL MATCH (n:Entity {uid: uid})
+WITH uid, n WHERE n IS NULL
+RETURN collect(uid) AS missing
+"""
+
+GET_ENTITY = """
+MATCH (n:Entity {uid: $uid})
+RETURN n {.*} AS node,
+       [(m)-[r]->(n) | {uid: m.uid, kind: m.kind, name: m.name, type: type(r)}][..$cap]
+         AS upstream,
+       [(n)-[r]->(m) | {uid: m.uid, kind: m.kind, name: m.name, type: type(r)}][..$cap]
+         AS downstream
+"""
+
+LIST_ENTITIES = """
+MATCH (n:Entity)
+WHERE ($kind IS NULL OR n.kind = $kind)
+  AND ($namespace IS NULL OR n.namespace = $namespace)
+  AND ($q IS NULL OR toLower(n.name) CONTAINS toLower($q))
+  AND ($after IS NULL OR n.uid > $after)
+RETURN n {.*} AS node
+ORDER BY n.uid
+LIMIT $limit
+"""
+
+# A pruning breadth-first expansion (VarLengthExpand(Pruning,BFS) in the plan): each node
+# is visited once and min(length(p)) is its shortest distance; no path is ever enumerated.
+# $DEPTH is an int checked by the API, spliced in because Cypher cannot parameterize it.
+REACH = {
+    Direction.downstream: """
+MATCH p = (:Entity {uid: $uid})-[*1..$DEPTH]->(n:Entity)
+RETURN n.uid AS uid, n.kind AS kind, min(length(p)) AS depth
+""",
+    Direction.upstream: """
+MATCH p = (:Entity {uid: $uid})<-[*1..$DEPTH]-(n:Entity)
+RETURN n.uid AS uid, n.kind AS kind, min(length(p)) AS depth
+""",
+}
+
+NODES = """
+UNWIND $uids AS u
+MATCH (n:Entity {uid: u})
+RETURN n {.*} AS node
+"""
+
+OWNERS = """
+UNWIND $uids AS u
+MATCH (n:Entity {uid: u})
+RETURN n.uid AS uid, n.namespace AS namespace, n.name AS name, n.owner AS owner
+"""
+
+# All edges among a set of nodes. Either direction finds them all; scanning along the walk
+# keeps the cost to the walked edges (an upstream walk never touches a popular source's
+# thousands of consumers).
+EDGES_AMONG = {
+    Direction.downstream: """
+UNWIND $uids AS u
+MATCH (:Entity {uid: u})-[r]->(m:Entity) WHERE m.uid IN $uids
+RETURN u AS source, type(r) AS type, m.uid AS target
+""",
+    Direction.upstream: """
+UNWIND $uids AS u
+MATCH (:Entity {uid: u})<-[r]-(m:Entity) WHERE m.uid IN $uids
+RETURN m.uid AS source, type(r) AS type, u AS target
+""",
+}
+EDGES_AMONG[Direction.both] = EDGES_AMONG[Direction.downstream]
+
+SCHEMA_NAME = re.compile(r"CREATE\s+(?:\w+\s+)?(?:CONSTRAINT|INDEX)\s+(\w+)", re.IGNORECASE)
+
+
+def schema_names(statements: list[str]) -> set[str]:
+    """The names of the constraints and indexes the statements create."""
+    return {m.group(1) for s in statements if (m := SCHEMA_NAME.search(s))}
+
+
+def node_upsert_query(kind: Kind) -> str:
+    return _NODE_UPSERT.replace("$LABEL", Kind(kind).value)
+
+
+def edge_upsert_query(edge_type: EdgeType) -> str:
+    return _EDGE_UPSERT.replace("$TYPE", EdgeType(edge_type).value)
+
+
+def reach_query(direction: Direction, depth: int) -> str:
+    return REACH[direction].replace("$DEPTH", str(int(depth)))
+
+
+def read_schema(path: Path) -> list[str]:
+    """The statements of a ``.cypher`` file: ``//`` comments dropped, split on semicolons."""
+    text = "\n".join(
+        line for line in path.read_text().splitlines() if not line.lstrip().startswith("//")
+    )
+    return [statement.strip() for statement in text.split(";") if statement.strip()]

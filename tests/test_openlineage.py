@@ -1,0 +1,254 @@
+"""OpenLineage ingestion: the real openlineage-python client, and hand-written events."""
+
+from __future__ import annotations
+
+import copy
+import json
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+from uuid import uuid4
+
+import httpx
+import pytest
+from neo4j import Driver
+from openlineage.client import OpenLineageClient
+from openlineage.client.event_v2 import InputDataset, Job, OutputDataset, Run, RunEvent, RunState
+from openlineage.client.facet_v2 import job_type_job, ownership_dataset, schema_dataset
+from openlineage.client.transport.http import HttpConfig, HttpTransport
+
+from tests.conftest import LiveServer, dump_graph
+
+FIXTURES = Path(__file__).parent / "fixtures" / "openlineage"
+
+
+def fixture(name: str) -> dict[str, Any]:
+    return json.loads((FIXTURES / f"{name}.json").read_text())
+
+
+def nodes_by_uid(driver: Driver) -> dict[str, dict[str, Any]]:
+    return {props["uid"]: props for _, props in dump_graph(driver)["nodes"]}
+
+
+def edges(driver: Driver) -> set[tuple[str, str, str]]:
+    return {(s, t, d) for s, t, d, _ in dump_graph(driver)["edges"]}
+
+
+def test_the_openlineage_client_builds_the_ml_graph(
+    live_server: LiveServer, api: httpx.Client
+) -> None:
+    client = OpenLineageClient(transport=HttpTransport(HttpConfig(url=live_server.url)))
+    producer = "https://github.com/acme/ml-platform"
+
+    def job_type(kind: str) -> dict[str, Any]:
+        return {"jobType": job_type_job.JobTypeJobFacet("BATCH", "PYTHON", jobType=kind)}
+
+    def run(name: str, kind: str, inputs: list[InputDataset], outputs: list[OutputDataset]) -> None:
+        run_id = str(uuid4())
+        for state in (RunState.START, RunState.COMPLETE):
+            client.emit(
+                RunEvent(
+                    eventType=state,
+                    eventTime=datetime.now(UTC).isoformat(),
+                    run=Run(runId=run_id),
+                    job=Job(namespace="ml", name=name, facets=job_type(kind)),
+                    producer=producer,
+                    inputs=inputs,
+                    outputs=outputs if state == RunState.COMPLETE else [],
+                )
+            )
+
+    features = schema_dataset.SchemaDatasetFacet(
+        fields=[schema_dataset.SchemaDatasetFacetFields(name="age", type="INT")]
+    )
+    owners = ownership_dataset.OwnershipDatasetFacet(
+        owners=[ownership_dataset.Owner(name="team-growth")]
+    )
+    run(
+        "customer_features", "FEATURE_PIPELINE",
+        [InputDataset(namespace="s3://acme", name="raw/customers")],
+        [OutputDataset(namespace="feast", name="customers",
+                       facets={"schema": features, "ownership": owners})],
+    )  # fmt: skip
+    run(
+        "churn_training_set", "QUERY",
+        [InputDataset(namespace="feast", name="customers")],
+        [OutputDataset(namespace="s3://acme", name="datasets/churn")],
+    )  # fmt: skip
+    run(
+        "churn_train", "TRAINING",
+        [InputDataset(namespace="s3://acme", name="datasets/churn")],
+        [OutputDataset(namespace="models", name="churn-xgb@3")],
+    )  # fmt: skip
+
+    reply = api.get(
+        "/v1/lineage",
+        params={"uid": "DataSource:default:s3://acme/raw/customers", "depth": 20},
+    )
+    assert reply.status_code == 200, reply.text
+    assert [(n["uid"], n["depth"]) for n in reply.json()["nodes"]] == [
+        ("FeaturePipeline:default:ml/customer_features", 1),
+        ("FeatureGroup:default:feast/customers", 2),
+        ("Feature:default:feast/customers.age", 3),
+        ("FeatureQuery:default:ml/churn_training_set", 3),
+        ("Dataset:default:s3://acme/datasets/churn", 4),
+        ("TrainingJob:default:ml/churn_train", 5),
+        ("Model:default:models/churn-xgb@3", 6),
+    ]
+    group = api.get("/v1/entities/FeatureGroup:default:feast/customers").json()
+    assert group["owner"] == "team-growth"
+    assert group["properties"] == {
+        "openlineage.namespace": "feast",
+        "openlineage.name": "customers",
+    }
+    job = api.get("/v1/entities/TrainingJob:default:ml/churn_train").json()
+    assert job["run"]["status"] == "COMPLETE"
+
+
+def post(api: httpx.Client, body: Any, batch: bool = False) -> httpx.Response:
+    return api.post("/api/v1/lineage/batch" if batch else "/api/v1/lineage", json=body)
+
+
+def test_mapping_of_a_feature_pipeline_run(api: httpx.Client, empty_graph: Driver) -> None:
+    reply = post(api, fixture("pipeline_complete"))
+    assert reply.status_code == 201, reply.text
+    nodes = nodes_by_uid(empty_graph)
+    pipeline = nodes["FeaturePipeline:default:feature-jobs/customer_features"]
+    assert pipeline["owner"] == "team-growth"
+    assert pipeline["run.id"] == "0192f3a0-7c1e-7c1e-9a2b-3c4d5e6f7a8b"
+    assert pipeline["run.status"] == "COMPLETE"
+    assert pipeline["run.nominal_start_time"].iso_format().startswith("2026-11-02T10:00:00")
+    assert pipeline["run.parent_job"] == "airflow/daily_features"
+    assert pipeline["run.parent_run_id"] == "0192f3a0-0000-7000-8000-000000000001"
+    group = nodes["FeatureGroup:default:feast/customers"]
+    assert group["description"] == "Customer features" and group["owner"] == "team-growth"
+    assert nodes["Feature:default:feast/customers.age"]["dtype"] == "INT"
+    assert nodes["Feature:default:feast/customers.age"]["description"] == "years"
+    # The input's schema describes the table, not what was read: no features for inputs.
+    assert set(nodes) == {
+        "FeaturePipeline:default:feature-jobs/customer_features",
+        "DataSource:default:s3://acme/raw/customers",
+        "FeatureGroup:default:feast/customers",
+        "Feature:default:feast/customers.age",
+        "Feature:default:feast/customers.tenure",
+    }
+    assert ("FeaturePipeline:default:feature-jobs/customer_features", "Produced",
+            "FeatureGroup:default:feast/customers") in edges(empty_graph)  # fmt: skip
+
+
+def test_default_kinds_follow_the_process(api: httpx.Client, empty_graph: Driver) -> None:
+    assert post(api, fixture("query_complete")).status_code == 201
+    assert edges(empty_graph) == {
+        ("FeatureGroup:default:feast/customers", "ContributedTo",
+         "FeatureQuery:default:feature-jobs/churn_training_set"),
+        ("FeatureQuery:default:feature-jobs/churn_training_set", "Produced",
+         "Dataset:default:s3://acme/datasets/churn/2026-11-02"),
+    }  # fmt: skip
+
+
+def test_declared_kinds_win_and_unknown_facets_are_ignored(
+    api: httpx.Client, empty_graph: Driver
+) -> None:
+    assert post(api, fixture("endpoint_declared_kinds")).status_code == 201
+    assert edges(empty_graph) == {
+        ("Model:default:models/churn-xgb@3", "ContributedTo",
+         "Endpoint:default:serving/churn-prod"),
+        ("FeatureGroup:default:feast/customers", "ContributedTo",
+         "Endpoint:default:serving/churn-prod"),
+        ("Endpoint:default:serving/churn-prod", "Produced",
+         "DataSource:default:s3://acme/logs/churn-predictions"),
+    }  # fmt: skip
+
+
+@pytest.mark.parametrize("status", ["FAIL", "ABORT"])
+def test_failed_runs_record_status_but_produce_nothing(
+    status: str, api: httpx.Client, empty_graph: Driver
+) -> None:
+    event = fixture("training_fail")
+    event["eventType"] = status
+    assert post(api, event).status_code == 201
+    job = nodes_by_uid(empty_graph)["TrainingJob:default:ml/churn_train"]
+    assert job["run.status"] == status
+    assert job["run.error_message"] == "CUDA out of memory"
+    assert edges(empty_graph) == {
+        ("Dataset:default:s3://acme/datasets/churn/2026-11-02", "ContributedTo",
+         "TrainingJob:default:ml/churn_train"),
+    }  # fmt: skip
+
+
+def test_start_records_inputs_and_complete_adds_outputs(
+    api: httpx.Client, empty_graph: Driver
+) -> None:
+    complete = fixture("query_complete")
+    start = {**copy.deepcopy(complete), "eventType": "START", "eventTime": "2026-11-02T11:59:00Z"}
+    assert post(api, start).status_code == 201
+    assert {t for _, t, _ in edges(empty_graph)} == {"ContributedTo"}
+    assert post(api, complete).status_code == 201
+    assert {t for _, t, _ in edges(empty_graph)} == {"ContributedTo", "Produced"}
+    query = nodes_by_uid(empty_graph)["FeatureQuery:default:feature-jobs/churn_training_set"]
+    assert query["run.status"] == "COMPLETE"
+
+
+def test_job_and_dataset_events(api: httpx.Client, empty_graph: Driver) -> None:
+    assert post(api, fixture("job_event")).status_code == 201
+    assert post(api, fixture("dataset_event")).status_code == 201
+    nodes = nodes_by_uid(empty_graph)
+    assert nodes["DataSource:default:s3://acme/raw/payments"]["owner"] == "team-risk"
+    assert "run.status" not in nodes["FeaturePipeline:default:feature-jobs/orders_features"]
+    assert edges(empty_graph) == {
+        ("DataSource:default:s3://acme/raw/orders", "ContributedTo",
+         "FeaturePipeline:default:feature-jobs/orders_features"),
+        ("FeaturePipeline:default:feature-jobs/orders_features", "Produced",
+         "FeatureGroup:default:feast/orders"),
+    }  # fmt: skip
+
+
+def test_batches_are_atomic_and_idempotent(api: httpx.Client, empty_graph: Driver) -> None:
+    corpus = [fixture(name) for name in ("pipeline_complete", "query_complete", "training_fail")]
+    assert post(api, corpus, batch=True).status_code == 201
+    once = dump_graph(empty_graph)
+    assert post(api, corpus, batch=True).status_code == 201
+    for event in corpus:
+        assert post(api, event).status_code == 201
+    assert dump_graph(empty_graph) == once
+
+    empty_graph.execute_query("MATCH (n) DETACH DELETE n")
+    broken = copy.deepcopy(corpus)
+    del broken[2]["run"]["runId"]
+    reply = post(api, broken, batch=True)
+    assert reply.status_code == 422
+    assert "[2].run.runId" in reply.json()["message"]
+    assert dump_graph(empty_graph) == {"nodes": [], "edges": []}
+
+
+def _without(path: list[str]) -> dict[str, Any]:
+    event = fixture("query_complete")
+    target = event
+    for key in path[:-1]:
+        target = target[key]
+    del target[path[-1]]
+    return event
+
+
+@pytest.mark.parametrize(
+    ("body", "fragment"),
+    [
+        (_without(["eventTime"]), "eventTime"),
+        (_without(["producer"]), "producer"),
+        (_without(["schemaURL"]), "schemaURL"),
+        (_without(["job", "name"]), "job.name"),
+        (_without(["inputs", 0, "namespace"]), "inputs[0].namespace"),  # type: ignore[list-item]
+        ({**fixture("query_complete"), "eventTime": "yesterday"}, "eventTime"),
+        ({**fixture("query_complete"), "eventType": "DONE"}, "eventType"),
+        ({**fixture("endpoint_declared_kinds"), "outputs": [
+            {"namespace": "x", "name": "y",
+             "facets": {"mllineage": {"kind": "TrainingJob"}}}]}, "outputs[0]"),
+    ],
+)  # fmt: skip
+def test_invalid_events_are_refused_and_write_nothing(
+    body: dict[str, Any], fragment: str, api: httpx.Client, empty_graph: Driver
+) -> None:
+    reply = post(api, body)
+    assert reply.status_code == 422, reply.text
+    assert fragment in reply.json()["message"]
+    assert dump_graph(empty_graph) == {"nodes": [], "edges": []}
