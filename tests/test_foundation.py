@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import asyncio
+import subprocess
+import sys
 from pathlib import Path
 
 import httpx
 from neo4j import AsyncGraphDatabase, Driver
 
-from mllineage.neo4j_local import LocalNeo4j
+from mllineage.neo4j_local import LocalNeo4j, free_port
 from mllineage.settings import Settings
 from mllineage.store import Store
 from mllineage.store.queries import read_schema
@@ -106,3 +108,20 @@ def _java_servers_in(folder: Path) -> int:
         if b"CommunityEntryPoint" in text and str(folder).encode() in text:
             count += 1
     return count
+
+
+def test_neo4j_start_without_java_says_what_to_install(tmp_path: Path) -> None:
+    env = {
+        "PATH": str(tmp_path),  # no java here
+        "HOME": str(tmp_path),
+        "MLLINEAGE_NEO4J_INSTANCE_DIR": str(tmp_path / "neo4j"),
+        "MLLINEAGE_NEO4J_BOLT_PORT": str(free_port()),
+        "MLLINEAGE_NEO4J_HTTP_PORT": str(free_port()),
+    }
+    done = subprocess.run(
+        [sys.executable, "-m", "mllineage.cli", "neo4j", "start"],
+        env=env, capture_output=True, text=True, timeout=60,
+    )  # fmt: skip
+    assert done.returncode == 1
+    assert "Java 17 or newer is required" in done.stderr
+    assert "openjdk-17" in done.stderr

@@ -258,6 +258,7 @@ class RunIn(_Strict):
 
 
 MAX_ENTITIES_PER_EVENT = 1_000
+MAX_EVENTS_PER_REQUEST = 5_000
 
 
 def _is_process(entity: EntityIn) -> EntityIn:
@@ -309,7 +310,7 @@ def _batch_or_event(value: Any) -> str:
 class EventBatch(_Strict):
     """Several events applied in one transaction: all land or none does."""
 
-    events: list[LineageEvent] = Field(min_length=1)
+    events: list[LineageEvent] = Field(min_length=1, max_length=MAX_EVENTS_PER_REQUEST)
 
 
 EventsRequest = Annotated[

@@ -3,14 +3,15 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime
+from typing import Annotated
 
 from fastapi import APIRouter
 from fastapi.exceptions import RequestValidationError
-from pydantic import ValidationError
+from pydantic import Field, ValidationError
 
 from mllineage.api.deps import SettingsDep, StoreDep
 from mllineage.api.ingest import WRITE_ERRORS
-from mllineage.domain import GraphUpsert, LineageEvent
+from mllineage.domain import MAX_EVENTS_PER_REQUEST, GraphUpsert, LineageEvent
 from mllineage.events import to_delta
 from mllineage.openlineage import OpenLineageEvent, to_native
 from mllineage.settings import Settings
@@ -61,7 +62,9 @@ async def post_lineage(
     responses=WRITE_ERRORS,
 )
 async def post_lineage_batch(
-    body: list[OpenLineageEvent], store: StoreDep, settings: SettingsDep
+    body: Annotated[list[OpenLineageEvent], Field(min_length=1, max_length=MAX_EVENTS_PER_REQUEST)],
+    store: StoreDep,
+    settings: SettingsDep,
 ) -> WriteSummary:
     native = _translate(body, settings, batch=True)
     return await store.write(to_delta(native, received_at=datetime.now(UTC)))
