@@ -178,7 +178,7 @@ def _lineage(args: argparse.Namespace) -> int:
         frame = client.lineage(args.uid, **walk)
     print(f"{args.direction} of {args.uid} (depth {args.depth}): {len(frame)} nodes")
     if len(frame):
-        print(frame.to_string(index=False))
+        print(frame[["depth", "kind", "name", "owner"]].to_string(index=False))
     if frame.attrs["truncated"]:
         print("(truncated: more nodes than the limit)")
     return 0
