@@ -15,7 +15,14 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 from neo4j import AsyncDriver, AsyncManagedTransaction
-from neo4j.exceptions import DriverError, Neo4jError, ServiceUnavailable, SessionExpired
+from neo4j.exceptions import (
+    DriverError,
+    IncompleteCommit,
+    Neo4jError,
+    ServiceUnavailable,
+    SessionExpired,
+    TransientError,
+)
 from neo4j.time import DateTime
 
 from mllineage.domain import (
@@ -101,9 +108,15 @@ class Store:
 
     @asynccontextmanager
     async def _unavailable_as_domain_error(self) -> AsyncIterator[None]:
+        """Errors that retrying later can cure (after the driver's own retries) -> Unavailable."""
         try:
             yield
-        except (ServiceUnavailable, SessionExpired) as exc:
+        except IncompleteCommit as exc:
+            raise Unavailable(
+                "Neo4j went away while committing, so the write may or may not have landed; "
+                "send it again (writes are idempotent)"
+            ) from exc
+        except (ServiceUnavailable, SessionExpired, TransientError) as exc:
             raise Unavailable(f"Neo4j is unavailable: {exc}") from exc
 
     async def _write(self, work: Callable[[AsyncManagedTransaction], Awaitable[T]]) -> T:
@@ -157,23 +170,22 @@ class Store:
         """Apply a delta in one transaction: all of it lands or none of it does.
 
         Edge ends that the delta does not create must exist already, else InvalidInput and
-        nothing is written. Rows are sorted by uid so that concurrent writers take node
-        locks in the same order, which keeps deadlocks (retried anyway) rare.
+        nothing is written. Nodes are written first, in uid order, so concurrent writers
+        take node locks in one order and do not deadlock on shared nodes.
         """
-        nodes_by_kind: dict[Kind, list[dict[str, Any]]] = defaultdict(list)
-        for node in sorted(delta.nodes.values(), key=lambda n: n.uid):
-            nodes_by_kind[node.kind].append(
-                {
-                    "uid": node.uid,
-                    "kind": node.kind.value,
-                    "namespace": node.namespace,
-                    "name": node.name,
-                    "first_seen": node.first_seen,
-                    "last_seen": node.last_seen,
-                    "props": node.props,
-                    "run": node.run,
-                }
-            )
+        nodes = [
+            {
+                "uid": node.uid,
+                "kind": node.kind.value,
+                "namespace": node.namespace,
+                "name": node.name,
+                "first_seen": node.first_seen,
+                "last_seen": node.last_seen,
+                "props": node.props,
+                "run": node.run,
+            }
+            for node in sorted(delta.nodes.values(), key=lambda n: n.uid)
+        ]
         edges_by_type: dict[EdgeType, list[dict[str, Any]]] = defaultdict(list)
         for edge in sorted(delta.edges.values(), key=lambda e: (e.source, e.target)):
             edges_by_type[edge.type].append(
@@ -195,15 +207,12 @@ class Store:
                         "edges name entities that do not exist and are not among the request's "
                         f"nodes: {', '.join(record['missing'])}; add them to 'nodes' first"
                     )
-            nodes_created = edges_created = 0
-            for kind, rows in nodes_by_kind.items():
-                summary = await (await tx.run(queries.node_upsert_query(kind), rows=rows)).consume()
-                nodes_created += summary.counters.nodes_created
+            result = await tx.run(queries.NODE_UPSERT, rows=nodes)
+            nodes_created = (await result.consume()).counters.nodes_created
+            edges_created = 0
             for edge_type, rows in edges_by_type.items():
-                summary = await (
-                    await tx.run(queries.edge_upsert_query(edge_type), rows=rows)
-                ).consume()
-                edges_created += summary.counters.relationships_created
+                result = await tx.run(queries.edge_upsert_query(edge_type), rows=rows)
+                edges_created += (await result.consume()).counters.relationships_created
             return WriteSummary(
                 nodes=len(delta.nodes),
                 edges=len(delta.edges),

@@ -9,13 +9,16 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
-from mllineage.domain import EdgeType, Kind
+from mllineage.domain import EdgeType
 from mllineage.traversal import Direction
 
-_NODE_UPSERT = """
+# One statement for every kind, rows in uid order: node locks are then always taken in one
+# global order, so concurrent writers sharing nodes do not deadlock. The label is
+# row.kind, a value of the Kind enum (validated at the edge), never a request string.
+NODE_UPSERT = """
 UNWIND $rows AS row
 MERGE (n:Entity {uid: row.uid})
-  ON CREATE SET n:$LABEL, n.kind = row.kind, n.namespace = row.namespace, n.name = row.name,
+  ON CREATE SET n:$(row.kind), n.kind = row.kind, n.namespace = row.namespace, n.name = row.name,
                 n.created_at = row.first_seen, n.updated_at = row.last_seen
   ON MATCH SET n.created_at = CASE WHEN row.first_seen < n.created_at
                                    THEN row.first_seen ELSE n.created_at END
@@ -27,6 +30,8 @@ SET n += CASE WHEN newer THEN row.props ELSE {} END,
     n += CASE WHEN newer_run THEN row.run ELSE {} END
 """
 
+# MERGE with a dynamic relationship type scans every relationship (5.26), so edges keep one
+# statement per type, the type spliced in from the EdgeType enum.
 _EDGE_UPSERT = """
 UNWIND $rows AS row
 MATCH (a:Entity {uid: row.source})
@@ -118,10 +123,6 @@ SCHEMA_NAME = re.compile(r"CREATE\s+(?:\w+\s+)?(?:CONSTRAINT|INDEX)\s+(\w+)", re
 def schema_names(statements: list[str]) -> set[str]:
     """The names of the constraints and indexes the statements create."""
     return {m.group(1) for s in statements if (m := SCHEMA_NAME.search(s))}
-
-
-def node_upsert_query(kind: Kind) -> str:
-    return _NODE_UPSERT.replace("$LABEL", Kind(kind).value)
 
 
 def edge_upsert_query(edge_type: EdgeType) -> str:
