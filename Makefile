@@ -15,8 +15,9 @@ $(STAMP): pyproject.toml
 install: $(STAMP)
 
 ## Provision and start a local Neo4j, apply the schema, serve the API (Ctrl-C stops both).
+## Authentication is explicitly off: the server binds to 127.0.0.1 only (see README, Security).
 run: install
-	$(BIN)/mllineage serve --local-neo4j
+	MLLINEAGE_AUTH=off $(BIN)/mllineage serve --local-neo4j
 
 ## The whole test suite against a real Neo4j (provisioned locally when none is given).
 test: install

@@ -66,6 +66,7 @@ class Api:
             **os.environ,
             "MLLINEAGE_NEO4J_URI": settings.neo4j_uri,
             "MLLINEAGE_NEO4J_PASSWORD": settings.neo4j_password.get_secret_value(),
+            "MLLINEAGE_AUTH": "off",
         }
         command = [sys.executable, "-m", "mllineage.cli", "serve", "--port", str(self.port)]
         self.process = subprocess.Popen(

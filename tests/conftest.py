@@ -49,6 +49,7 @@ def _docker_answers() -> bool:
 def local_settings(instance_dir: Path, **overrides: Any) -> Settings:
     """Settings for a throw-away local server on free ports."""
     return Settings(
+        auth="off",
         neo4j_instance_dir=instance_dir,
         neo4j_bolt_port=free_port(),
         neo4j_http_port=free_port(),
@@ -90,6 +91,7 @@ def neo4j_driver(neo4j_target: Neo4jTarget) -> Iterator[Driver]:
 @pytest.fixture(scope="session")
 def settings(neo4j_target: Neo4jTarget) -> Settings:
     return Settings(
+        auth="off",  # authentication has its own tests (test_security.py)
         neo4j_uri=neo4j_target.uri,
         neo4j_user=neo4j_target.user,
         neo4j_password=SecretStr(neo4j_target.password),

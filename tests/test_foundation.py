@@ -70,7 +70,7 @@ def test_readyz_follows_neo4j_down_and_back_and_start_is_single(tmp_path: Path) 
     with LiveServer(api_settings) as api:
         down = httpx.get(f"{api.url}/readyz", timeout=30)
         assert down.status_code == 503
-        assert "not reachable" in down.json()["message"]
+        assert "Neo4j is unavailable" in down.json()["message"]
         assert down.headers["retry-after"]
         write = httpx.post(f"{api.url}/v1/events", json=feature_store_events()[0], timeout=30)
         assert write.status_code == 503 and write.headers["retry-after"]

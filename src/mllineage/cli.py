@@ -14,13 +14,16 @@ import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, get_args
 
 from tqdm import tqdm
 
+from mllineage.auth import Scope, append_key, new_key
 from mllineage.client import BATCH_SIZE, LineageAPIError, LineageClient
 from mllineage.neo4j_local import LocalNeo4j, Neo4jLocalError
 from mllineage.settings import Settings
+
+LOOPBACK = {"127.0.0.1", "localhost", "::1"}
 
 
 def _serve(args: argparse.Namespace) -> int:
@@ -30,6 +33,13 @@ def _serve(args: argparse.Namespace) -> int:
     from mllineage.api import create_app
 
     settings = Settings()
+    if settings.auth == "off" and args.host not in LOOPBACK:
+        print(
+            f"error: refusing to serve on {args.host} with authentication off; "
+            "configure API keys (mllineage keys create) or bind to 127.0.0.1",
+            file=sys.stderr,
+        )
+        return 2
     server = LocalNeo4j(settings) if args.local_neo4j else None
     started = False
     if server is not None:
@@ -38,6 +48,8 @@ def _serve(args: argparse.Namespace) -> int:
         print(status.describe(), flush=True)
         settings = settings.model_copy(update={"neo4j_uri": server.bolt_uri})
     print(f"API docs:      http://{args.host}:{args.port}/docs", flush=True)
+    if settings.auth == "off":
+        print("WARNING: authentication is off (MLLINEAGE_AUTH=off); loopback only", flush=True)
     if server is not None:
         print(f"Neo4j Browser: {server.browser_url} (user {settings.neo4j_user})", flush=True)
     try:
@@ -46,6 +58,28 @@ def _serve(args: argparse.Namespace) -> int:
         if server is not None and started:
             server.stop()
             print("stopped the local Neo4j", flush=True)
+    return 0
+
+
+def _scopes(text: str) -> list[str]:
+    scopes = [s.strip() for s in text.split(",") if s.strip()]
+    unknown = set(scopes) - set(get_args(Scope))
+    if unknown or not scopes:
+        raise argparse.ArgumentTypeError(
+            f"unknown scopes {sorted(unknown)}; use read, write and/or admin"
+        )
+    return scopes
+
+
+def _keys(args: argparse.Namespace) -> int:
+    token, key = new_key(args.name, set(args.scopes))
+    entry = key.model_dump_json()
+    print(f"token (shown once, give it to the client as MLLINEAGE_TOKEN): {token}")
+    if args.file:
+        append_key(args.file, key)
+        print(f"added {args.name!r} to {args.file} (set MLLINEAGE_API_KEYS_FILE={args.file})")
+    else:
+        print(f"its entry for MLLINEAGE_API_KEYS (a JSON list of these): {entry}")
     return 0
 
 
@@ -230,6 +264,18 @@ def build_parser() -> argparse.ArgumentParser:
         help="start the local Neo4j first (provisioning it once) and stop it on exit",
     )
     serve.set_defaults(handler=_serve)
+
+    keys = commands.add_parser("keys", help="create API keys")
+    keys.add_argument("action", choices=["create"])
+    keys.add_argument("--name", required=True, help="who or what the key is for")
+    keys.add_argument(
+        "--scopes",
+        type=_scopes,
+        default=["read"],
+        help="comma-separated: read, write, admin (default read)",
+    )
+    keys.add_argument("--file", type=Path, help="append the key to this JSON file")
+    keys.set_defaults(handler=_keys)
 
     neo4j = commands.add_parser("neo4j", help="manage the local Neo4j server (no Docker)")
     neo4j.add_argument("action", choices=["start", "stop", "status"])

@@ -23,3 +23,11 @@ class InvalidInput(LineageError):
 
 class Unavailable(LineageError):
     pass
+
+
+class Unauthenticated(LineageError):
+    pass
+
+
+class Forbidden(LineageError):
+    pass

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Literal
 
 from pydantic import Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -54,6 +55,11 @@ class Settings(BaseSettings):
     )
     neo4j_connection_timeout: float = 5.0
     max_body_bytes: int = Field(16 * 1024 * 1024, description="Larger request bodies get 413")
+
+    # Authentication (auth.py): "off" is for a loopback-only development server.
+    auth: Literal["on", "off"] = "on"
+    api_keys: str | None = Field(None, description='JSON list of {"name", "sha256", "scopes"}')
+    api_keys_file: Path | None = None
 
     # OpenLineage mapping (see openlineage.py).
     openlineage_namespace: str = Field(DEFAULT_NAMESPACE, pattern=NAMESPACE_PATTERN)

@@ -12,11 +12,26 @@ from neo4j import AsyncGraphDatabase
 from mllineage.api import entities, health, ingest, lineage, openlineage
 from mllineage.api.errors import install_error_handlers
 from mllineage.api.limits import BodySizeLimit
-from mllineage.errors import Unavailable
+from mllineage.auth import KeyRing, load_keys
 from mllineage.settings import Settings
 from mllineage.store import Store
 
 log = logging.getLogger("mllineage")
+
+
+def keyring_for(settings: Settings) -> KeyRing | None:
+    """The configured API keys, or None when authentication is explicitly off."""
+    if settings.auth == "off":
+        log.warning("authentication is OFF (MLLINEAGE_AUTH=off): for a loopback server only")
+        return None
+    keys = load_keys(settings.api_keys, settings.api_keys_file)
+    if not keys:
+        raise RuntimeError(
+            "authentication is on but no API key is configured: create one with "
+            "'mllineage keys create --name NAME --scopes read,write' and set "
+            "MLLINEAGE_API_KEYS or MLLINEAGE_API_KEYS_FILE (or MLLINEAGE_AUTH=off on 127.0.0.1)"
+        )
+    return KeyRing(keys)
 
 
 def create_app(settings: Settings | None = None) -> FastAPI:
@@ -32,11 +47,10 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             connection_acquisition_timeout=settings.neo4j_connection_timeout,
         )
         store = Store(driver, settings.neo4j_database, settings.schema_file)
-        try:
-            await store.apply_schema()
-        except Unavailable as exc:
-            # Start anyway: /readyz reports 503 and applies the schema once Neo4j is back.
-            log.warning("schema not applied at start-up: %s", exc)
+        # Start anyway when Neo4j is not usable yet: /readyz says why (503) and applies the
+        # schema once Neo4j is back.
+        if reason := await store.readiness():
+            log.warning("not ready at start-up: %s", reason)
         app.state.store = store
         try:
             yield
@@ -51,6 +65,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         lifespan=lifespan,
     )
     app.state.settings = settings
+    app.state.keyring = keyring_for(settings)
     app.add_middleware(BodySizeLimit, max_bytes=settings.max_body_bytes)
     install_error_handlers(app)
     for module in (health, ingest, entities, lineage, openlineage):

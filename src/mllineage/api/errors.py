@@ -13,9 +13,23 @@ from fastapi.encoders import jsonable_encoder
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 
-from mllineage.errors import InvalidInput, LineageError, NotFound, Unavailable
+from mllineage.errors import (
+    Forbidden,
+    InvalidInput,
+    LineageError,
+    NotFound,
+    Unauthenticated,
+    Unavailable,
+)
 
-STATUS: dict[type[LineageError], int] = {NotFound: 404, InvalidInput: 422, Unavailable: 503}
+STATUS: dict[type[LineageError], int] = {
+    Unauthenticated: 401,
+    Forbidden: 403,
+    NotFound: 404,
+    InvalidInput: 422,
+    Unavailable: 503,
+}
+HEADERS: dict[int, dict[str, str]] = {401: {"WWW-Authenticate": "Bearer"}}
 RETRY_AFTER_SECONDS = "5"
 
 
@@ -60,5 +74,5 @@ def install_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(LineageError)
     async def domain_error(request: Request, exc: LineageError) -> JSONResponse:
         status = STATUS.get(type(exc), 500)
-        headers = {"Retry-After": RETRY_AFTER_SECONDS} if status == 503 else None
+        headers = {"Retry-After": RETRY_AFTER_SECONDS} if status == 503 else HEADERS.get(status)
         return JSONResponse(status_code=status, content={"message": str(exc)}, headers=headers)

@@ -6,12 +6,12 @@ from datetime import UTC, datetime
 
 from fastapi import APIRouter
 
-from mllineage.api.deps import StoreDep
+from mllineage.api.deps import StoreDep, require
 from mllineage.domain import EventBatch, EventsRequest, GraphUpsert
 from mllineage.events import events_to_delta, to_delta
 from mllineage.views import WriteSummary
 
-router = APIRouter(prefix="/v1", tags=["ingest"])
+router = APIRouter(prefix="/v1", tags=["ingest"], dependencies=[require("write")])
 
 WRITE_ERRORS: dict[int | str, dict[str, str]] = {
     413: {"description": "Body larger than the documented limit"},

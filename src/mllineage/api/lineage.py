@@ -8,13 +8,13 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Query
 from pydantic import BeforeValidator
 
-from mllineage.api.deps import StoreDep
+from mllineage.api.deps import StoreDep, require
 from mllineage.domain import Kind, Uid, parse_uid
 from mllineage.errors import InvalidInput
 from mllineage.traversal import QUESTIONS, Direction
 from mllineage.views import ImpactReport, LineageGraph
 
-router = APIRouter(prefix="/v1", tags=["lineage"])
+router = APIRouter(prefix="/v1", tags=["lineage"], dependencies=[require("read")])
 
 DEFAULT_DEPTH = 10
 MAX_DEPTH = 100

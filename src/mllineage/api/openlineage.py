@@ -9,7 +9,7 @@ from fastapi import APIRouter
 from fastapi.exceptions import RequestValidationError
 from pydantic import Field, ValidationError
 
-from mllineage.api.deps import SettingsDep, StoreDep
+from mllineage.api.deps import SettingsDep, StoreDep, require
 from mllineage.api.ingest import WRITE_ERRORS
 from mllineage.domain import MAX_EVENTS_PER_REQUEST, GraphUpsert, LineageEvent
 from mllineage.events import to_delta
@@ -17,7 +17,7 @@ from mllineage.openlineage import OpenLineageEvent, to_native
 from mllineage.settings import Settings
 from mllineage.views import WriteSummary
 
-router = APIRouter(prefix="/api/v1", tags=["openlineage"])
+router = APIRouter(prefix="/api/v1", tags=["openlineage"], dependencies=[require("write")])
 
 
 def _translate(

@@ -118,6 +118,14 @@ class Store:
             ) from exc
         except (ServiceUnavailable, SessionExpired, TransientError) as exc:
             raise Unavailable(f"Neo4j is unavailable: {exc}") from exc
+        except Neo4jError as exc:
+            # Wrong credentials, or locked out after too many wrong ones (a rate limit).
+            if not (exc.code or "").startswith("Neo.ClientError.Security."):
+                raise
+            raise Unavailable(
+                "Neo4j rejected the configured credentials; check MLLINEAGE_NEO4J_USER and "
+                f"MLLINEAGE_NEO4J_PASSWORD ({exc.code})"
+            ) from exc
 
     async def _write(self, work: Callable[[AsyncManagedTransaction], Awaitable[T]]) -> T:
         async with (
@@ -149,20 +157,23 @@ class Store:
         service becomes ready on its own once Neo4j is back.
         """
         try:
-            for attempt in range(2):
-                records, _, _ = await self.driver.execute_query(
-                    "SHOW INDEXES YIELD name, state RETURN name, state",
-                    database_=self.database,
-                )
-                online = {r["name"] for r in records if r["state"] == "ONLINE"}
-                missing = self.schema_names - online
-                if not missing:
-                    return None
-                if attempt == 0:
-                    await self.apply_schema()
-            return f"schema objects not online: {', '.join(sorted(missing))}"
-        except (DriverError, Neo4jError, Unavailable) as exc:
-            return f"Neo4j is not reachable at the configured URI: {exc}"
+            async with self._unavailable_as_domain_error():
+                for attempt in range(2):
+                    records, _, _ = await self.driver.execute_query(
+                        "SHOW INDEXES YIELD name, state RETURN name, state",
+                        database_=self.database,
+                    )
+                    online = {r["name"] for r in records if r["state"] == "ONLINE"}
+                    missing = self.schema_names - online
+                    if not missing:
+                        return None
+                    if attempt == 0:
+                        await self.apply_schema()
+                return f"schema objects not online: {', '.join(sorted(missing))}"
+        except Unavailable as exc:
+            return str(exc)
+        except (DriverError, Neo4jError) as exc:
+            return f"Neo4j cannot be used: {exc}"
 
     # --- writes -------------------------------------------------------------------------
 
