@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta, timezone
 
 import pytest
 from hypothesis import given
@@ -119,3 +119,22 @@ def test_only_completed_runs_produce() -> None:
         delta = events_to_delta([_event("2026-11-01T00:00:00Z", "o", status)])
         assert set(delta.nodes) == {"FeaturePipeline:default:p", "DataSource:default:s"}
         assert {key[2] for key in delta.edges} == {EdgeType.ContributedTo}
+
+
+@pytest.mark.parametrize(
+    "when", ["0001-01-01T00:00:00+05:00", "1492-10-12T00:00:00Z", "9999-12-31T23:00:00-05:00"]
+)
+def test_times_out_of_range_are_refused(when: str) -> None:
+    body = event(entity("TrainingJob", "t"), [entity("Dataset", "d")], [], time=when)
+    with pytest.raises(ValidationError, match="out of range|between the years"):
+        LineageEvent.model_validate(body)
+
+
+def test_times_are_kept_in_utc() -> None:
+    """Offsets with seconds (legal in ISO 8601) cannot be sent to Neo4j; UTC always can."""
+    odd = timezone(timedelta(hours=5, minutes=30, seconds=30, microseconds=600_000))
+    body = event(entity("TrainingJob", "t"), [], [])
+    body["event_time"] = datetime(2026, 11, 2, 10, 0, tzinfo=odd)
+    stored = LineageEvent.model_validate(body).event_time
+    assert stored.utcoffset() is not None and stored.utcoffset().total_seconds() == 0
+    assert stored == datetime(2026, 11, 2, 4, 29, 29, 400000, tzinfo=UTC)

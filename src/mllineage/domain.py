@@ -7,6 +7,7 @@ well-formed values, and labels and relationship types only ever come from these 
 from __future__ import annotations
 
 import re
+from datetime import UTC, datetime
 from enum import StrEnum
 from typing import Annotated, Any, Literal
 
@@ -191,6 +192,22 @@ def validate_properties(props: dict[str, Any]) -> dict[str, Any]:
 
 
 Properties = Annotated[dict[str, Any], AfterValidator(validate_properties)]
+
+EARLIEST_YEAR, LATEST_YEAR = 1900, 2999
+
+
+def _utc(value: datetime) -> datetime:
+    """Store every time in UTC: odd offsets (sub-minute ones too) cannot reach Neo4j then."""
+    try:
+        value = value.astimezone(UTC)
+    except OverflowError:
+        raise ValueError("time is out of range") from None
+    if not EARLIEST_YEAR <= value.year <= LATEST_YEAR:
+        raise ValueError(f"time must fall between the years {EARLIEST_YEAR} and {LATEST_YEAR}")
+    return value
+
+
+Timestamp = Annotated[AwareDatetime, AfterValidator(_utc)]
 Name = Annotated[str, Field(min_length=1, max_length=MAX_NAME_LENGTH)]
 Namespace = Annotated[str, Field(pattern=NAMESPACE_PATTERN, max_length=MAX_NAMESPACE_LENGTH)]
 ShortText = Annotated[str, Field(max_length=MAX_STRING_VALUE_LENGTH)]
@@ -246,10 +263,10 @@ class RunIn(_Strict):
 
     id: ShortText | None = None
     status: RunStatus = "COMPLETE"
-    started_at: AwareDatetime | None = None
-    ended_at: AwareDatetime | None = None
-    nominal_start_time: AwareDatetime | None = None
-    nominal_end_time: AwareDatetime | None = None
+    started_at: Timestamp | None = None
+    ended_at: Timestamp | None = None
+    nominal_start_time: Timestamp | None = None
+    nominal_end_time: Timestamp | None = None
     parent_run_id: ShortText | None = None
     parent_job: ShortText | None = None
     error_message: ShortText | None = None
@@ -295,7 +312,7 @@ class LineageEvent(_Strict):
     OpenLineage JobEvent does) and leaves its latest run untouched.
     """
 
-    event_time: AwareDatetime
+    event_time: Timestamp
     producer: ShortText = "unknown"
     process: Process
     run: RunIn | None = None
@@ -335,7 +352,7 @@ class EdgeIn(_Strict):
 class GraphUpsert(_Strict):
     """Nodes and edges that are facts rather than runs ("endpoint E serves model M")."""
 
-    event_time: AwareDatetime | None = Field(
+    event_time: Timestamp | None = Field(
         default=None,
         description="When the facts became true; defaults to the time the server receives "
         "them. Send it to make re-sending the same upsert leave the graph unchanged.",
