@@ -18,9 +18,6 @@ import os
 import platform
 import random
 import statistics
-import subprocess
-import sys
-import tempfile
 import time
 from pathlib import Path
 from typing import Any
@@ -29,17 +26,16 @@ import httpx
 import networkx as nx
 from neo4j import AsyncGraphDatabase, GraphDatabase
 from neo4j.exceptions import ClientError
-from pydantic import SecretStr
 
+from bench.stack import Api, running_stack
 from bench.synth import lineage_events
 from mllineage.domain import LineageEvent
 from mllineage.events import GraphDelta, events_to_delta
-from mllineage.neo4j_local import LocalNeo4j, free_port
+from mllineage.neo4j_local import LocalNeo4j
 from mllineage.settings import Settings
 from mllineage.store import Store
 
 RESULTS = Path(__file__).parent / "results"
-PASSWORD = "mllineage-bench"
 
 
 def percentile(values: list[float], q: float) -> float:
@@ -56,35 +52,11 @@ def summary(ms: list[float]) -> dict[str, float]:
     }
 
 
-class Api:
-    """``mllineage serve`` in its own process, so the load generator does not share its GIL."""
-
-    def __init__(self, settings: Settings) -> None:
-        self.port = free_port()
-        self.url = f"http://127.0.0.1:{self.port}"
-        env = {
-            **os.environ,
-            "MLLINEAGE_NEO4J_URI": settings.neo4j_uri,
-            "MLLINEAGE_NEO4J_PASSWORD": settings.neo4j_password.get_secret_value(),
-            "MLLINEAGE_AUTH": "off",
-        }
-        command = [sys.executable, "-m", "mllineage.cli", "serve", "--port", str(self.port)]
-        self.process = subprocess.Popen(
-            [*command, "--log-level", "warning"], env=env, stdout=subprocess.DEVNULL
-        )
-        deadline = time.monotonic() + 60
-        while time.monotonic() < deadline:
-            try:
-                if httpx.get(f"{self.url}/readyz").status_code == 200:
-                    return
-            except httpx.HTTPError:
-                pass
-            time.sleep(0.2)
-        raise RuntimeError("the API did not become ready")
-
-    def close(self) -> None:
-        self.process.terminate()
-        self.process.wait(30)
+def machine(server: LocalNeo4j) -> str:
+    return (
+        f"{platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}, "
+        f"Neo4j {server.status().version}"
+    )
 
 
 def clear(settings: Settings) -> None:
@@ -280,31 +252,14 @@ def main() -> None:
 
     events = lineage_events(args.nodes, args.seed)
     graph = graph_of(events)
-    with tempfile.TemporaryDirectory(prefix="mllineage-bench-") as folder:
-        settings = Settings(
-            neo4j_instance_dir=Path(folder),
-            neo4j_bolt_port=free_port(),
-            neo4j_http_port=free_port(),
-            neo4j_password=SecretStr(PASSWORD),
-            neo4j_heap="1g",
-            neo4j_pagecache="1g",
-        )
-        server = LocalNeo4j(settings)
-        server.start()
-        settings = settings.model_copy(update={"neo4j_uri": server.bolt_uri})
-        api = Api(settings)
-        try:
-            result = {
-                "nodes": graph.number_of_nodes(),
-                "edges": graph.number_of_edges(),
-                "machine": f"{platform.machine()}, {os.cpu_count()} cores, Python "
-                f"{platform.python_version()}, Neo4j {server.status().version}",
-                "ingest": bench_ingest(settings, api, events, args.batch),
-                "walks": bench_walks(settings, api, graph, args.roots, args.seed),
-            }
-        finally:
-            api.close()
-            server.stop()
+    with running_stack() as (settings, server, api):
+        result = {
+            "nodes": graph.number_of_nodes(),
+            "edges": graph.number_of_edges(),
+            "machine": machine(server),
+            "ingest": bench_ingest(settings, api, events, args.batch),
+            "walks": bench_walks(settings, api, graph, args.roots, args.seed),
+        }
     RESULTS.mkdir(exist_ok=True)
     path = RESULTS / f"bench-{args.nodes}.json"
     path.write_text(json.dumps(result, indent=2))

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import copy
 from typing import Any
 
 
@@ -67,3 +68,13 @@ def feature_store_events() -> list[dict[str, Any]]:
             time="2026-11-02T13:00:00Z",
         ),
     ]
+
+
+def changed(body: dict[str, Any], path: list[Any], value: Any) -> dict[str, Any]:
+    """A deep copy of ``body`` with ``value`` at ``path`` (keys and list indexes)."""
+    body = copy.deepcopy(body)
+    target = body
+    for key in path[:-1]:
+        target = target[key]
+    target[path[-1]] = value
+    return body

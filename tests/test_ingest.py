@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import copy
 import json
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
@@ -12,7 +11,7 @@ import pytest
 from neo4j import Driver
 
 from tests.conftest import dump_graph
-from tests.events import entity, event, feature_store_events
+from tests.events import changed, entity, event, feature_store_events
 
 
 def post_events(api: httpx.Client, body: Any) -> httpx.Response:
@@ -125,12 +124,7 @@ GOOD = feature_store_events()[0]
 
 
 def _with(path: list[Any], value: Any) -> dict[str, Any]:
-    body = copy.deepcopy(GOOD)
-    target = body
-    for key in path[:-1]:
-        target = target[key]
-    target[path[-1]] = value
-    return body
+    return changed(GOOD, path, value)
 
 
 BAD_BODIES = {

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import copy
 import json
 import logging
 import os
@@ -21,7 +20,7 @@ from mllineage.api import create_app
 from mllineage.auth import new_key
 from mllineage.settings import Settings
 from tests.conftest import LiveServer, dump_graph
-from tests.events import entity, event, feature_store_events
+from tests.events import changed, entity, event, feature_store_events
 
 READER, READER_KEY = new_key("dashboards", {"read"})
 WRITER, WRITER_KEY = new_key("pipelines", {"write"})
@@ -134,12 +133,7 @@ def test_no_secret_reaches_logs_or_replies(
 
 
 def _event_with(path: list[Any], value: Any) -> dict[str, Any]:
-    body = copy.deepcopy(feature_store_events()[0])
-    target = body
-    for key in path[:-1]:
-        target = target[key]
-    target[path[-1]] = value
-    return body
+    return changed(feature_store_events()[0], path, value)
 
 
 LIMITS = {

@@ -54,6 +54,9 @@ class Settings(BaseSettings):
         5.0, description="How long a managed transaction retries transient Neo4j errors"
     )
     neo4j_connection_timeout: float = 5.0
+    write_queue_seconds: float = Field(
+        30.0, description="How long a write may wait for its turn before a 503"
+    )
     max_body_bytes: int = Field(16 * 1024 * 1024, description="Larger request bodies get 413")
 
     # Authentication (auth.py): "off" is for a loopback-only development server.

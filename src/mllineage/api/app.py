@@ -46,7 +46,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             connection_timeout=settings.neo4j_connection_timeout,
             connection_acquisition_timeout=settings.neo4j_connection_timeout,
         )
-        store = Store(driver, settings.neo4j_database, settings.schema_file)
+        store = Store(
+            driver, settings.neo4j_database, settings.schema_file, settings.write_queue_seconds
+        )
         # Start anyway when Neo4j is not usable yet: /readyz says why (503) and applies the
         # schema once Neo4j is back.
         if reason := await store.readiness():

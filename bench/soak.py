@@ -1,0 +1,116 @@
+"""A bounded soak (not CI): concurrent writers and readers against the local stack.
+
+    python -m bench.soak --seconds 240 --writers 4 --readers 4
+
+Authentication is on (one admin key). Writers post batches of synthetic events, unique ones
+and re-sends mixed (re-sending is what retries do); readers walk and ask for impact from
+random known uids. Every request is bounded by the deadline; the soak stops by itself.
+Reported: requests per second, errors (must be 0), the API process's memory at start and end.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import random
+import threading
+import time
+from pathlib import Path
+
+import httpx
+
+from bench.stack import running_stack
+from bench.synth import lineage_events
+from mllineage.auth import new_key
+
+RESULTS = Path(__file__).parent / "results"
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--seconds", type=float, default=240)
+    parser.add_argument("--writers", type=int, default=4)
+    parser.add_argument("--readers", type=int, default=4)
+    parser.add_argument("--batch", type=int, default=50)
+    args = parser.parse_args()
+
+    token, key = new_key("soak", {"admin"})
+    keys = json.dumps([key.model_dump(mode="json")])
+    counts = {"writes": 0, "reads": 0, "errors": 0}
+    errors: list[str] = []
+    lock = threading.Lock()
+
+    with running_stack(auth="on", api_keys=keys) as (_settings, _server, api):
+        headers = {"Authorization": f"Bearer {token}"}
+        seed_events = lineage_events(3000, seed=1)
+        with httpx.Client(base_url=api.url, headers=headers, timeout=120) as client:
+            client.post("/v1/events", json={"events": seed_events}).raise_for_status()
+        uids = sorted(f"{e['process']['kind']}:default:{e['process']['name']}" for e in seed_events)
+        rss_start = api.rss_mb()
+        deadline = time.monotonic() + args.seconds
+
+        def record(kind: str, reply: httpx.Response | None, problem: str = "") -> None:
+            with lock:
+                if reply is not None and reply.is_success:
+                    counts[kind] += 1
+                else:
+                    counts["errors"] += 1
+                    detail = f"{reply.status_code} {reply.text[:200]}" if reply else problem
+                    errors.append(detail)
+
+        def writer(number: int) -> None:
+            rng = random.Random(number)
+            mine = lineage_events(2000, seed=100 + number)
+            with httpx.Client(base_url=api.url, headers=headers, timeout=60) as client:
+                while time.monotonic() < deadline:
+                    start = rng.randrange(0, max(1, len(mine) - args.batch))
+                    batch = mine[start : start + args.batch]
+                    try:
+                        record("writes", client.post("/v1/events", json={"events": batch}))
+                    except httpx.HTTPError as exc:
+                        record("writes", None, repr(exc))
+
+        def reader(number: int) -> None:
+            rng = random.Random(1000 + number)
+            with httpx.Client(base_url=api.url, headers=headers, timeout=60) as client:
+                while time.monotonic() < deadline:
+                    uid = rng.choice(uids)
+                    path = rng.choice(["/v1/lineage", "/v1/impact"])
+                    params = {"uid": uid, "direction": rng.choice(["upstream", "downstream"])}
+                    if path == "/v1/impact":
+                        params = {"uid": uid}
+                    try:
+                        record("reads", client.get(path, params=params))
+                    except httpx.HTTPError as exc:
+                        record("reads", None, repr(exc))
+
+        threads = [threading.Thread(target=writer, args=(n,)) for n in range(args.writers)]
+        threads += [threading.Thread(target=reader, args=(n,)) for n in range(args.readers)]
+        began = time.monotonic()
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+        elapsed = time.monotonic() - began
+        rss_end = api.rss_mb()
+
+    result = {
+        "seconds": round(elapsed, 1),
+        "writers": args.writers,
+        "readers": args.readers,
+        "batch": args.batch,
+        "write_requests_per_s": round(counts["writes"] / elapsed, 1),
+        "events_per_s": round(counts["writes"] * args.batch / elapsed, 1),
+        "read_requests_per_s": round(counts["reads"] / elapsed, 1),
+        "errors": counts["errors"],
+        "first_errors": errors[:5],
+        "api_rss_mb_start": round(rss_start, 1),
+        "api_rss_mb_end": round(rss_end, 1),
+    }
+    RESULTS.mkdir(exist_ok=True)
+    (RESULTS / "soak.json").write_text(json.dumps(result, indent=2))
+    print(json.dumps(result, indent=2))
+
+
+if __name__ == "__main__":
+    main()
