@@ -11,12 +11,20 @@ from uuid import uuid4
 
 import httpx
 import pytest
+import requests
 from neo4j import Driver
 from openlineage.client import OpenLineageClient
 from openlineage.client.event_v2 import InputDataset, Job, OutputDataset, Run, RunEvent, RunState
 from openlineage.client.facet_v2 import job_type_job, ownership_dataset, schema_dataset
-from openlineage.client.transport.http import HttpConfig, HttpTransport
+from openlineage.client.transport.http import (
+    ApiKeyTokenProvider,
+    HttpConfig,
+    HttpTransport,
+    TokenProvider,
+)
 
+from mllineage.auth import new_key
+from mllineage.settings import Settings
 from tests.conftest import LiveServer, dump_graph
 
 FIXTURES = Path(__file__).parent / "fixtures" / "openlineage"
@@ -103,6 +111,33 @@ def test_the_openlineage_client_builds_the_ml_graph(
     }
     job = api.get("/v1/entities/TrainingJob:default:ml/churn_train").json()
     assert job["run"]["status"] == "COMPLETE"
+
+
+def test_the_client_authenticates_with_an_api_key(settings: Settings, empty_graph: Driver) -> None:
+    token, key = new_key("airflow", {"write"})
+    secured = settings.model_copy(
+        update={"auth": "on", "api_keys": json.dumps([key.model_dump(mode="json")])}
+    )
+    event = RunEvent(
+        eventType=RunState.COMPLETE,
+        eventTime=datetime.now(UTC).isoformat(),
+        run=Run(runId=str(uuid4())),
+        job=Job(namespace="ml", name="nightly"),
+        producer="https://github.com/acme/ml-platform",
+        inputs=[InputDataset(namespace="s3://acme", name="raw/events")],
+    )
+    with LiveServer(secured) as server:
+        for provider, accepted in ((ApiKeyTokenProvider({"apiKey": token}), True),
+                                   (TokenProvider({}), False)):  # fmt: skip
+            transport = HttpTransport(HttpConfig(url=server.url, auth=provider, retry={"total": 0}))
+            try:
+                OpenLineageClient(transport=transport).emit(event)
+                sent = True
+            except requests.HTTPError as exc:
+                assert exc.response is not None and exc.response.status_code == 401
+                sent = False
+            assert sent is accepted
+    assert "FeaturePipeline:default:ml/nightly" in nodes_by_uid(empty_graph)
 
 
 def post(api: httpx.Client, body: Any, batch: bool = False) -> httpx.Response:
