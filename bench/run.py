@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import itertools
 import json
 import os
 import platform
@@ -128,52 +129,96 @@ def graph_of(events: list[dict[str, Any]]) -> nx.DiGraph:
     return graph
 
 
+BUCKETS = (10, 100, 1_000, 10_000)
+
+
 def bucket(size: int) -> str:
-    for bound in (10, 100, 1_000, 10_000):
-        if size <= bound:
-            return f"<= {bound}"
-    return "> 10000"
+    return next(f"<= {bound}" for bound in BUCKETS if size <= bound)
+
+
+def reach_size(graph: nx.DiGraph, root: str, depth: int = 10) -> int:
+    """How many nodes a depth-limited walk from root reaches, counted up to past the last
+    bucket (so a popular source costs no more than that to classify)."""
+    walk = nx.bfs_edges(graph, root, depth_limit=depth)
+    return sum(1 for _ in itertools.islice(walk, BUCKETS[-1] + 1))
+
+
+def roots_by_reach(
+    graph: nx.DiGraph, roots: int, rng: random.Random, max_seconds: float = 60.0
+) -> dict[str, list[str]]:
+    """Random roots, an equal share per reach bucket where the graph has them: uniform roots
+    almost all reach <= 10 nodes and would leave the bigger buckets empty."""
+    share = max(1, roots // len(BUCKETS))
+    chosen: dict[str, list[str]] = {bucket(bound): [] for bound in BUCKETS}
+    candidates = list(graph.nodes)
+    rng.shuffle(candidates)
+    deadline = time.monotonic() + max_seconds
+    for node in candidates:
+        size = reach_size(graph, node)
+        if size <= BUCKETS[-1] and len(chosen[bucket(size)]) < share:
+            chosen[bucket(size)].append(node)
+        if all(len(c) == share for c in chosen.values()) or time.monotonic() > deadline:
+            break
+    return {name: found for name, found in chosen.items() if found}
+
+
+def linear_fit(reached: list[int], ms: list[float]) -> dict[str, float]:
+    """Least squares latency = fixed + per_node * reached: is the cost linear in the reach?"""
+    if len(set(reached)) < 2:
+        return {}
+    fit = statistics.linear_regression(reached, ms)
+    return {
+        "fixed_ms": round(fit.intercept, 2),
+        "ms_per_1000_nodes": round(fit.slope * 1000, 2),
+        "r": round(statistics.correlation(reached, ms), 3),
+    }
 
 
 def bench_walks(
     settings: Settings, api: Api, graph: nx.DiGraph, roots: int, seed: int
 ) -> dict[str, Any]:
     rng = random.Random(seed)
-    chosen = rng.sample(sorted(graph.nodes), min(roots, graph.number_of_nodes()))
-    reverse = graph.reverse(copy=False)
+    ways = {"downstream": graph, "upstream": graph.reverse(copy=False)}
+    roots_of = {direction: roots_by_reach(g, roots, rng) for direction, g in ways.items()}
     out: dict[str, Any] = {}
     with httpx.Client(base_url=api.url, timeout=120) as client:
-        for direction, g in (("downstream", graph), ("upstream", reverse)):
+        for direction, g in ways.items():
+            by_bucket = roots_of[direction]
             api_ms: list[float] = []
             floor_ms: list[float] = []
-            by_bucket: dict[str, list[float]] = {}
-            for root in chosen:
-                began = time.perf_counter()
-                reached = nx.single_source_shortest_path_length(g, root, cutoff=10)
-                floor_ms.append((time.perf_counter() - began) * 1000)
-                params = {"uid": root, "direction": direction, "depth": 10, "limit": 10_000}
-                began = time.perf_counter()
-                reply = client.get("/v1/lineage", params=params)
-                elapsed = (time.perf_counter() - began) * 1000
-                reply.raise_for_status()
-                assert len(reply.json()["nodes"]) == len(reached) - 1, root
-                api_ms.append(elapsed)
-                by_bucket.setdefault(bucket(len(reached) - 1), []).append(elapsed)
+            reached_sizes: list[int] = []
+            timings: dict[str, list[float]] = {}
+            for name, chosen in by_bucket.items():
+                for root in chosen:
+                    began = time.perf_counter()
+                    reached = nx.single_source_shortest_path_length(g, root, cutoff=10)
+                    floor_ms.append((time.perf_counter() - began) * 1000)
+                    params = {"uid": root, "direction": direction, "depth": 10, "limit": 10_000}
+                    began = time.perf_counter()
+                    reply = client.get("/v1/lineage", params=params)
+                    elapsed = (time.perf_counter() - began) * 1000
+                    reply.raise_for_status()
+                    assert len(reply.json()["nodes"]) == len(reached) - 1, root
+                    api_ms.append(elapsed)
+                    reached_sizes.append(len(reached) - 1)
+                    timings.setdefault(name, []).append(elapsed)
             out[direction] = {
                 "api": summary(api_ms),
                 "networkx_floor": summary(floor_ms),
                 "api_vs_floor_median": round(
                     statistics.median(api_ms) / max(statistics.median(floor_ms), 1e-3), 1
                 ),
-                "by_reached_nodes": {k: summary(v) for k, v in sorted(by_bucket.items())},
+                "by_reached_nodes": {k: summary(v) for k, v in timings.items()},
+                "linear_fit": linear_fit(reached_sizes, api_ms),
             }
         impact_ms = []
-        for root in chosen:
+        for root in itertools.chain.from_iterable(roots_of["downstream"].values()):
             began = time.perf_counter()
             client.get("/v1/impact", params={"uid": root}).raise_for_status()
             impact_ms.append((time.perf_counter() - began) * 1000)
         out["impact"] = summary(impact_ms)
-    out["naive_cypher"] = bench_naive(settings, chosen[:20])
+    naive_roots = [r for chosen in roots_of["downstream"].values() for r in chosen[:5]]
+    out["naive_cypher"] = bench_naive(settings, naive_roots)
     return out
 
 
@@ -237,6 +282,13 @@ def markdown(result: dict[str, Any]) -> str:
     imp, naive = result["walks"]["impact"], result["walks"]["naive_cypher"]
     lines.append(f"| impact (depth 100) | {imp['n']} | {imp['median_ms']} | {imp['p95_ms']} | "
                  f"{imp['p99_ms']} | | |")  # fmt: skip
+    for direction in ("downstream", "upstream"):
+        if fit := result["walks"][direction]["linear_fit"]:
+            lines.append(
+                f"\n{direction.capitalize()} cost against reach (least squares): "
+                f"{fit['fixed_ms']} ms"
+                f" + {fit['ms_per_1000_nodes']} ms per 1,000 reached nodes, r = {fit['r']}."
+            )
     lines += [
         "",
         f"Naive `MATCH p=(s)-[*1..10]->(n)`: {naive['timeouts']}/{naive['roots']} roots hit the "

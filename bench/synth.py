@@ -1,10 +1,11 @@
 """Synthetic lineage with a realistic shape, from a seed.
 
 Data sources feed feature pipelines that write feature groups (with features); feature-store
-queries read groups (some listing the features they use) and write datasets; training jobs
-read datasets and write model versions; endpoints serve models and read groups online; a few
-endpoints' prediction logs become data sources again (feedback cycles). Fan-in and fan-out
-pick popular upstreams more often, so there are many diamonds.
+queries read groups (most listing the features they use) and write datasets; training jobs
+read datasets and write model versions; endpoints serve models and read groups (and
+features) online; a few endpoints' prediction logs become data sources again (feedback
+cycles). Fan-in and fan-out pick popular upstreams more often, so there are many diamonds.
+Edges come to about 3x nodes, as in the issue.
 """
 
 from __future__ import annotations
@@ -40,10 +41,6 @@ def _pick(rng: random.Random, items: list[str], k: int) -> list[str]:
     while len(chosen) < k:
         chosen.add(items[min(int(rng.paretovariate(1.2)) - 1, len(items) - 1)])
     return sorted(chosen)
-
-
-def _features(count: int) -> list[dict[str, Any]]:
-    return [{"name": f"f{j}", "dtype": "float"} for j in range(count)]
 
 
 def lineage_events(nodes: int, seed: int = 7) -> list[dict[str, Any]]:
@@ -83,36 +80,41 @@ def lineage_events(nodes: int, seed: int = 7) -> list[dict[str, Any]]:
                     features=[
                         {"name": f"f{j}", "dtype": "float"} for j in range(features_per_group)
                     ],
-                )  # fmt: skip
+                )
                 for g in mine
             ],
         )
+
+    def group_input(group: str, listed_share: float, most: int) -> dict[str, Any]:
+        """A group read by a process; often with the features it uses (Feature edges)."""
+        if rng.random() >= listed_share:
+            return _ent("FeatureGroup", group, rng)
+        used = rng.sample(
+            range(features_per_group), k=min(rng.randint(2, most), features_per_group)
+        )
+        return _ent("FeatureGroup", group, rng, features=[{"name": f"f{j}"} for j in sorted(used)])
+
     for i in range(count["FeatureQuery"]):
-        inputs = []
-        for g in _pick(rng, groups, rng.randint(2, 4)):
-            listed = rng.sample(range(features_per_group), k=min(3, features_per_group))
-            inputs.append(
-                _ent("FeatureGroup", g, rng, features=[{"name": f"f{j}"} for j in sorted(listed)])
-                if rng.random() < 0.5
-                else _ent("FeatureGroup", g, rng)
-            )
         emit(
             _ent("FeatureQuery", f"query-{i}", rng),
-            inputs,
+            [group_input(g, 0.8, 8) for g in _pick(rng, groups, rng.randint(2, 5))],
             [_ent("Dataset", datasets[i % len(datasets)], rng)],
         )
     for i in range(count["TrainingJob"]):
         trained = models[i :: count["TrainingJob"]]
         emit(
             _ent("TrainingJob", f"train-{i}", rng),
-            [_ent("Dataset", d, rng) for d in _pick(rng, datasets, rng.randint(1, 2))],
+            [_ent("Dataset", d, rng) for d in _pick(rng, datasets, rng.randint(1, 3))],
             [_ent("Model", m, rng) for m in trained],
         )
     for i in range(count["Endpoint"]):
         feedback = rng.random() < 0.05
         emit(
             _ent("Endpoint", f"endpoint-{i}", rng),
-            [_ent("Model", rng.choice(models), rng), _ent("FeatureGroup", rng.choice(groups), rng)],
+            [
+                _ent("Model", rng.choice(models), rng),
+                *(group_input(g, 0.5, 4) for g in _pick(rng, groups, rng.randint(1, 2))),
+            ],
             [_ent("DataSource", f"s3://lake/logs/endpoint-{i}/", rng)] if feedback else [],
         )
         if feedback:  # the prediction log feeds a pipeline that rewrites an existing group
