@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from concurrent.futures import ThreadPoolExecutor
+from datetime import datetime
 from typing import Any
 
 import httpx
@@ -318,6 +319,30 @@ def test_get_entity_with_neighbours(api: httpx.Client, empty_graph: Driver) -> N
     missing = api.get("/v1/entities/Model:default:nope@1")
     assert missing.status_code == 404
     assert "Model:default:nope@1" in missing.json()["message"]
+
+
+def test_times_read_back_as_the_instants_written(api: httpx.Client, empty_graph: Driver) -> None:
+    """Reads carry times as ISO text (see store/queries.py PROPERTIES): every one must come back
+    as the same instant the driver itself decodes from Neo4j."""
+    run = {
+        "id": "r1",
+        "status": "COMPLETE",
+        "started_at": "2026-11-02T09:00:00.123456+02:00",
+        "ended_at": "2026-11-02T07:30:00Z",
+        "nominal_start_time": "2026-11-02T00:00:00Z",
+        "nominal_end_time": "2026-11-02T23:59:59.5Z",
+    }
+    body = {**event(entity("TrainingJob", "train"), [], [], time="2026-11-02T10:00:00.000001Z")}
+    assert post_events(api, {**body, "run": run}).status_code == 200
+    reply = api.get("/v1/entities/TrainingJob:default:train").json()
+    assert reply["run"]["started_at"] == "2026-11-02T07:00:00.123456Z"
+    assert reply["run"]["nominal_end_time"] == "2026-11-02T23:59:59.500000Z"
+    [[_, stored]] = dump_graph(empty_graph)["nodes"]
+    for key in ("created_at", "updated_at", "run.event_time", *(f"run.{k}" for k in run)):
+        if key in ("run.id", "run.status"):
+            continue
+        shown = reply[key] if key in reply else reply["run"][key.removeprefix("run.")]
+        assert datetime.fromisoformat(shown) == stored[key].to_native(), key
 
 
 def test_listing_pages_cover_everything_once(api: httpx.Client, empty_graph: Driver) -> None:

@@ -127,6 +127,19 @@ def _add_entity(
     return uid, feature_uids
 
 
+# Every temporal property the service writes on a node (users' properties come from JSON,
+# so they are never temporal). Reads return these as ISO strings; see store/queries.py.
+TIME_PROPERTIES = (
+    "created_at",
+    "updated_at",
+    "run.event_time",
+    "run.started_at",
+    "run.ended_at",
+    "run.nominal_start_time",
+    "run.nominal_end_time",
+)
+
+
 def run_properties(run: RunIn, at: datetime) -> dict[str, Any]:
     """The latest-run properties of a process node, all under the reserved ``run.`` prefix.
 

@@ -12,10 +12,11 @@ import json
 from collections import defaultdict
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
+from datetime import datetime
 from pathlib import Path
 from typing import Any, TypeVar
 
-from neo4j import AsyncDriver, AsyncManagedTransaction
+from neo4j import AsyncDriver, AsyncManagedTransaction, Record
 from neo4j.exceptions import (
     DriverError,
     IncompleteCommit,
@@ -24,7 +25,6 @@ from neo4j.exceptions import (
     SessionExpired,
     TransientError,
 )
-from neo4j.time import DateTime
 
 from mllineage.domain import (
     RESERVED_NODE_PROPERTIES,
@@ -34,7 +34,7 @@ from mllineage.domain import (
     parse_uid,
 )
 from mllineage.errors import InvalidInput, NotFound, Unavailable
-from mllineage.events import GraphDelta, missing_edge_ends
+from mllineage.events import TIME_PROPERTIES, GraphDelta, missing_edge_ends
 from mllineage.store import queries
 from mllineage.traversal import (
     Direction,
@@ -58,6 +58,7 @@ from mllineage.views import (
 )
 
 T = TypeVar("T")
+EntityModel = TypeVar("EntityModel", bound=EntityOut)
 
 NEIGHBOUR_CAP = 1_000
 
@@ -77,13 +78,13 @@ def decode_cursor(cursor: str) -> str:
         ) from None
 
 
-def _native(value: Any) -> Any:
-    return value.to_native() if isinstance(value, DateTime) else value
-
-
-def entity_from_node(node: dict[str, Any]) -> EntityOut:
-    """Neo4j node properties -> EntityOut: system fields lifted out, the run decoded."""
-    props = {key: _native(value) for key, value in node.items()}
+def entity_from_node(node: list[list[Any]], model: type[EntityModel], **extra: Any) -> EntityModel:
+    """Node properties as ``queries.PROPERTIES`` returns them -> ``model`` (EntityOut or a
+    subclass, given its ``extra`` fields): times parsed, system fields lifted out, run decoded."""
+    props = dict(node)
+    for key in TIME_PROPERTIES:
+        if key in props:
+            props[key] = datetime.fromisoformat(props[key])
     run = {
         key.removeprefix(RUN_PROPERTY_PREFIX): props.pop(key)
         for key in [k for k in props if k.startswith(RUN_PROPERTY_PREFIX)]
@@ -93,7 +94,7 @@ def entity_from_node(node: dict[str, Any]) -> EntityOut:
             run[key] = json.loads(run[key])
     system = {key: props.pop(key) for key in RESERVED_NODE_PROPERTIES if key in props}
     common = {key: props.pop(key) for key in ("owner", "description", "tags") if key in props}
-    return EntityOut(**system, **common, properties=props, run=run or None)
+    return model(**system, **common, properties=props, run=run or None, **extra)
 
 
 class Store:
@@ -270,7 +271,7 @@ class Store:
         record = await self._read(work)
         if record is None:
             raise NotFound(f"no entity with uid {uid!r}")
-        entity = entity_from_node(record["node"])
+        entity = entity_from_node(record["node"], EntityOut)
         return EntityDetail(
             **entity.model_dump(),
             upstream=[Neighbour(**n) for n in record["upstream"]],
@@ -295,11 +296,11 @@ class Store:
             "limit": limit + 1,
         }
 
-        async def work(tx: AsyncManagedTransaction) -> list[dict[str, Any]]:
+        async def work(tx: AsyncManagedTransaction) -> list[list[list[Any]]]:
             return [r["node"] async for r in await tx.run(queries.LIST_ENTITIES, params)]
 
         nodes = await self._read(work)
-        items = [entity_from_node(node) for node in nodes[:limit]]
+        items = [entity_from_node(node, EntityOut) for node in nodes[:limit]]
         more = len(nodes) > limit
         return EntityPage(items=items, next_cursor=encode_cursor(items[-1].uid) if more else None)
 
@@ -316,26 +317,27 @@ class Store:
     ) -> LineageGraph:
         """The nodes within ``depth`` hops (each once, at its shortest distance) and their edges.
 
-        One read transaction of three queries (four for ``both``): the breadth-first
-        expansion, the returned nodes, and the edges among them.
+        One read transaction of two queries (three for ``both``): the breadth-first
+        expansion, then the chosen nodes with the edges among them.
         """
 
         async def work(tx: AsyncManagedTransaction) -> LineageGraph:
-            root = await _root(tx, uid)
-            reached = await _reach(tx, root, direction, depth)
+            reached = await _reach(tx, uid, direction, depth)
             chosen, truncated = select(reached, uid, kinds, limit)
-            entities = await _entities(tx, [uid, *chosen])
-            edges = [
-                LineageEdge(source=source, type=edge_type, target=target)
-                for source, edge_type, target in await _edges_among(tx, list(entities), direction)
-            ]
-            nodes = [
-                LineageNode(**entities[u].model_dump(), depth=reached[u].depth) for u in chosen
-            ]
+            details = await _single(tx, queries.LINEAGE_DETAILS[direction], uids=[uid, *chosen])
+            nodes = {
+                u: entity_from_node(node, LineageNode, depth=reached[u].depth)
+                for u, node in details["nodes"]
+            }
+            if uid not in nodes:
+                raise NotFound(f"no entity with uid {uid!r}")
             return LineageGraph(
-                root=LineageNode(**root.model_dump(), depth=0),
-                nodes=nodes,
-                edges=edges,
+                root=nodes[uid],
+                nodes=[nodes[u] for u in chosen],
+                edges=[
+                    LineageEdge(source=source, type=edge_type, target=target)
+                    for source, edge_type, target in details["edges"]
+                ],
                 truncated=truncated,
             )
 
@@ -346,14 +348,13 @@ class Store:
         training jobs with one shortest path each, and every downstream owner."""
 
         async def work(tx: AsyncManagedTransaction) -> ImpactReport:
-            root = await _root(tx, uid)
-            reached = await _reach(tx, root, Direction.downstream, depth)
+            reached = await _reach(tx, uid, Direction.downstream, depth)
+            details = await _single(tx, queries.IMPACT_DETAILS, uid=uid, uids=list(reached))
+            if not details["root"]:
+                raise NotFound(f"no entity with uid {uid!r}")
             downstream = {u: r for u, r in reached.items() if u != uid}
-            owners = {
-                r["uid"]: r async for r in await tx.run(queries.OWNERS, uids=list(downstream))
-            }
-            edges = await _edges_among(tx, list(reached), Direction.downstream)
-            parents = shortest_path_parents(reached, ((s, t) for s, _, t in edges))
+            owners = {u: (ns, name, owner) for u, ns, name, owner in details["owners"]}
+            parents = shortest_path_parents(reached, ((s, t) for s, _, t in details["edges"]))
             counts: dict[Kind, int] = {}
             for r in downstream.values():
                 counts[r.kind] = counts.get(r.kind, 0) + 1
@@ -367,9 +368,9 @@ class Store:
                     ImpactItem(
                         uid=u,
                         kind=kind,
-                        namespace=owners[u]["namespace"],
-                        name=owners[u]["name"],
-                        owner=owners[u]["owner"],
+                        namespace=owners[u][0],
+                        name=owners[u][1],
+                        owner=owners[u][2],
                         depth=downstream[u].depth,
                         path=path_to(u, parents),
                     )
@@ -377,49 +378,35 @@ class Store:
                 ]
 
             return ImpactReport(
-                root=root,
+                root=entity_from_node(details["root"][0], EntityOut),
                 total=len(downstream),
                 counts=counts,
                 models=items(Kind.Model),
                 endpoints=items(Kind.Endpoint),
                 training_jobs=items(Kind.TrainingJob),
-                owners=sorted({r["owner"] for r in owners.values() if r["owner"]}),
+                owners=sorted({owners[u][2] for u in downstream if owners[u][2]}),
                 truncated=truncated,
             )
 
         return await self._read(work)
 
 
-async def _root(tx: AsyncManagedTransaction, uid: str) -> EntityOut:
-    entities = await _entities(tx, [uid])
-    if uid not in entities:
-        raise NotFound(f"no entity with uid {uid!r}")
-    return entities[uid]
-
-
-async def _entities(tx: AsyncManagedTransaction, uids: list[str]) -> dict[str, EntityOut]:
-    entities = [entity_from_node(r["node"]) async for r in await tx.run(queries.NODES, uids=uids)]
-    return {e.uid: e for e in entities}
+async def _single(tx: AsyncManagedTransaction, query: str, **params: Any) -> Record:
+    return await (await tx.run(query, params)).single(strict=True)
 
 
 async def _reach(
-    tx: AsyncManagedTransaction, root: EntityOut, direction: Direction, depth: int
+    tx: AsyncManagedTransaction, uid: str, direction: Direction, depth: int
 ) -> dict[str, Reached]:
     """Shortest distances from the root (itself at 0, even when a cycle comes back to it)."""
+    root = Reached(0, parse_uid(uid)[0])
 
     async def one_way(way: Direction) -> dict[str, Reached]:
-        result = await tx.run(queries.reach_query(way, depth), uid=root.uid)
-        found = {r["uid"]: Reached(r["depth"], Kind(r["kind"])) async for r in result}
-        found[root.uid] = Reached(0, root.kind)
+        record = await _single(tx, queries.reach_query(way, depth), uid=uid)
+        found = {u: Reached(d, Kind(kind)) for u, kind, d in record["reached"]}
+        found[uid] = root
         return found
 
     if direction is Direction.both:
         return merge_both(await one_way(Direction.upstream), await one_way(Direction.downstream))
     return await one_way(direction)
-
-
-async def _edges_among(
-    tx: AsyncManagedTransaction, uids: list[str], direction: Direction
-) -> list[tuple[str, str, str]]:
-    result = await tx.run(queries.EDGES_AMONG[direction], uids=uids)
-    return [(r["source"], r["type"], r["target"]) async for r in result]

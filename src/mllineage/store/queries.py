@@ -10,11 +10,20 @@ import re
 from pathlib import Path
 
 from mllineage.domain import EdgeType
+from mllineage.events import TIME_PROPERTIES
 from mllineage.traversal import Direction
 
 # One statement for every kind, rows in uid order: node locks are then always taken in one
 # global order, so concurrent writers sharing nodes do not deadlock. The label is
 # row.kind, a value of the Kind enum (validated at the edge), never a request string.
+# A node's properties as [key, value] pairs, temporal values as ISO strings. The driver
+# builds a neo4j.time.DateTime for every temporal value it receives, at ~70 us each, which was
+# most of a big walk's time; the store parses these strings with datetime.fromisoformat.
+# (Keys are read dynamically: naming a key no node has yet, such as run.started_at in a
+# database without OpenLineage runs, draws a server warning on every query.)
+_TIME_KEYS = "[" + ", ".join(f"'{key}'" for key in TIME_PROPERTIES) + "]"
+PROPERTIES = f"[k IN keys(n) | [k, CASE WHEN k IN {_TIME_KEYS} THEN toString(n[k]) ELSE n[k] END]]"
+
 NODE_UPSERT = """
 UNWIND $rows AS row
 MERGE (n:Entity {uid: row.uid})
@@ -56,12 +65,12 @@ RETURN collect(uid) AS missing
 
 GET_ENTITY = """
 MATCH (n:Entity {uid: $uid})
-RETURN n {.*} AS node,
+RETURN $PROPERTIES AS node,
        [(m)-[r]->(n) | {uid: m.uid, kind: m.kind, name: m.name, type: type(r)}][..$cap]
          AS upstream,
        [(n)-[r]->(m) | {uid: m.uid, kind: m.kind, name: m.name, type: type(r)}][..$cap]
          AS downstream
-"""
+""".replace("$PROPERTIES", PROPERTIES)
 
 LIST_ENTITIES = """
 MATCH (n:Entity)
@@ -69,10 +78,14 @@ WHERE ($kind IS NULL OR n.kind = $kind)
   AND ($namespace IS NULL OR n.namespace = $namespace)
   AND ($q IS NULL OR toLower(n.name) CONTAINS toLower($q))
   AND ($after IS NULL OR n.uid > $after)
-RETURN n {.*} AS node
+RETURN $PROPERTIES AS node
 ORDER BY n.uid
 LIMIT $limit
-"""
+""".replace("$PROPERTIES", PROPERTIES)
+
+# Walks. Each query returns one record of lists (collect) rather than a record per row: the
+# driver spends ~20 us of Python on every record it receives, which made most of a big
+# walk's time, while one big list is unpacked by neo4j-rust-ext.
 
 # A pruning breadth-first expansion (VarLengthExpand(Pruning,BFS) in the plan): each node
 # is visited once and min(length(p)) is its shortest distance; no path is ever enumerated.
@@ -80,42 +93,58 @@ LIMIT $limit
 REACH = {
     Direction.downstream: """
 MATCH p = (:Entity {uid: $uid})-[*1..$DEPTH]->(n:Entity)
-RETURN n.uid AS uid, n.kind AS kind, min(length(p)) AS depth
+WITH n, min(length(p)) AS depth
+RETURN collect([n.uid, n.kind, depth]) AS reached
 """,
     Direction.upstream: """
 MATCH p = (:Entity {uid: $uid})<-[*1..$DEPTH]-(n:Entity)
-RETURN n.uid AS uid, n.kind AS kind, min(length(p)) AS depth
+WITH n, min(length(p)) AS depth
+RETURN collect([n.uid, n.kind, depth]) AS reached
 """,
 }
 
-NODES = """
+_NODES = f"""
 UNWIND $uids AS u
-MATCH (n:Entity {uid: u})
-RETURN n {.*} AS node
-"""
-
-OWNERS = """
-UNWIND $uids AS u
-MATCH (n:Entity {uid: u})
-RETURN n.uid AS uid, n.namespace AS namespace, n.name AS name, n.owner AS owner
+MATCH (n:Entity {{uid: u}})
+RETURN collect([u, {PROPERTIES}]) AS nodes
 """
 
 # All edges among a set of nodes. Either direction finds them all; scanning along the walk
 # keeps the cost to the walked edges (an upstream walk never touches a popular source's
 # thousands of consumers).
-EDGES_AMONG = {
+_EDGES_AMONG = {
     Direction.downstream: """
 UNWIND $uids AS u
 MATCH (:Entity {uid: u})-[r]->(m:Entity) WHERE m.uid IN $uids
-RETURN u AS source, type(r) AS type, m.uid AS target
+RETURN collect([u, type(r), m.uid]) AS edges
 """,
     Direction.upstream: """
 UNWIND $uids AS u
 MATCH (:Entity {uid: u})<-[r]-(m:Entity) WHERE m.uid IN $uids
-RETURN m.uid AS source, type(r) AS type, u AS target
+RETURN collect([m.uid, type(r), u]) AS edges
 """,
 }
-EDGES_AMONG[Direction.both] = EDGES_AMONG[Direction.downstream]
+_EDGES_AMONG[Direction.both] = _EDGES_AMONG[Direction.downstream]
+
+# A lineage answer after the walk, in one round trip: the chosen nodes' properties and the
+# edges among them.
+LINEAGE_DETAILS = {
+    way: f"CALL () {{{_NODES}}}\nCALL () {{{_EDGES_AMONG[way]}}}\nRETURN nodes, edges"
+    for way in Direction
+}
+
+# An impact report after the walk, in one round trip: the root's properties, the reached
+# nodes' names and owners, and the edges among them.
+IMPACT_DETAILS = f"""
+CALL () {{ MATCH (n:Entity {{uid: $uid}}) RETURN collect({PROPERTIES}) AS root }}
+CALL () {{
+  UNWIND $uids AS u
+  MATCH (n:Entity {{uid: u}})
+  RETURN collect([n.uid, n.namespace, n.name, n.owner]) AS owners
+}}
+CALL () {{{_EDGES_AMONG[Direction.downstream]}}}
+RETURN root, owners, edges
+"""
 
 SCHEMA_NAME = re.compile(r"CREATE\s+(?:\w+\s+)?(?:CONSTRAINT|INDEX)\s+(\w+)", re.IGNORECASE)
 
