@@ -219,10 +219,10 @@ class Store:
                 "kind": node.kind.value,
                 "namespace": node.namespace,
                 "name": node.name,
-                "first_seen": node.first_seen,
-                "last_seen": node.last_seen,
+                "first_seen": node.first_seen.isoformat(),
+                "last_seen": node.last_seen.isoformat(),
                 "props": node.props,
-                "run": node.run,
+                **_run_rows(node.run),
             }
             for node in sorted(delta.nodes.values(), key=lambda n: n.uid)
         ]
@@ -232,8 +232,8 @@ class Store:
                 {
                     "source": edge.source,
                     "target": edge.target,
-                    "first_seen": edge.first_seen,
-                    "last_seen": edge.last_seen,
+                    "first_seen": edge.first_seen.isoformat(),
+                    "last_seen": edge.last_seen.isoformat(),
                     "producer": edge.producer,
                 }
             )
@@ -389,6 +389,16 @@ class Store:
             )
 
         return await self._read(work)
+
+
+def _run_rows(run: dict[str, Any] | None) -> dict[str, Any]:
+    """A node's latest run for NODE_UPSERT: the times apart, as ISO strings."""
+    if run is None:
+        return {"run": None, "run_times": None}
+    return {
+        "run": {key: value for key, value in run.items() if key not in queries.RUN_TIMES},
+        "run_times": {key: run[key] and run[key].isoformat() for key in queries.RUN_TIMES},
+    }
 
 
 async def _single(tx: AsyncManagedTransaction, query: str, **params: Any) -> Record:

@@ -9,51 +9,60 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
-from mllineage.domain import EdgeType
+from mllineage.domain import RUN_PROPERTY_PREFIX, EdgeType
 from mllineage.events import TIME_PROPERTIES
 from mllineage.traversal import Direction
 
-# One statement for every kind, rows in uid order: node locks are then always taken in one
-# global order, so concurrent writers sharing nodes do not deadlock. The label is
-# row.kind, a value of the Kind enum (validated at the edge), never a request string.
-# A node's properties as [key, value] pairs, temporal values as ISO strings. The driver
-# builds a neo4j.time.DateTime for every temporal value it receives, at ~70 us each, which was
-# most of a big walk's time; the store parses these strings with datetime.fromisoformat.
-# (Keys are read dynamically: naming a key no node has yet, such as run.started_at in a
-# database without OpenLineage runs, draws a server warning on every query.)
+# Temporal values cross the driver as ISO strings, both ways: the driver converts each one
+# between Python and Neo4j types in Python (~45 us to send, ~70 us to receive), which was
+# over half of a 500-event write and most of a big walk. Cypher's datetime() and toString()
+# do it in the server, and the store parses with datetime.fromisoformat.
+
+# A node's properties as [key, value] pairs, temporal values as ISO strings. (Keys are read
+# dynamically: naming a key no node has yet, such as run.started_at in a database without
+# OpenLineage runs, draws a server warning on every query.)
 _TIME_KEYS = "[" + ", ".join(f"'{key}'" for key in TIME_PROPERTIES) + "]"
 PROPERTIES = f"[k IN keys(n) | [k, CASE WHEN k IN {_TIME_KEYS} THEN toString(n[k]) ELSE n[k] END]]"
 
-NODE_UPSERT = """
+# The latest run's times travel apart from its other properties (row.run_times).
+RUN_TIMES = [key for key in TIME_PROPERTIES if key.startswith(RUN_PROPERTY_PREFIX)]
+_RUN_TIMES_MAP = ", ".join(f"`{key}`: datetime(row.run_times.`{key}`)" for key in RUN_TIMES)
+
+# One statement for every kind, rows in uid order: node locks are then always taken in one
+# global order. The label is row.kind, a value of the Kind enum (validated at the edge),
+# never a request string.
+NODE_UPSERT = f"""
 UNWIND $rows AS row
-MERGE (n:Entity {uid: row.uid})
+WITH row, datetime(row.first_seen) AS first_seen, datetime(row.last_seen) AS last_seen,
+     datetime(row.run_times.`run.event_time`) AS run_time
+MERGE (n:Entity {{uid: row.uid}})
   ON CREATE SET n:$(row.kind), n.kind = row.kind, n.namespace = row.namespace, n.name = row.name,
-                n.created_at = row.first_seen, n.updated_at = row.last_seen
-  ON MATCH SET n.created_at = CASE WHEN row.first_seen < n.created_at
-                                   THEN row.first_seen ELSE n.created_at END
-WITH n, row, row.last_seen >= n.updated_at AS newer,
-     row.run IS NOT NULL AND coalesce(row.run.`run.event_time` >= n.`run.event_time`, true)
-       AS newer_run
-SET n += CASE WHEN newer THEN row.props ELSE {} END,
-    n.updated_at = CASE WHEN newer THEN row.last_seen ELSE n.updated_at END,
-    n += CASE WHEN newer_run THEN row.run ELSE {} END
+                n.created_at = first_seen, n.updated_at = last_seen
+  ON MATCH SET n.created_at = CASE WHEN first_seen < n.created_at
+                                   THEN first_seen ELSE n.created_at END
+WITH n, row, last_seen, last_seen >= n.updated_at AS newer,
+     row.run IS NOT NULL AND coalesce(run_time >= n.`run.event_time`, true) AS newer_run
+SET n += CASE WHEN newer THEN row.props ELSE {{}} END,
+    n.updated_at = CASE WHEN newer THEN last_seen ELSE n.updated_at END,
+    n += CASE WHEN newer_run THEN row.run ELSE {{}} END,
+    n += CASE WHEN newer_run THEN {{{_RUN_TIMES_MAP}}} ELSE {{}} END
 """
 
 # MERGE with a dynamic relationship type scans every relationship (5.26), so edges keep one
 # statement per type, the type spliced in from the EdgeType enum.
 _EDGE_UPSERT = """
 UNWIND $rows AS row
+WITH row, datetime(row.first_seen) AS first_seen, datetime(row.last_seen) AS last_seen
 MATCH (a:Entity {uid: row.source})
 MATCH (b:Entity {uid: row.target})
 MERGE (a)-[r:$TYPE]->(b)
-  ON CREATE SET r.first_seen = row.first_seen, r.last_seen = row.last_seen,
-                r.producer = row.producer
-  ON MATCH SET r.first_seen = CASE WHEN row.first_seen < r.first_seen
-                                   THEN row.first_seen ELSE r.first_seen END,
-               r.producer = CASE WHEN row.last_seen >= r.last_seen
+  ON CREATE SET r.first_seen = first_seen, r.last_seen = last_seen, r.producer = row.producer
+  ON MATCH SET r.first_seen = CASE WHEN first_seen < r.first_seen
+                                   THEN first_seen ELSE r.first_seen END,
+               r.producer = CASE WHEN last_seen >= r.last_seen
                                  THEN row.producer ELSE r.producer END,
-               r.last_seen = CASE WHEN row.last_seen > r.last_seen
-                                  THEN row.last_seen ELSE r.last_seen END
+               r.last_seen = CASE WHEN last_seen > r.last_seen
+                                  THEN last_seen ELSE r.last_seen END
 """
 
 MISSING = """
