@@ -109,19 +109,17 @@ def lineage_events(nodes: int, seed: int = 7) -> list[dict[str, Any]]:
         )
     for i in range(count["Endpoint"]):
         feedback = rng.random() < 0.05
+        served = _pick(rng, groups, rng.randint(1, 2))
         emit(
             _ent("Endpoint", f"endpoint-{i}", rng),
-            [
-                _ent("Model", rng.choice(models), rng),
-                *(group_input(g, 0.5, 4) for g in _pick(rng, groups, rng.randint(1, 2))),
-            ],
+            [_ent("Model", rng.choice(models), rng), *(group_input(g, 0.5, 4) for g in served)],
             [_ent("DataSource", f"s3://lake/logs/endpoint-{i}/", rng)] if feedback else [],
         )
-        if feedback:  # the prediction log feeds a pipeline that rewrites an existing group
+        if feedback:  # the prediction log feeds a pipeline that rewrites a group it serves
             emit(
                 _ent("FeaturePipeline", f"feedback-{i}", rng),
                 [_ent("DataSource", f"s3://lake/logs/endpoint-{i}/", rng)],
-                [_ent("FeatureGroup", rng.choice(groups), rng)],
+                [_ent("FeatureGroup", served[0], rng)],
             )
     rng.shuffle(events)
     return events
