@@ -165,7 +165,7 @@ def reach_size(graph: nx.DiGraph, root: str, depth: int = 10) -> int:
 
 
 def roots_by_reach(
-    graph: nx.DiGraph, roots: int, rng: random.Random, max_seconds: float = 60.0
+    graph: nx.DiGraph, roots: int, rng: random.Random, max_seconds: float = 120.0
 ) -> dict[str, list[str]]:
     """Random roots, an equal share per reach bucket where the graph has them: uniform roots
     almost all reach <= 10 nodes and would leave the bigger buckets empty."""
@@ -332,13 +332,48 @@ def markdown(result: dict[str, Any]) -> str:
     return "\n".join(lines)
 
 
+def scaling() -> str:
+    """One row per graph size from every result in bench/results/: how ingest and walks
+    change from 10k to 1M nodes."""
+    results = sorted(
+        (json.loads(path.read_text()) for path in RESULTS.glob("bench-*.json")),
+        key=lambda result: result["nodes"],
+    )
+
+    def walk(result: dict[str, Any], direction: str, name: str) -> str:
+        b = result["walks"][direction]["by_reached_nodes"].get(name)
+        return f"{b['median_ms']} / {b['p99_ms']}" if b else "-"
+
+    lines = [
+        "| nodes | edges | API entities/s | API / ceiling | downstream median / p99 ms, "
+        "reached <= 10 | <= 100 | <= 1000 | <= 10000 | upstream <= 100 | impact | "
+        "ms per 1,000 reached |",
+        "|---|---|---|---|---|---|---|---|---|---|---|",
+    ]
+    for r in results:
+        ing, imp = r["ingest"], r["walks"]["impact"]
+        fit = r["walks"]["downstream"]["linear_fit"]
+        lines.append(
+            f"| {r['nodes']:,} | {r['edges']:,} | {ing['api_entities_per_s']:,} | "
+            f"{ing['api_vs_raw']:.0%} | "
+            + " | ".join(walk(r, "downstream", f"<= {bound}") for bound in BUCKETS)
+            + f" | {walk(r, 'upstream', '<= 100')} | {imp['median_ms']} / {imp['p99_ms']} | "
+            f"{fit.get('ms_per_1000_nodes', '-')} |"
+        )
+    return "\n".join(lines)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--nodes", type=int, default=10_000)
     parser.add_argument("--batch", type=int, default=500, help="events per request")
     parser.add_argument("--roots", type=int, default=200)
     parser.add_argument("--seed", type=int, default=7)
+    parser.add_argument("--scaling", action="store_true", help="only print the sizes table")
     args = parser.parse_args()
+    if args.scaling:
+        print(scaling())
+        return
 
     events = lineage_events(args.nodes, args.seed)
     graph = graph_of(events)
@@ -354,7 +389,7 @@ def main() -> None:
     path = RESULTS / f"bench-{args.nodes}.json"
     path.write_text(json.dumps(result, indent=2))
     print(markdown(result))
-    print(f"\n(figures in {path})")
+    print(f"\n(figures in {path})\n\n{scaling()}")
 
 
 if __name__ == "__main__":

@@ -1,0 +1,156 @@
+"""Where the time goes: py-spy on the API process while it ingests and walks, and Neo4j's
+PROFILE of the store's own queries. Not a benchmark (no figures kept), a diagnosis aid.
+
+    python -m bench.profile --nodes 10000
+
+Prints, for each path, the functions holding the most samples (inclusive and self) and the
+query plans with rows and db hits per operator; the raw py-spy stacks stay in
+bench/results/ (``py-spy record -o x.svg --pid ...`` draws a flame graph instead).
+"""
+
+from __future__ import annotations
+
+import argparse
+import random
+import signal
+import subprocess
+import sys
+import time
+from collections import Counter
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+import httpx
+import networkx as nx
+from neo4j import GraphDatabase
+
+from bench.run import RESULTS, graph_of, roots_by_reach
+from bench.stack import Api, running_stack
+from bench.synth import lineage_events
+from mllineage.domain import EdgeType, LineageEvent
+from mllineage.events import events_to_delta
+from mllineage.settings import Settings
+from mllineage.store import edge_rows, node_rows, queries
+from mllineage.traversal import Direction
+
+
+@contextmanager
+def sampling(api: Api, out: Path) -> Iterator[None]:
+    """py-spy samples the API process (100 Hz, idle frames left out) for the block."""
+    spy = [str(Path(sys.executable).with_name("py-spy")), "record", "--pid", str(api.process.pid)]
+    process = subprocess.Popen(
+        [*spy, "--rate", "100", "--format", "raw", "--output", str(out)],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    time.sleep(1)  # attached
+    try:
+        yield
+    finally:
+        process.send_signal(signal.SIGINT)
+        process.wait(60)
+
+
+def hot_functions(raw: Path, under: str, top: int = 15) -> str:
+    """The functions with the most samples among stacks passing through ``under``."""
+    inclusive: Counter[str] = Counter()
+    own: Counter[str] = Counter()
+    total = 0
+    for line in raw.read_text().splitlines():
+        stack, _, count = line.rpartition(" ")
+        frames = stack.split(";")
+        if not any(under in frame for frame in frames):
+            continue
+        total += int(count)
+        own[frames[-1]] += int(count)
+        for frame in set(frames):
+            inclusive[frame] += int(count)
+    if not total:
+        return f"(no samples under {under})"
+    depth = inclusive[next(f for f in inclusive if under in f)]
+    lines = [f"{total} samples under {under}; inclusive (below the handler):"]
+    lines += [f"  {n / total:6.1%}  {f}" for f, n in inclusive.most_common() if n < depth][:top]
+    lines += ["self:"] + [f"  {n / total:6.1%}  {f}" for f, n in own.most_common(top)]
+    return "\n".join(lines)
+
+
+def plan(settings: Settings, query: str, **params: Any) -> str:
+    """PROFILE of one query: operator, rows, db hits, indented like Neo4j Browser's plan."""
+    auth = (settings.neo4j_user, settings.neo4j_password.get_secret_value())
+    with (
+        GraphDatabase.driver(settings.neo4j_uri, auth=auth) as driver,
+        driver.session() as session,
+        session.begin_transaction() as tx,  # rolled back: a profiled write changes nothing
+    ):
+        profile = tx.run("PROFILE " + query, params).consume().profile
+    lines: list[str] = []
+
+    def walk(node: dict[str, Any], indent: int) -> None:
+        lines.append(
+            f"{'  ' * indent}{node['operatorType'].split('@')[0]:<38} rows={node.get('rows')} "
+            f"db_hits={node.get('dbHits')}"
+        )
+        for child in node.get("children", []):
+            walk(child, indent + 1)
+
+    walk(profile or {}, 1)
+    return "\n".join(lines)
+
+
+def profile_ingest(settings: Settings, api: Api, events: list[dict[str, Any]]) -> None:
+    out = RESULTS / "profile-ingest.txt"
+    with sampling(api, out), httpx.Client(base_url=api.url, timeout=600) as client:
+        for i in range(0, len(events), 500):
+            client.post("/v1/events", json={"events": events[i : i + 500]}).raise_for_status()
+    print("## Ingest (/v1/events, batches of 500)\n" + hot_functions(out, "post_events"))
+    delta = events_to_delta(LineageEvent.model_validate(e) for e in events[:500])
+    rows = node_rows(delta)
+    print(f"\nNODE_UPSERT, the {len(rows)} nodes of the first batch again (rolled back):")
+    print(plan(settings, queries.NODE_UPSERT, rows=rows))
+    rows = edge_rows(delta)[EdgeType.ContributedTo]
+    print(f"\nContributedTo upsert, the {len(rows)} edges of the first batch again (rolled back):")
+    print(plan(settings, queries.edge_upsert_query(EdgeType.ContributedTo), rows=rows))
+
+
+def profile_walks(settings: Settings, api: Api, graph: nx.DiGraph) -> None:
+    roots = roots_by_reach(graph, 200, random.Random(7)).get("<= 10000", [])[:20]
+    if not roots:
+        print("\n(no root reaches over 1,000 nodes in this graph; try more --nodes)")
+        return
+    out = RESULTS / "profile-walks.txt"
+
+    def walk(client: httpx.Client, uid: str) -> None:
+        params = {"uid": uid, "depth": 10, "limit": 10_000}
+        client.get("/v1/lineage", params=params).raise_for_status()
+
+    with httpx.Client(base_url=api.url, timeout=600) as client:
+        walk(client, roots[0])  # the plans compile outside the samples
+        with sampling(api, out):
+            for uid in roots:
+                walk(client, uid)
+    print(f"\n## Walks (/v1/lineage downstream, depth 10, {len(roots)} roots reaching 1k-10k)")
+    print(hot_functions(out, "lineage"))
+    reach = queries.reach_query(Direction.downstream, 10)
+    print(f"\nREACH from {roots[0]}:\n{plan(settings, reach, uid=roots[0])}")
+    uids = list(nx.single_source_shortest_path_length(graph, roots[0], cutoff=10))
+    details = queries.LINEAGE_DETAILS[Direction.downstream]
+    print(f"\nLINEAGE_DETAILS of that walk ({len(uids)} nodes):")
+    print(plan(settings, details, uids=uids))
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--nodes", type=int, default=10_000)
+    args = parser.parse_args()
+    events = lineage_events(args.nodes)
+    graph = graph_of(events)
+    RESULTS.mkdir(exist_ok=True)
+    with running_stack() as (settings, _, api):
+        profile_ingest(settings, api, events)
+        profile_walks(settings, api, graph)
+
+
+if __name__ == "__main__":
+    main()
