@@ -153,8 +153,11 @@ def graph_of(events: list[dict[str, Any]]) -> nx.DiGraph:
 BUCKETS = (10, 100, 1_000, 10_000)
 
 
+BUCKET_NAMES = [*(f"<= {bound}" for bound in BUCKETS), f"> {BUCKETS[-1]}"]
+
+
 def bucket(size: int) -> str:
-    return next(f"<= {bound}" for bound in BUCKETS if size <= bound)
+    return next((f"<= {bound}" for bound in BUCKETS if size <= bound), BUCKET_NAMES[-1])
 
 
 def reach_size(graph: nx.DiGraph, root: str, depth: int = 10) -> int:
@@ -242,13 +245,23 @@ def bench_walks(
                 ),
                 "by_reached_nodes": {k: summary(v) for k, v in timings.items()},
                 "linear_fit": linear_fit(reached_sizes, api_ms),
+                "samples": [[n, round(ms, 2)] for n, ms in zip(reached_sizes, api_ms, strict=True)],
             }
-        impact_ms = []
+        # Impact walks to depth 100, so through a feedback loop a root can reach far more
+        # than at depth 10: bucketed by its own total.
+        impact_ms: list[float] = []
+        impact_by_bucket: dict[str, list[float]] = {name: [] for name in BUCKET_NAMES}
         for root in itertools.chain.from_iterable(roots_of["downstream"].values()):
             began = time.perf_counter()
-            client.get("/v1/impact", params={"uid": root}).raise_for_status()
-            impact_ms.append((time.perf_counter() - began) * 1000)
-        out["impact"] = summary(impact_ms)
+            reply = client.get("/v1/impact", params={"uid": root})
+            elapsed = (time.perf_counter() - began) * 1000
+            reply.raise_for_status()
+            impact_ms.append(elapsed)
+            impact_by_bucket[bucket(reply.json()["total"])].append(elapsed)
+        out["impact"] = {
+            **summary(impact_ms),
+            "by_reached_nodes": {k: summary(v) for k, v in impact_by_bucket.items() if v},
+        }
     naive_roots = [r for chosen in roots_of["downstream"].values() for r in chosen[:5]]
     out["naive_cypher"] = bench_naive(settings, naive_roots)
     return out
@@ -316,6 +329,11 @@ def markdown(result: dict[str, Any]) -> str:
     imp, naive = result["walks"]["impact"], result["walks"]["naive_cypher"]
     lines.append(f"| impact (depth 100) | {imp['n']} | {imp['median_ms']} | {imp['p95_ms']} | "
                  f"{imp['p99_ms']} | | |")  # fmt: skip
+    for name, b in imp["by_reached_nodes"].items():
+        lines.append(
+            f"| &nbsp; reached {name} | {b['n']} | {b['median_ms']} | {b['p95_ms']} | "
+            f"{b['p99_ms']} | | |"
+        )
     for direction in ("downstream", "upstream"):
         if fit := result["walks"][direction]["linear_fit"]:
             lines.append(
