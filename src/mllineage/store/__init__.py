@@ -254,7 +254,7 @@ class Store:
 
         Edge ends that the delta does not create must exist already, else InvalidInput and
         nothing is written. Nodes are written first, in uid order, so concurrent writers
-        take node locks in one order and do not deadlock on shared nodes.
+        take node locks in one order (that alone did not stop deadlocks: see _one_writer).
         """
         nodes = node_rows(delta)
         edges_by_type = edge_rows(delta)
