@@ -1,11 +1,13 @@
 """Ingestion and traversal benchmarks against a real Neo4j and a real API process.
 
     python -m bench.run --nodes 10000          # what `make bench` runs
-    python -m bench.run --nodes 100000 --roots 300
+    python -m bench.run --nodes 1000000        # about 15 minutes
+    python -m bench.run --scaling              # the sizes table of bench/results/
 
 Each figure comes with a baseline measured in the same run: API ingest against the same
-deltas written straight through the store (no HTTP, no validation), and API walks against
-networkx on the same graph in memory and the naive path-enumerating Cypher.
+deltas written straight through the store (no HTTP, no validation), batches alternating,
+and API walks, from roots stratified by how many nodes they reach, against networkx on the
+same graph in memory and the naive path-enumerating Cypher.
 A markdown table is printed and the figures are written to bench/results/.
 """
 
