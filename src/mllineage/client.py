@@ -21,6 +21,7 @@ import pandas as pd
 from tqdm import tqdm
 
 from mllineage.domain import Kind, make_uid
+from mllineage.traversal import QUESTIONS
 
 DEFAULT_URL = "http://127.0.0.1:8000"
 BATCH_SIZE = 500
@@ -199,44 +200,42 @@ class LineageClient:
 
     # --- the feature-owner questions (names follow the reference helper library) --------
 
-    def _ask(self, question: str, uid: str) -> pd.DataFrame:
+    def _ask(self, question: str, name: str, namespace: str) -> pd.DataFrame:
+        """``name`` is a name of the question's root kind, or a full uid."""
+        uid = _uid(QUESTIONS[question].root, name, namespace)
         return _nodes_frame(self._call("GET", f"/v1/questions/{question}", params={"uid": uid}))
 
     def get_data_sources_from_feature_group(
         self, feature_group: str, namespace: str = "default"
     ) -> pd.DataFrame:
-        uid = _uid(Kind.FeatureGroup, feature_group, namespace)
-        return self._ask("data-sources-of-feature-group", uid)
+        return self._ask("data-sources-of-feature-group", feature_group, namespace)
 
     def get_feature_groups_from_model(self, model: str, namespace: str = "default") -> pd.DataFrame:
-        return self._ask("feature-groups-of-model", _uid(Kind.Model, model, namespace))
+        return self._ask("feature-groups-of-model", model, namespace)
 
     def get_models_from_feature_group(
         self, feature_group: str, namespace: str = "default"
     ) -> pd.DataFrame:
-        uid = _uid(Kind.FeatureGroup, feature_group, namespace)
-        return self._ask("models-of-feature-group", uid)
+        return self._ask("models-of-feature-group", feature_group, namespace)
 
     def get_endpoints_from_feature_group(
         self, feature_group: str, namespace: str = "default"
     ) -> pd.DataFrame:
-        uid = _uid(Kind.FeatureGroup, feature_group, namespace)
-        return self._ask("endpoints-of-feature-group", uid)
+        return self._ask("endpoints-of-feature-group", feature_group, namespace)
 
     def get_feature_groups_from_data_source(
         self, data_source: str, namespace: str = "default"
     ) -> pd.DataFrame:
-        uid = _uid(Kind.DataSource, data_source, namespace)
-        return self._ask("feature-groups-of-data-source", uid)
+        return self._ask("feature-groups-of-data-source", data_source, namespace)
 
     def get_features_from_data_source(
         self, data_source: str, namespace: str = "default"
     ) -> pd.DataFrame:
-        return self._ask("features-of-data-source", _uid(Kind.DataSource, data_source, namespace))
+        return self._ask("features-of-data-source", data_source, namespace)
 
     def get_models_from_feature(self, feature: str, namespace: str = "default") -> pd.DataFrame:
         """``feature`` is ``<group>.<feature>`` or its full uid."""
-        return self._ask("models-using-feature", _uid(Kind.Feature, feature, namespace))
+        return self._ask("models-using-feature", feature, namespace)
 
 
 def _nodes_frame(answer: dict[str, Any]) -> pd.DataFrame:
