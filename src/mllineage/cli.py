@@ -7,6 +7,7 @@ it from ``--url`` or ``MLLINEAGE_URL`` and the token from ``--token`` or ``MLLIN
 from __future__ import annotations
 
 import argparse
+import gc
 import json
 import re
 import sys
@@ -52,13 +53,26 @@ def _serve(args: argparse.Namespace) -> int:
         print("WARNING: authentication is off (MLLINEAGE_AUTH=off); loopback only", flush=True)
     if server is not None:
         print(f"Neo4j Browser: {server.browser_url} (user {settings.neo4j_user})", flush=True)
+    app = create_app(settings)
+    _tune_gc_for_serving()
     try:
-        uvicorn.run(create_app(settings), host=args.host, port=args.port, log_level=args.log_level)
+        uvicorn.run(app, host=args.host, port=args.port, log_level=args.log_level)
     finally:
         if server is not None and started:
             server.stop()
             print("stopped the local Neo4j", flush=True)
     return 0
+
+
+def _tune_gc_for_serving() -> None:
+    """Keep the cyclic collector off the request path. A walk of 600 nodes allocates tens of
+    thousands of objects, so with the defaults every few walks paid for a full collection
+    over the app's ~130k long-lived objects (~70 ms each: 23% of the time of 90 such walks).
+    Frozen, the start-up objects are never scanned again; a larger young generation
+    collects a few times per big walk instead of dozens."""
+    gc.collect()
+    gc.freeze()
+    gc.set_threshold(10_000, *gc.get_threshold()[1:])
 
 
 def _scopes(text: str) -> list[str]:
