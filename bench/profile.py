@@ -133,12 +133,9 @@ def profile_walks(settings: Settings, api: Api, graph: nx.DiGraph) -> None:
                 walk(client, uid)
     print(f"\n## Walks (/v1/lineage downstream, depth 10, {len(roots)} roots reaching 1k-10k)")
     print(hot_functions(out))
-    reach = queries.reach_query(Direction.downstream, 10)
-    print(f"\nREACH from {roots[0]}:\n{plan(settings, reach, uid=roots[0])}")
-    uids = list(nx.single_source_shortest_path_length(graph, roots[0], cutoff=10))
-    details = queries.LINEAGE_DETAILS[Direction.downstream]
-    print(f"\nLINEAGE_DETAILS of that walk ({len(uids)} nodes):")
-    print(plan(settings, details, uids=uids))
+    lineage = queries.lineage_query(Direction.downstream, 10)
+    params = {"uid": roots[0], "kinds": None, "limit": 10_000}
+    print(f"\nLINEAGE from {roots[0]}:\n{plan(settings, lineage, **params)}")
 
 
 def main() -> None:

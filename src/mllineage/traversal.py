@@ -27,15 +27,6 @@ class Reached:
     kind: Kind
 
 
-def merge_both(up: dict[str, Reached], down: dict[str, Reached]) -> dict[str, Reached]:
-    """Upstream ∪ downstream; a node found both ways keeps the smaller distance."""
-    merged = dict(up)
-    for uid, reached in down.items():
-        if uid not in merged or reached.depth < merged[uid].depth:
-            merged[uid] = reached
-    return merged
-
-
 def shortest_path_parents(
     reached: dict[str, Reached], edges: Iterable[tuple[str, str]]
 ) -> dict[str, str]:

@@ -37,14 +37,7 @@ from mllineage.domain import (
 from mllineage.errors import InvalidInput, NotFound, Unavailable
 from mllineage.events import TIME_PROPERTIES, GraphDelta, missing_edge_ends
 from mllineage.store import queries
-from mllineage.traversal import (
-    Direction,
-    Reached,
-    merge_both,
-    path_to,
-    select,
-    shortest_path_parents,
-)
+from mllineage.traversal import Direction, Reached, path_to, select, shortest_path_parents
 from mllineage.views import (
     EntityDetail,
     EntityOut,
@@ -286,10 +279,9 @@ class Store:
     # --- reads --------------------------------------------------------------------------
 
     async def get_entity(self, uid: str) -> EntityDetail:
-        async def work(tx: AsyncManagedTransaction) -> Any:
-            return await (await tx.run(queries.GET_ENTITY, uid=uid, cap=NEIGHBOUR_CAP)).single()
-
-        record = await self._read(work)
+        record = await self._read(
+            lambda tx: _single_or_none(tx, queries.GET_ENTITY, uid=uid, cap=NEIGHBOUR_CAP)
+        )
         if record is None:
             raise NotFound(f"no entity with uid {uid!r}")
         entity = entity_from_node(record["node"], EntityOut)
@@ -336,98 +328,67 @@ class Store:
         kinds: frozenset[Kind] | None,
         limit: int,
     ) -> LineageGraph:
-        """The nodes within ``depth`` hops (each once, at its shortest distance) and their edges.
-
-        One read transaction of two queries (three for ``both``): the breadth-first
-        expansion, then the chosen nodes with the edges among them.
-        """
-
-        async def work(tx: AsyncManagedTransaction) -> LineageGraph:
-            reached = await _reach(tx, uid, direction, depth)
-            chosen, truncated = select(reached, uid, kinds, limit)
-            details = await _single(tx, queries.LINEAGE_DETAILS[direction], uids=[uid, *chosen])
-            nodes = {
-                u: entity_from_node(node, LineageNode, depth=reached[u].depth)
-                for u, node in details["nodes"]
-            }
-            if uid not in nodes:
-                raise NotFound(f"no entity with uid {uid!r}")
-            return LineageGraph(
-                root=nodes[uid],
-                nodes=[nodes[u] for u in chosen],
-                edges=[
-                    LineageEdge(source=source, type=edge_type, target=target)
-                    for source, edge_type, target in details["edges"]
-                ],
-                truncated=truncated,
-            )
-
-        return await self._read(work)
+        """The nodes within ``depth`` hops (each once, at its shortest distance), nearest
+        first, and the edges among them: one query (see queries.LINEAGE)."""
+        query = queries.lineage_query(direction, depth)
+        params = {"uid": uid, "kinds": [k.value for k in kinds] if kinds else None, "limit": limit}
+        record = await self._read(lambda tx: _single_or_none(tx, query, **params))
+        if record is None:
+            raise NotFound(f"no entity with uid {uid!r}")
+        return LineageGraph(
+            root=entity_from_node(record["root"], LineageNode, depth=0),
+            nodes=[entity_from_node(node, LineageNode, depth=d) for d, node in record["nodes"]],
+            edges=[
+                LineageEdge(source=source, type=edge_type, target=target)
+                for source, edge_type, target in record["edges"]
+            ],
+            truncated=record["truncated"],
+        )
 
     async def impact(self, uid: str, *, depth: int, limit: int) -> ImpactReport:
         """The downstream blast radius: counts per kind, the affected models, endpoints and
         training jobs with one shortest path each, and every downstream owner."""
+        query = queries.impact_query(depth)
+        record = await self._read(lambda tx: _single_or_none(tx, query, uid=uid))
+        if record is None:
+            raise NotFound(f"no entity with uid {uid!r}")
+        downstream = {u: Reached(d, Kind(kind)) for u, kind, d, *_ in record["nodes"]}
+        owners = {u: (ns, name, owner) for u, _, _, ns, name, owner in record["nodes"]}
+        reached = {**downstream, uid: Reached(0, parse_uid(uid)[0])}
+        parents = shortest_path_parents(reached, ((s, t) for s, _, t in record["edges"]))
+        counts: dict[Kind, int] = {}
+        for r in downstream.values():
+            counts[r.kind] = counts.get(r.kind, 0) + 1
+        truncated = False
 
-        async def work(tx: AsyncManagedTransaction) -> ImpactReport:
-            reached = await _reach(tx, uid, Direction.downstream, depth)
-            details = await _single(tx, queries.IMPACT_DETAILS, uid=uid, uids=list(reached))
-            if not details["root"]:
-                raise NotFound(f"no entity with uid {uid!r}")
-            downstream = {u: r for u, r in reached.items() if u != uid}
-            owners = {u: (ns, name, owner) for u, ns, name, owner in details["owners"]}
-            parents = shortest_path_parents(reached, ((s, t) for s, _, t in details["edges"]))
-            counts: dict[Kind, int] = {}
-            for r in downstream.values():
-                counts[r.kind] = counts.get(r.kind, 0) + 1
-            truncated = False
+        def items(kind: Kind) -> list[ImpactItem]:
+            nonlocal truncated
+            chosen, cut = select(downstream, uid, frozenset({kind}), limit)
+            truncated = truncated or cut
+            return [
+                ImpactItem(
+                    uid=u,
+                    kind=kind,
+                    namespace=owners[u][0],
+                    name=owners[u][1],
+                    owner=owners[u][2],
+                    depth=downstream[u].depth,
+                    path=path_to(u, parents),
+                )
+                for u in chosen
+            ]
 
-            def items(kind: Kind) -> list[ImpactItem]:
-                nonlocal truncated
-                chosen, cut = select(downstream, uid, frozenset({kind}), limit)
-                truncated = truncated or cut
-                return [
-                    ImpactItem(
-                        uid=u,
-                        kind=kind,
-                        namespace=owners[u][0],
-                        name=owners[u][1],
-                        owner=owners[u][2],
-                        depth=downstream[u].depth,
-                        path=path_to(u, parents),
-                    )
-                    for u in chosen
-                ]
-
-            return ImpactReport(
-                root=entity_from_node(details["root"][0], EntityOut),
-                total=len(downstream),
-                counts=counts,
-                models=items(Kind.Model),
-                endpoints=items(Kind.Endpoint),
-                training_jobs=items(Kind.TrainingJob),
-                owners=sorted({owners[u][2] for u in downstream if owners[u][2]}),
-                truncated=truncated,
-            )
-
-        return await self._read(work)
+        return ImpactReport(
+            root=entity_from_node(record["root"], EntityOut),
+            total=len(downstream),
+            counts=counts,
+            models=items(Kind.Model),
+            endpoints=items(Kind.Endpoint),
+            training_jobs=items(Kind.TrainingJob),
+            owners=sorted({owners[u][2] for u in downstream if owners[u][2]}),
+            truncated=truncated,
+        )
 
 
-async def _single(tx: AsyncManagedTransaction, query: str, **params: Any) -> Record:
-    return await (await tx.run(query, params)).single(strict=True)
-
-
-async def _reach(
-    tx: AsyncManagedTransaction, uid: str, direction: Direction, depth: int
-) -> dict[str, Reached]:
-    """Shortest distances from the root (itself at 0, even when a cycle comes back to it)."""
-    root = Reached(0, parse_uid(uid)[0])
-
-    async def one_way(way: Direction) -> dict[str, Reached]:
-        record = await _single(tx, queries.reach_query(way, depth), uid=uid)
-        found = {u: Reached(d, Kind(kind)) for u, kind, d in record["reached"]}
-        found[uid] = root
-        return found
-
-    if direction is Direction.both:
-        return merge_both(await one_way(Direction.upstream), await one_way(Direction.downstream))
-    return await one_way(direction)
+async def _single_or_none(tx: AsyncManagedTransaction, query: str, **params: Any) -> Record | None:
+    return await (await tx.run(query, params)).single()

@@ -22,7 +22,17 @@ from mllineage.traversal import Direction
 # dynamically: naming a key no node has yet, such as run.started_at in a database without
 # OpenLineage runs, draws a server warning on every query.)
 _TIME_KEYS = "[" + ", ".join(f"'{key}'" for key in TIME_PROPERTIES) + "]"
-PROPERTIES = f"[k IN keys(n) | [k, CASE WHEN k IN {_TIME_KEYS} THEN toString(n[k]) ELSE n[k] END]]"
+
+
+def properties_of(node: str) -> str:
+    """The Cypher for the properties of the node variable ``node`` as [key, value] pairs."""
+    return (
+        f"[k IN keys({node}) | "
+        f"[k, CASE WHEN k IN {_TIME_KEYS} THEN toString({node}[k]) ELSE {node}[k] END]]"
+    )
+
+
+PROPERTIES = properties_of("n")
 
 # The latest run's times travel apart from its other properties (row.run_times).
 RUN_TIMES = [key for key in TIME_PROPERTIES if key.startswith(RUN_PROPERTY_PREFIX)]
@@ -92,67 +102,75 @@ ORDER BY n.uid
 LIMIT $limit
 """.replace("$PROPERTIES", PROPERTIES)
 
-# Walks. Each query returns one record of lists (collect) rather than a record per row: the
-# driver spends ~20 us of Python on every record it receives, which made most of a big
-# walk's time, while one big list is unpacked by neo4j-rust-ext.
+# Walks. A walk is one query returning one record of lists (collect): the driver spends
+# ~20 us of Python on every record it receives, while one big list is unpacked by
+# neo4j-rust-ext; and the nodes the walk found are projected where it found them, not
+# looked up again by uid in a second round trip.
 
 # A pruning breadth-first expansion (VarLengthExpand(Pruning,BFS) in the plan): each node
 # is visited once and min(length(p)) is its shortest distance; no path is ever enumerated.
+# `both` is the two walks, each node kept at the smaller distance (the outer min()).
 # $DEPTH is an int checked by the API, spliced in because Cypher cannot parameterize it.
-REACH = {
-    Direction.downstream: """
-MATCH p = (:Entity {uid: $uid})-[*1..$DEPTH]->(n:Entity)
-WITH n, min(length(p)) AS depth
-RETURN collect([n.uid, n.kind, depth]) AS reached
-""",
-    Direction.upstream: """
-MATCH p = (:Entity {uid: $uid})<-[*1..$DEPTH]-(n:Entity)
-WITH n, min(length(p)) AS depth
-RETURN collect([n.uid, n.kind, depth]) AS reached
-""",
+_WALK = {
+    Direction.downstream: "MATCH p = (root)-[*1..$DEPTH]->(n:Entity) "
+    "RETURN n, min(length(p)) AS depth",
+    Direction.upstream: "MATCH p = (root)<-[*1..$DEPTH]-(n:Entity) "
+    "RETURN n, min(length(p)) AS depth",
 }
+_WALK[Direction.both] = f"{_WALK[Direction.upstream]} UNION ALL {_WALK[Direction.downstream]}"
 
-_NODES = f"""
-UNWIND $uids AS u
-MATCH (n:Entity {{uid: u}})
-RETURN collect([u, {PROPERTIES}]) AS nodes
-"""
-
-# All edges among a set of nodes. Either direction finds them all; scanning along the walk
-# keeps the cost to the walked edges (an upstream walk never touches a popular source's
-# thousands of consumers).
+# All edges among the nodes in `among`. Either direction finds them all; scanning along
+# the walk keeps the cost to the walked edges (an upstream walk never touches a popular
+# source's thousands of consumers). `b IN among` is a hash lookup: Neo4j caches the list
+# as a set, so this is linear in the edges scanned.
 _EDGES_AMONG = {
     Direction.downstream: """
-UNWIND $uids AS u
-MATCH (:Entity {uid: u})-[r]->(m:Entity) WHERE m.uid IN $uids
-RETURN collect([u, type(r), m.uid]) AS edges
-""",
+UNWIND among AS a
+MATCH (a)-[r]->(b) WHERE b IN among
+RETURN collect([a.uid, type(r), b.uid]) AS edges""",
     Direction.upstream: """
-UNWIND $uids AS u
-MATCH (:Entity {uid: u})<-[r]-(m:Entity) WHERE m.uid IN $uids
-RETURN collect([m.uid, type(r), u]) AS edges
-""",
+UNWIND among AS a
+MATCH (a)<-[r]-(b) WHERE b IN among
+RETURN collect([b.uid, type(r), a.uid]) AS edges""",
 }
 _EDGES_AMONG[Direction.both] = _EDGES_AMONG[Direction.downstream]
 
-# A lineage answer after the walk, in one round trip: the chosen nodes' properties and the
-# edges among them.
-LINEAGE_DETAILS = {
-    way: f"CALL () {{{_NODES}}}\nCALL () {{{_EDGES_AMONG[way]}}}\nRETURN nodes, edges"
+# A lineage answer: the nodes nearest first (root excluded; of $kinds when given), at most
+# $limit of them with their properties, whether the limit cut any, and the edges among the
+# root and them.
+LINEAGE = {
+    way: f"""
+MATCH (root:Entity {{uid: $uid}})
+CALL (root) {{
+  CALL (root) {{ {_WALK[way]} }}
+  WITH n, min(depth) AS depth
+  WHERE n <> root AND ($kinds IS NULL OR n.kind IN $kinds)
+  WITH n, depth ORDER BY depth, n.uid LIMIT $limit + 1
+  WITH collect(n) AS found, collect([depth, {properties_of("n")}]) AS nodes
+  RETURN found[..$limit] AS chosen, nodes[..$limit] AS nodes, size(found) > $limit AS truncated
+}}
+CALL (root, chosen) {{
+  WITH [root] + chosen AS among{_EDGES_AMONG[way]}
+}}
+RETURN {properties_of("root")} AS root, nodes, edges, truncated
+"""
     for way in Direction
 }
 
-# An impact report after the walk, in one round trip: the root's properties, the reached
-# nodes' names and owners, and the edges among them.
-IMPACT_DETAILS = f"""
-CALL () {{ MATCH (n:Entity {{uid: $uid}}) RETURN collect({PROPERTIES}) AS root }}
-CALL () {{
-  UNWIND $uids AS u
-  MATCH (n:Entity {{uid: u}})
-  RETURN collect([n.uid, n.namespace, n.name, n.owner]) AS owners
+# An impact report: the root's properties, every downstream node with its distance, kind,
+# name and owner, and the edges among them (to draw one shortest path to each).
+IMPACT = f"""
+MATCH (root:Entity {{uid: $uid}})
+CALL (root) {{
+  CALL (root) {{ {_WALK[Direction.downstream]} }}
+  WITH n, depth WHERE n <> root
+  RETURN collect(n) AS reached,
+         collect([n.uid, n.kind, depth, n.namespace, n.name, n.owner]) AS nodes
 }}
-CALL () {{{_EDGES_AMONG[Direction.downstream]}}}
-RETURN root, owners, edges
+CALL (root, reached) {{
+  WITH [root] + reached AS among{_EDGES_AMONG[Direction.downstream]}
+}}
+RETURN {properties_of("root")} AS root, nodes, edges
 """
 
 SCHEMA_NAME = re.compile(r"CREATE\s+(?:\w+\s+)?(?:CONSTRAINT|INDEX)\s+(\w+)", re.IGNORECASE)
@@ -167,8 +185,12 @@ def edge_upsert_query(edge_type: EdgeType) -> str:
     return _EDGE_UPSERT.replace("$TYPE", EdgeType(edge_type).value)
 
 
-def reach_query(direction: Direction, depth: int) -> str:
-    return REACH[direction].replace("$DEPTH", str(int(depth)))
+def lineage_query(direction: Direction, depth: int) -> str:
+    return LINEAGE[direction].replace("$DEPTH", str(int(depth)))
+
+
+def impact_query(depth: int) -> str:
+    return IMPACT.replace("$DEPTH", str(int(depth)))
 
 
 def read_schema(path: Path) -> list[str]:
