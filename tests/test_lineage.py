@@ -224,6 +224,22 @@ def test_feature_owner_questions(api: httpx.Client) -> None:
     assert unknown.status_code == 422
 
 
+def test_walked_nodes_show_what_their_entity_shows(api: httpx.Client) -> None:
+    """A walk projects each node's properties in its own query (queries.LINEAGE), apart
+    from the entity read: both must show the same fields, times and latest run."""
+    assert api.post("/v1/events", json={"events": scenario()}).status_code == 200
+    root = uid("Dataset", "s3://acme/datasets/churn/2026-11-02/")
+    body = api.get("/v1/lineage", params={"uid": root, "direction": "both"}).json()
+    walked = [body["root"], *body["nodes"]]
+    assert any(n["run"] for n in walked) and any(n["properties"] for n in walked)
+    for node in walked:
+        shown = api.get(f"/v1/entities/{node['uid']}").json()
+        del shown["upstream"], shown["downstream"]
+        assert {k: v for k, v in node.items() if k != "depth"} == shown
+    report = api.get("/v1/impact", params={"uid": root}).json()
+    assert report["root"] == {k: v for k, v in body["root"].items() if k != "depth"}
+
+
 def test_impact_report(api: httpx.Client) -> None:
     assert api.post("/v1/events", json={"events": scenario()}).status_code == 200
     reply = api.get("/v1/impact", params={"uid": uid("FeatureGroup", "orders")})

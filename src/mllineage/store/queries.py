@@ -121,8 +121,8 @@ _WALK[Direction.both] = f"{_WALK[Direction.upstream]} UNION ALL {_WALK[Direction
 
 # All edges among the nodes in `among`. Either direction finds them all; scanning along
 # the walk keeps the cost to the walked edges (an upstream walk never touches a popular
-# source's thousands of consumers). `b IN among` is a hash lookup: Neo4j caches the list
-# as a set, so this is linear in the edges scanned.
+# source's thousands of consumers). `b IN among` does not scan the list per edge: Neo4j's
+# time per node measured the same for walks of ~500 and of ~5,000 nodes.
 _EDGES_AMONG = {
     Direction.downstream: """
 UNWIND among AS a
