@@ -322,7 +322,7 @@ def test_get_entity_with_neighbours(api: httpx.Client, empty_graph: Driver) -> N
 
 
 def test_times_read_back_as_the_instants_written(api: httpx.Client, empty_graph: Driver) -> None:
-    """Reads carry times as ISO text (see store/queries.py PROPERTIES): every one must come back
+    """Reads carry times as ISO text (see store/queries.py properties_of): every one must come back
     as the same instant the driver itself decodes from Neo4j."""
     run = {
         "id": "r1",
@@ -332,7 +332,7 @@ def test_times_read_back_as_the_instants_written(api: httpx.Client, empty_graph:
         "nominal_start_time": "2026-11-02T00:00:00Z",
         "nominal_end_time": "2026-11-02T23:59:59.5Z",
     }
-    body = {**event(entity("TrainingJob", "train"), [], [], time="2026-11-02T10:00:00.000001Z")}
+    body = event(entity("TrainingJob", "train"), [], [], time="2026-11-02T10:00:00.000001Z")
     assert post_events(api, {**body, "run": run}).status_code == 200
     reply = api.get("/v1/entities/TrainingJob:default:train").json()
     assert reply["run"]["started_at"] == "2026-11-02T07:00:00.123456Z"

@@ -78,6 +78,9 @@ MAX_LIST_LENGTH = 1_000
 RESERVED_NODE_PROPERTIES = frozenset(
     {"uid", "kind", "namespace", "name", "created_at", "updated_at", "deprecated", "deleted"}
 )
+# Optional fields of every entity, stored as node properties of these names and read back
+# as fields of their own (events.entity_properties writes them, the store reads them).
+COMMON_PROPERTIES = ("owner", "description", "tags")
 # Process nodes keep their latest run under this prefix (see store.py); users may not write it.
 RUN_PROPERTY_PREFIX = "run."
 PROPERTY_KEY_PATTERN = re.compile(r"^[A-Za-z_][A-Za-z0-9_-]*(\.[A-Za-z_][A-Za-z0-9_-]*)*$")

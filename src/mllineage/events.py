@@ -13,6 +13,7 @@ from datetime import datetime
 from typing import Any
 
 from mllineage.domain import (
+    COMMON_PROPERTIES,
     EdgeType,
     EntityIn,
     FeatureIn,
@@ -99,7 +100,7 @@ class GraphDelta:
 def entity_properties(entity: EntityIn | FeatureIn) -> dict[str, Any]:
     """The stored properties of an entity: its user properties plus the common optional ones."""
     props = dict(entity.properties)
-    for key in ("owner", "description", "tags"):
+    for key in COMMON_PROPERTIES:
         value = getattr(entity, key)
         if value is not None:
             props[key] = value

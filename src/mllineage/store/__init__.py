@@ -28,6 +28,7 @@ from neo4j.exceptions import (
 )
 
 from mllineage.domain import (
+    COMMON_PROPERTIES,
     RESERVED_NODE_PROPERTIES,
     RUN_PROPERTY_PREFIX,
     EdgeType,
@@ -69,7 +70,7 @@ def decode_cursor(cursor: str) -> str:
 
 
 # Stored as node properties, returned as fields of their own (the rest go to `properties`).
-ENTITY_FIELDS = RESERVED_NODE_PROPERTIES | {"owner", "description", "tags"}
+ENTITY_FIELDS = RESERVED_NODE_PROPERTIES | set(COMMON_PROPERTIES)
 RUN_TIMES = [key.removeprefix(RUN_PROPERTY_PREFIX) for key in queries.RUN_TIMES]
 
 
@@ -159,9 +160,7 @@ class Store:
         self._one_writer = asyncio.Lock()
         self.database = database
         self.schema = queries.read_schema(schema_file)
-        self.schema_names = {
-            m.group(1) for s in self.schema if (m := queries.SCHEMA_NAME.search(s))
-        }
+        self.schema_names = queries.schema_names(self.schema)
 
     @asynccontextmanager
     async def _unavailable_as_domain_error(self) -> AsyncIterator[None]:
