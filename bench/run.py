@@ -35,7 +35,7 @@ from bench.stack import Api, running_stack
 from bench.synth import lineage_events
 from mllineage.domain import LineageEvent
 from mllineage.events import GraphDelta, events_to_delta
-from mllineage.neo4j_local import LocalNeo4j
+from mllineage.local import LocalNeo4j
 from mllineage.settings import Settings
 from mllineage.store import Store
 

@@ -14,7 +14,7 @@ from pathlib import Path
 import httpx
 from pydantic import SecretStr
 
-from mllineage.neo4j_local import LocalNeo4j, free_port
+from mllineage.local import LocalNeo4j, free_port
 from mllineage.settings import Settings
 
 PASSWORD = "mllineage-bench"

@@ -21,7 +21,7 @@ from tqdm import tqdm
 
 from mllineage.auth import Scope, append_key, new_key
 from mllineage.client import BATCH_SIZE, LineageAPIError, LineageClient
-from mllineage.neo4j_local import LocalNeo4j, Neo4jLocalError
+from mllineage.local import LocalNeo4j, Neo4jLocalError
 from mllineage.settings import Settings
 
 LOOPBACK = {"127.0.0.1", "localhost", "::1"}

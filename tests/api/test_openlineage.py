@@ -25,9 +25,9 @@ from openlineage.client.transport.http import (
 
 from mllineage.auth import new_key
 from mllineage.settings import Settings
-from tests.conftest import LiveServer, dump_graph
+from tests.helpers import LiveServer, dump_graph
 
-FIXTURES = Path(__file__).parent / "fixtures" / "openlineage"
+FIXTURES = Path(__file__).parents[1] / "fixtures" / "openlineage"
 
 
 def fixture(name: str) -> dict[str, Any]:

@@ -10,12 +10,12 @@ from pathlib import Path
 import httpx
 from neo4j import AsyncGraphDatabase, Driver
 
-from mllineage.neo4j_local import LocalNeo4j, free_port
+from mllineage.local import LocalNeo4j, free_port
 from mllineage.settings import Settings
 from mllineage.store import Store
 from mllineage.store.queries import read_schema
-from tests.conftest import LiveServer, local_settings
 from tests.events import feature_store_events
+from tests.helpers import LiveServer, local_settings
 
 
 def _schema_objects(driver: Driver) -> list[tuple[str, str]]:

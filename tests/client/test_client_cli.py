@@ -15,10 +15,10 @@ from neo4j import Driver
 
 from mllineage.client import LineageAPIError, LineageClient
 from mllineage.demo import demo_events
-from tests.conftest import LiveServer, dump_graph
 from tests.events import entity, event
+from tests.helpers import LiveServer, dump_graph
 
-CYPHER = Path(__file__).parents[1] / "cypher" / "queries"
+CYPHER = Path(__file__).parents[2] / "cypher" / "queries"
 
 
 @pytest.fixture
@@ -134,7 +134,7 @@ def test_ingest_reports_the_bad_line_and_skips_only_its_batch(
     ]  # fmt: skip
     bad = event(entity("FeatureQuery", "q-bad"), [entity("Endpoint", "e")], [])
     openlineage = json.loads(
-        (Path(__file__).parent / "fixtures" / "openlineage" / "query_complete.json").read_text()
+        (Path(__file__).parents[1] / "fixtures" / "openlineage" / "query_complete.json").read_text()
     )
     lines = [good[0], good[1], good[2], bad, openlineage]
     path = tmp_path / "events.jsonl"

@@ -19,7 +19,7 @@ from schemathesis.specs.openapi.checks import positive_data_acceptance
 
 from mllineage.auth import new_key
 from mllineage.settings import Settings
-from tests.conftest import LiveServer
+from tests.helpers import LiveServer
 
 EXAMPLES = 25
 

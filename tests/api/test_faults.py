@@ -11,9 +11,9 @@ from pathlib import Path
 import httpx
 from neo4j import Driver, GraphDatabase
 
-from mllineage.neo4j_local import LocalNeo4j
-from tests.conftest import TEST_PASSWORD, LiveServer, local_settings
+from mllineage.local import LocalNeo4j
 from tests.events import entity, event
+from tests.helpers import TEST_PASSWORD, LiveServer, local_settings
 
 WRITERS = 4
 

@@ -11,8 +11,8 @@ import httpx
 import pytest
 from neo4j import Driver
 
-from tests.conftest import dump_graph
 from tests.events import changed, entity, event, feature_store_events
+from tests.helpers import dump_graph
 
 
 def post_events(api: httpx.Client, body: Any) -> httpx.Response:

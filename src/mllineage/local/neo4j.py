@@ -156,7 +156,7 @@ def provision(settings: Settings) -> Path:
         if lib.is_dir():
             return lib
         mvn = maven(settings)
-        template = resources.files("mllineage.neo4j_local").joinpath("pom.xml").read_text()
+        template = resources.files("mllineage.local").joinpath("pom.xml").read_text()
         pom = root / "pom.xml"
         pom.write_text(
             template.replace("@NEO4J_VERSION@", settings.neo4j_version).replace(
@@ -255,7 +255,7 @@ class LocalNeo4j:
         }
         path = conf_dir / "neo4j.conf"
         path.write_text(
-            "# Written by mllineage (neo4j_local/server.py); edits are overwritten at start.\n"
+            "# Written by mllineage (local/neo4j.py); edits are overwritten at start.\n"
             + "".join(f"{key}={value}\n" for key, value in lines.items())
         )
         return path

@@ -19,8 +19,8 @@ from pydantic import SecretStr
 from mllineage.api import create_app
 from mllineage.auth import new_key
 from mllineage.settings import Settings
-from tests.conftest import LiveServer, dump_graph
 from tests.events import changed, entity, event, feature_store_events
+from tests.helpers import LiveServer, dump_graph
 
 READER, READER_KEY = new_key("dashboards", {"read"})
 WRITER, WRITER_KEY = new_key("pipelines", {"write"})

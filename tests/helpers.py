@@ -1,0 +1,71 @@
+"""Helpers the tests share: a throw-away local Neo4j's settings, a live API, a graph dump."""
+
+from __future__ import annotations
+
+import threading
+import time
+from pathlib import Path
+from typing import Any
+
+import uvicorn
+from neo4j import Driver
+from pydantic import SecretStr
+
+from mllineage.api import create_app
+from mllineage.local import free_port
+from mllineage.settings import Settings
+
+TEST_PASSWORD = "mllineage-test"
+
+
+def local_settings(instance_dir: Path, **overrides: Any) -> Settings:
+    """Settings for a throw-away local server on free ports."""
+    return Settings(
+        auth="off",
+        neo4j_instance_dir=instance_dir,
+        neo4j_bolt_port=free_port(),
+        neo4j_http_port=free_port(),
+        neo4j_password=SecretStr(TEST_PASSWORD),
+        **overrides,
+    )
+
+
+class LiveServer:
+    """A real uvicorn server on a free port, in a background thread."""
+
+    def __init__(self, settings: Settings) -> None:
+        self.port = free_port()
+        self.url = f"http://127.0.0.1:{self.port}"
+        config = uvicorn.Config(
+            create_app(settings), host="127.0.0.1", port=self.port, log_level="warning"
+        )
+        self.server = uvicorn.Server(config)
+        self.thread = threading.Thread(target=self.server.run, daemon=True)
+
+    def __enter__(self) -> LiveServer:
+        self.thread.start()
+        deadline = time.monotonic() + 30
+        while not self.server.started:
+            if time.monotonic() > deadline or not self.thread.is_alive():
+                raise RuntimeError("the API server did not start")
+            time.sleep(0.02)
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.server.should_exit = True
+        self.thread.join(timeout=30)
+
+
+def dump_graph(driver: Driver) -> dict[str, Any]:
+    """Every node and edge with labels and all properties, straight from Neo4j (the oracle)."""
+    nodes, _, _ = driver.execute_query(
+        "MATCH (n) RETURN labels(n) AS labels, properties(n) AS props ORDER BY n.uid"
+    )
+    edges, _, _ = driver.execute_query(
+        "MATCH (a)-[r]->(b) RETURN a.uid AS s, type(r) AS t, b.uid AS d, properties(r) AS props "
+        "ORDER BY s, t, d"
+    )
+    return {
+        "nodes": [(sorted(r["labels"]), r["props"]) for r in nodes],
+        "edges": [(r["s"], r["t"], r["d"], r["props"]) for r in edges],
+    }
