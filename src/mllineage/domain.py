@@ -6,6 +6,7 @@ well-formed values, and labels and relationship types only ever come from these 
 
 from __future__ import annotations
 
+import math
 import re
 from datetime import UTC, datetime
 from enum import StrEnum
@@ -15,6 +16,7 @@ from pydantic import (
     AfterValidator,
     AwareDatetime,
     BaseModel,
+    BeforeValidator,
     ConfigDict,
     Discriminator,
     Field,
@@ -73,6 +75,7 @@ MAX_PROPERTIES = 100
 MAX_PROPERTY_KEY_LENGTH = 128
 MAX_STRING_VALUE_LENGTH = 16_384
 MAX_LIST_LENGTH = 1_000
+MAX_PROPERTY_DEPTH = 16
 
 # Properties the service owns. A user property with one of these names is rejected.
 RESERVED_NODE_PROPERTIES = frozenset(
@@ -138,6 +141,11 @@ def _check_scalar(key: str, value: Any) -> None:
         raise ValueError(f"property {key!r} is longer than {MAX_STRING_VALUE_LENGTH} characters")
     if isinstance(value, int) and not isinstance(value, bool) and not -(2**63) <= value < 2**63:
         raise ValueError(f"property {key!r} does not fit a 64-bit integer")
+    if isinstance(value, float) and not math.isfinite(value):
+        raise ValueError(
+            f"property {key!r} is {value}, which JSON cannot carry and would be read back as "
+            "null; send a finite number, or leave the property out"
+        )
 
 
 def _check_value(key: str, value: Any) -> Any:
@@ -162,39 +170,54 @@ def _check_value(key: str, value: Any) -> Any:
     )
 
 
-def flatten_properties(props: dict[str, Any], prefix: str = "") -> dict[str, Any]:
+def flatten_properties(props: dict[str, Any], prefix: str = "", depth: int = 1) -> dict[str, Any]:
     """Flatten nested objects to dotted keys (``{"a": {"b": 1}}`` -> ``{"a.b": 1}``)."""
+    if depth > MAX_PROPERTY_DEPTH:
+        raise ValueError(
+            f"properties nest deeper than {MAX_PROPERTY_DEPTH} levels (at {prefix[:200]!r}); "
+            "flatten them"
+        )
     flat: dict[str, Any] = {}
     for key, value in props.items():
         full = f"{prefix}{key}"
         if isinstance(value, dict):
-            flat.update(flatten_properties(value, f"{full}."))
+            flat.update(flatten_properties(value, f"{full}.", depth + 1))
         else:
             flat[full] = value
     return flat
 
 
-def validate_properties(props: dict[str, Any]) -> dict[str, Any]:
-    """Flatten, then check every key and value; raises ValueError naming the bad key."""
+def checked_map(props: dict[str, Any]) -> dict[str, Any]:
+    """Flatten, then apply the property rules (depth, count, names, values) that every stored
+    map obeys, run parameters and metrics included; raises ValueError naming the bad key."""
     flat = flatten_properties(props)
     if len(flat) > MAX_PROPERTIES:
         raise ValueError(f"at most {MAX_PROPERTIES} properties are allowed, got {len(flat)}")
     for key, value in flat.items():
         if len(key) > MAX_PROPERTY_KEY_LENGTH or not PROPERTY_KEY_PATTERN.match(key):
             raise ValueError(
-                f"property name {key!r} is invalid; use letters, digits, '_' and '-', "
+                f"property name {key[:200]!r} is invalid; use letters, digits, '_' and '-', "
                 f"starting with a letter or '_', at most {MAX_PROPERTY_KEY_LENGTH} characters"
-            )
-        if key in RESERVED_NODE_PROPERTIES or key.startswith(RUN_PROPERTY_PREFIX):
-            raise ValueError(
-                f"property name {key!r} is reserved by the service "
-                f"({', '.join(sorted(RESERVED_NODE_PROPERTIES))}, and 'run.*'); rename it"
             )
         _check_value(key, value)
     return flat
 
 
+def validate_properties(props: dict[str, Any]) -> dict[str, Any]:
+    """The property rules, and no name the service keeps for itself."""
+    flat = checked_map(props)
+    for key in flat:
+        if key in RESERVED_NODE_PROPERTIES or key.startswith(RUN_PROPERTY_PREFIX):
+            raise ValueError(
+                f"property name {key!r} is reserved by the service "
+                f"({', '.join(sorted(RESERVED_NODE_PROPERTIES))}, and 'run.*'); rename it"
+            )
+    return flat
+
+
 Properties = Annotated[dict[str, Any], AfterValidator(validate_properties)]
+# Run parameters and metrics obey the same rules; the reserved names are free for them.
+RunMap = Annotated[dict[str, Any], AfterValidator(checked_map)]
 
 EARLIEST_YEAR, LATEST_YEAR = 1900, 2999
 
@@ -210,7 +233,21 @@ def _utc(value: datetime) -> datetime:
     return value
 
 
-Timestamp = Annotated[AwareDatetime, AfterValidator(_utc)]
+_ISO_8601 = re.compile(r"^\d{4}-\d\d-\d\d[Tt ]")
+
+
+def _iso_8601(value: Any) -> Any:
+    """Only ISO 8601 text (or a datetime from Python): a bare number could be seconds,
+    milliseconds or nanoseconds since the epoch, and guessing wrong is silent."""
+    if isinstance(value, datetime) or (isinstance(value, str) and _ISO_8601.match(value)):
+        return value
+    raise ValueError(
+        "a time must be an ISO 8601 string with a time zone, e.g. '2026-11-02T10:00:00Z' "
+        "(numbers such as epoch seconds are not accepted)"
+    )
+
+
+Timestamp = Annotated[AwareDatetime, BeforeValidator(_iso_8601), AfterValidator(_utc)]
 Name = Annotated[str, Field(min_length=1, max_length=MAX_NAME_LENGTH)]
 Namespace = Annotated[str, Field(pattern=NAMESPACE_PATTERN, max_length=MAX_NAMESPACE_LENGTH)]
 ShortText = Annotated[str, Field(max_length=MAX_STRING_VALUE_LENGTH)]
@@ -273,8 +310,8 @@ class RunIn(_Strict):
     parent_run_id: ShortText | None = None
     parent_job: ShortText | None = None
     error_message: ShortText | None = None
-    parameters: dict[str, Any] = Field(default_factory=dict)
-    metrics: dict[str, Any] = Field(default_factory=dict)
+    parameters: RunMap = Field(default_factory=dict)
+    metrics: RunMap = Field(default_factory=dict)
 
 
 MAX_ENTITIES_PER_EVENT = 1_000
