@@ -21,9 +21,10 @@ from __future__ import annotations
 
 from typing import Annotated, Any, Literal
 
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Discriminator, Field, Tag
+from pydantic import AfterValidator, BaseModel, ConfigDict, Discriminator, Field, Tag
 
 from mllineage.domain import (
+    ARTIFACT_KINDS,
     DEFAULT_NAMESPACE,
     MAX_ENTITIES_PER_EVENT,
     PROCESS_KINDS,
@@ -33,6 +34,7 @@ from mllineage.domain import (
     Kind,
     LineageEvent,
     RunIn,
+    Timestamp,
 )
 
 JOB_TYPES: dict[str, Kind] = {
@@ -64,16 +66,38 @@ class _Open(BaseModel):
     model_config = ConfigDict(extra="allow")
 
 
+def _facet(facets: dict[str, Any], name: str) -> dict[str, Any]:
+    value = facets.get(name)
+    return value if isinstance(value, dict) else {}
+
+
+def _declares_one_of(allowed: frozenset[Kind]) -> Any:
+    """A kind declared in our facet must be one we know: a typo must not become the default."""
+
+    def check(facets: dict[str, Any]) -> dict[str, Any]:
+        kind = _facet(facets, OUR_FACET).get("kind")
+        if kind is not None and not (isinstance(kind, str) and kind in allowed):
+            raise ValueError(
+                f"the {OUR_FACET} facet's kind {str(kind)[:100]!r} is not one of "
+                f"{', '.join(sorted(allowed))}"
+            )
+        return facets
+
+    return AfterValidator(check)
+
+
 class OLDataset(_Open):
     namespace: str = Field(min_length=1)
     name: str = Field(min_length=1)
-    facets: dict[str, Any] = Field(default_factory=dict)
+    facets: Annotated[dict[str, Any], _declares_one_of(ARTIFACT_KINDS)] = Field(
+        default_factory=dict
+    )
 
 
 class OLJob(_Open):
     namespace: str = Field(min_length=1)
     name: str = Field(min_length=1)
-    facets: dict[str, Any] = Field(default_factory=dict)
+    facets: Annotated[dict[str, Any], _declares_one_of(PROCESS_KINDS)] = Field(default_factory=dict)
 
 
 class OLRun(_Open):
@@ -82,7 +106,7 @@ class OLRun(_Open):
 
 
 class _Event(_Open):
-    eventTime: AwareDatetime
+    eventTime: Timestamp
     producer: str = Field(min_length=1)
     schemaURL: str = Field(min_length=1)
 
@@ -122,11 +146,6 @@ OpenLineageEvent = Annotated[
 ]
 
 
-def _facet(facets: dict[str, Any], name: str) -> dict[str, Any]:
-    value = facets.get(name)
-    return value if isinstance(value, dict) else {}
-
-
 def _text(value: Any) -> str | None:
     return value if isinstance(value, str) and value else None
 
@@ -147,14 +166,14 @@ def _common(facets: dict[str, Any]) -> dict[str, Any]:
 
 
 def _declared_kind(facets: dict[str, Any]) -> Kind | None:
+    """The kind our facet declares (the models checked it is a known one), if any."""
     kind = _facet(facets, OUR_FACET).get("kind")
-    return Kind(kind) if isinstance(kind, str) and kind in Kind.__members__ else None
+    return Kind(kind) if kind is not None else None
 
 
 def process_kind(job: OLJob, default: Kind) -> Kind:
-    declared = _declared_kind(job.facets)
-    if declared in PROCESS_KINDS:
-        return declared  # type: ignore[return-value]
+    if declared := _declared_kind(job.facets):
+        return declared
     job_type = _facet(job.facets, "jobType").get("jobType")
     return JOB_TYPES.get(str(job_type).upper(), default)
 
