@@ -1,17 +1,22 @@
 """One table from domain errors to HTTP statuses, and JSON problem bodies for all of them.
 
 Every error body has ``message`` (one readable sentence naming the field and the fix);
-validation errors keep FastAPI's ``detail`` list with the location of each problem.
+validation errors keep FastAPI's ``detail`` list with the location of each problem. What a
+client sent is only ever echoed as a short excerpt made JSON-safe (no NaN, no lone
+surrogates), so no input can make an error answer fail or grow with the input.
 """
 
 from __future__ import annotations
 
+import math
+import reprlib
+from collections.abc import Mapping
 from typing import Any
 
 from fastapi import FastAPI, Request
-from fastapi.encoders import jsonable_encoder
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from starlette.exceptions import HTTPException
 
 from mllineage.errors import (
     Forbidden,
@@ -31,6 +36,48 @@ STATUS: dict[type[LineageError], int] = {
 }
 HEADERS: dict[int, dict[str, str]] = {401: {"WWW-Authenticate": "Bearer"}}
 RETRY_AFTER_SECONDS = "5"
+EXCERPT_CHARS = 200
+MESSAGE_CHARS = 2_000
+MAX_DETAILS = 20
+
+_repr = reprlib.Repr()  # bounded: depth 3, a few items, short strings (whatever the input)
+_repr.maxlevel, _repr.maxdict, _repr.maxlist, _repr.maxstring, _repr.maxlong = 3, 5, 5, 80, 40
+
+
+def safe_text(text: str, limit: int = EXCERPT_CHARS) -> str:
+    """At most ``limit`` characters, lone surrogates escaped so the text encodes as UTF-8."""
+    if len(text) > limit:
+        text = text[:limit] + "…"
+    return text.encode("utf-8", "backslashreplace").decode("utf-8")
+
+
+def excerpt(value: Any) -> Any:
+    """A short, JSON-safe stand-in for a value a client sent."""
+    if value is None or isinstance(value, bool):
+        return value
+    if isinstance(value, int) and -(2**63) <= value < 2**63:
+        return value
+    if isinstance(value, float):
+        return value if math.isfinite(value) else str(value)
+    if isinstance(value, str):
+        return safe_text(value)
+    return safe_text(_repr.repr(value))
+
+
+def _safe_error(error: dict[str, Any]) -> dict[str, Any]:
+    safe: dict[str, Any] = {
+        "type": safe_text(str(error.get("type", "invalid"))),
+        "loc": [part if isinstance(part, int) else safe_text(str(part)) for part in error["loc"]],
+        "msg": safe_text(str(error.get("msg", "invalid")), MESSAGE_CHARS),
+    }
+    if "input" in error:
+        safe["input"] = excerpt(error["input"])
+    if ctx := error.get("ctx"):
+        safe["ctx"] = {
+            safe_text(str(k)): safe_text(str(v)) if isinstance(v, Exception) else excerpt(v)
+            for k, v in list(ctx.items())[:5]
+        }
+    return safe
 
 
 # Tags pydantic adds to locations inside tagged unions (one event or a batch; the three
@@ -38,8 +85,8 @@ RETRY_AFTER_SECONDS = "5"
 _UNION_TAGS = frozenset({"event", "batch", "run", "job", "dataset"})
 
 
-def _location(loc: tuple[Any, ...]) -> str:
-    """('body', 'batch', 'events', 3, 'kind') -> 'events[3].kind'."""
+def _location(loc: list[Any]) -> str:
+    """['body', 'batch', 'events', 3, 'kind'] -> 'events[3].kind'."""
     parts = list(loc[1:] if loc and loc[0] == "body" else loc)
     tag_at = 1 if parts and isinstance(parts[0], int) else 0
     if len(parts) > tag_at and parts[tag_at] in _UNION_TAGS:
@@ -50,29 +97,79 @@ def _location(loc: tuple[Any, ...]) -> str:
     return out or "body"
 
 
-def validation_message(errors: list[dict[str, Any]]) -> str:
+def _not_json(error: dict[str, Any], body: Any) -> str:
+    """FastAPI's 'JSON decode error' at a character offset -> what, where, and the fix."""
+    position = error["loc"][-1] if isinstance(error["loc"][-1], int) else 0
+    where = f"character {position}"
+    if isinstance(body, str):
+        line = body.count("\n", 0, position) + 1
+        where = f"line {line}, column {position - body.rfind(chr(10), 0, position)}"
+    reason = error.get("ctx", {}).get("error", "invalid JSON")
+    return (
+        f"the body is not valid JSON: {reason} at {where}; check the quotes, commas and "
+        "brackets there (NaN, Infinity and comments are not JSON either)"
+    )
+
+
+def validation_message(errors: list[dict[str, Any]], body: Any = None) -> str:
     parts = []
     for error in errors[:5]:
+        if error.get("type") == "json_invalid":
+            parts.append(_not_json(error, body))
+            continue
         message = str(error.get("msg", "invalid")).removeprefix("Value error, ")
-        parts.append(f"{_location(tuple(error.get('loc', ())))}: {message}")
+        parts.append(f"{_location(error['loc'])}: {message}")
     more = f" (and {len(errors) - 5} more)" if len(errors) > 5 else ""
-    return "; ".join(parts) + more
+    return safe_text("; ".join(parts), MESSAGE_CHARS) + more
+
+
+def _unparsable(cause: BaseException | None) -> str | None:
+    """Why Starlette could not parse a body it read (FastAPI only says that it could not)."""
+    if isinstance(cause, UnicodeDecodeError):
+        return (
+            f"the body is not valid UTF-8 ({cause.reason} at byte {cause.start}); "
+            "send JSON encoded as UTF-8"
+        )
+    if isinstance(cause, RecursionError):
+        return (
+            "the body nests arrays or objects too deeply to parse; flatten it (properties may "
+            "nest a few levels, see the README's limits)"
+        )
+    if isinstance(cause, ValueError) and "digits" in str(cause):
+        return "the body holds a number with too many digits; send numbers that fit 64 bits"
+    return None
+
+
+def error_response(
+    status: int, message: str, headers: Mapping[str, str] | None = None, **extra: Any
+) -> JSONResponse:
+    """The one shape of every error: ``{"message": ..., **extra}``."""
+    if status == 503:
+        headers = {"Retry-After": RETRY_AFTER_SECONDS, **(headers or {})}
+    content = {"message": safe_text(message, MESSAGE_CHARS), **extra}
+    return JSONResponse(status_code=status, content=content, headers=headers)
 
 
 def install_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(RequestValidationError)
     async def invalid_request(request: Request, exc: RequestValidationError) -> JSONResponse:
-        errors = list(exc.errors())
-        return JSONResponse(
-            status_code=422,
-            content=jsonable_encoder(
-                {"message": validation_message(errors), "detail": errors},
-                custom_encoder={Exception: str},
-            ),
-        )
+        errors = [_safe_error(error) for error in exc.errors()]
+        message = validation_message(errors, exc.body)
+        return error_response(422, message, detail=errors[:MAX_DETAILS])
 
     @app.exception_handler(LineageError)
     async def domain_error(request: Request, exc: LineageError) -> JSONResponse:
         status = STATUS.get(type(exc), 500)
-        headers = {"Retry-After": RETRY_AFTER_SECONDS} if status == 503 else HEADERS.get(status)
-        return JSONResponse(status_code=status, content={"message": str(exc)}, headers=headers)
+        return error_response(status, str(exc), HEADERS.get(status))
+
+    @app.exception_handler(HTTPException)
+    async def http_error(request: Request, exc: HTTPException) -> JSONResponse:
+        message = _unparsable(exc.__cause__) if exc.status_code == 400 else None
+        return error_response(
+            exc.status_code, message or str(exc.detail), exc.headers, detail=exc.detail
+        )
+
+    @app.exception_handler(Exception)
+    async def unexpected(request: Request, exc: Exception) -> JSONResponse:
+        # Starlette logs the traceback after this answer; nothing internal goes out.
+        return error_response(500, "internal error; it is logged on the server, retry later")
