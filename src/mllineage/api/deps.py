@@ -7,8 +7,8 @@ from typing import Annotated, Any
 from fastapi import Depends, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
-from mllineage.auth import KeyRing, Scope
-from mllineage.errors import Forbidden, Unauthenticated
+from mllineage.api.guard import authorize
+from mllineage.auth import Scope
 from mllineage.settings import Settings
 from mllineage.store import Store
 
@@ -28,21 +28,19 @@ SettingsDep = Annotated[Settings, Depends(get_settings)]
 
 
 def require(scope: Scope) -> Any:
-    """A dependency that lets a request through only with a token carrying ``scope``."""
+    """A dependency that lets a request through only with a token carrying ``scope``.
+
+    The ``Authenticate`` middleware already enforced it before the body was read (it finds
+    ``required_scope`` here); checking again costs one digest and keeps routes safe on
+    their own. HTTPBearer puts the scheme in the OpenAPI document.
+    """
 
     def check(
         request: Request,
         credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
     ) -> None:
-        keyring: KeyRing | None = request.app.state.keyring
-        if keyring is None:  # authentication is off (loopback development server)
-            return
-        if credentials is None:
-            raise Unauthenticated("missing bearer token: send 'Authorization: Bearer <token>'")
-        key = keyring.find(credentials.credentials)
-        if key is None:
-            raise Unauthenticated("the bearer token matches no API key")
-        if not key.allows(scope):
-            raise Forbidden(f"the API key {key.name!r} lacks the {scope!r} scope")
+        token = f"Bearer {credentials.credentials}" if credentials else None
+        authorize(request.app.state.keyring, token, scope)
 
+    check.required_scope = scope  # type: ignore[attr-defined]
     return Depends(check)
