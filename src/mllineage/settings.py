@@ -58,6 +58,9 @@ class Settings(BaseSettings):
         30.0, description="How long a write may wait for its turn before a 503"
     )
     max_body_bytes: int = Field(16 * 1024 * 1024, description="Larger request bodies get 413")
+    max_clock_skew_seconds: float = Field(
+        300.0, ge=0, description="Event times further ahead of the server's clock get 422"
+    )
 
     # Authentication (auth.py): "off" is for a loopback-only development server.
     auth: Literal["on", "off"] = "on"

@@ -6,7 +6,8 @@ from datetime import UTC, datetime
 
 from fastapi import APIRouter
 
-from mllineage.api.deps import StoreDep, require
+from mllineage.api.deps import SettingsDep, StoreDep, require
+from mllineage.api.limits import refuse_future_times
 from mllineage.domain import EventBatch, EventsRequest, GraphUpsert
 from mllineage.events import events_to_delta, to_delta
 from mllineage.views import WriteSummary
@@ -25,8 +26,14 @@ WRITE_ERRORS: dict[int | str, dict[str, str]] = {
     summary="Record one lineage event, or a batch {events: [...]}, in one transaction",
     responses=WRITE_ERRORS,
 )
-async def post_events(body: EventsRequest, store: StoreDep) -> WriteSummary:
-    events = body.events if isinstance(body, EventBatch) else [body]
+async def post_events(body: EventsRequest, store: StoreDep, settings: SettingsDep) -> WriteSummary:
+    times: list[tuple[tuple[str | int, ...], datetime]]
+    if isinstance(body, EventBatch):
+        events = body.events
+        times = [(("events", i, "event_time"), e.event_time) for i, e in enumerate(events)]
+    else:
+        events, times = [body], [(("event_time",), body.event_time)]
+    refuse_future_times(times, settings.max_clock_skew_seconds)
     return await store.write(events_to_delta(events))
 
 
@@ -35,5 +42,6 @@ async def post_events(body: EventsRequest, store: StoreDep) -> WriteSummary:
     summary="Upsert nodes and edges that are facts rather than runs",
     responses=WRITE_ERRORS,
 )
-async def post_graph(body: GraphUpsert, store: StoreDep) -> WriteSummary:
+async def post_graph(body: GraphUpsert, store: StoreDep, settings: SettingsDep) -> WriteSummary:
+    refuse_future_times([(("event_time",), body.event_time)], settings.max_clock_skew_seconds)
     return await store.write(to_delta([body], received_at=datetime.now(UTC)))

@@ -1,10 +1,14 @@
-"""Reject request bodies over the documented size with 413, before they are parsed."""
+"""Limits that need the request or the clock: body size (413) and event times ahead of now."""
 
 from __future__ import annotations
 
-import json
+from collections.abc import Iterable
+from datetime import UTC, datetime, timedelta
 
+from fastapi.exceptions import RequestValidationError
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from mllineage.api.errors import error_response
 
 
 class BodyTooLarge(Exception):
@@ -12,7 +16,12 @@ class BodyTooLarge(Exception):
 
 
 class BodySizeLimit:
-    """Pure ASGI middleware: checks Content-Length, and counts streamed bytes without one."""
+    """Pure ASGI middleware: checks Content-Length, and counts streamed bytes without one.
+
+    A chunked body is answered 413 the moment it passes the limit, from inside ``receive``:
+    the app's own handling of the aborted read (FastAPI turns any failure to read a body
+    into a 400) is then dropped, as the answer has already gone out.
+    """
 
     def __init__(self, app: ASGIApp, max_bytes: int) -> None:
         self.app = app
@@ -24,42 +33,64 @@ class BodySizeLimit:
             return
         length = dict(scope["headers"]).get(b"content-length")
         if length is not None and length.isdigit() and int(length) > self.max_bytes:
-            await self._reject(send)
+            await self._reject(scope, receive, send)
             return
         seen = 0
-        started = False
+        started = rejected = False
 
         async def counting_receive() -> Message:
-            nonlocal seen
+            nonlocal seen, rejected
             message = await receive()
             seen += len(message.get("body", b""))
             if seen > self.max_bytes:
+                if not started and not rejected:
+                    rejected = True
+                    await self._reject(scope, receive, send)
                 raise BodyTooLarge
             return message
 
         async def tracking_send(message: Message) -> None:
             nonlocal started
+            if rejected:
+                return
             started = started or message["type"] == "http.response.start"
             await send(message)
 
         try:
             await self.app(scope, counting_receive, tracking_send)
         except BodyTooLarge:
-            if not started:
-                await self._reject(send)
+            if not started and not rejected:
+                await self._reject(scope, receive, send)
 
-    async def _reject(self, send: Send) -> None:
-        body = json.dumps(
-            {
-                "message": f"request body is larger than {self.max_bytes} bytes; "
-                "split it into several requests"
-            }
-        ).encode()
-        await send(
-            {
-                "type": "http.response.start",
-                "status": 413,
-                "headers": [(b"content-type", b"application/json")],
-            }
+    async def _reject(self, scope: Scope, receive: Receive, send: Send) -> None:
+        message = (
+            f"the request body is larger than {self.max_bytes} bytes "
+            "(MLLINEAGE_MAX_BODY_BYTES); split it into several requests"
         )
-        await send({"type": "http.response.body", "body": body})
+        await error_response(413, message)(scope, receive, send)
+
+
+def refuse_future_times(
+    times: Iterable[tuple[tuple[str | int, ...], datetime | None]], skew: float
+) -> None:
+    """422 for any event time more than ``skew`` seconds ahead of the server's clock.
+
+    The newest event time wins a node's properties, so an event dated 2999 would make them
+    unchangeable by every real event after it. ``times`` are (location in the body, time).
+    """
+    now = datetime.now(UTC)
+    latest = now + timedelta(seconds=skew)
+    errors = [
+        {
+            "type": "value_error",
+            "loc": ("body", *loc),
+            "msg": f"{at.isoformat()} is more than {skew:g} s ahead of the server's clock "
+            f"({now.isoformat(timespec='seconds')}); send the time the event happened "
+            "(MLLINEAGE_MAX_CLOCK_SKEW_SECONDS sets the tolerance)",
+            "input": at.isoformat(),
+        }
+        for loc, at in times
+        if at is not None and at > latest
+    ]
+    if errors:
+        raise RequestValidationError(errors)

@@ -11,6 +11,7 @@ from pydantic import Field, ValidationError
 
 from mllineage.api.deps import SettingsDep, StoreDep, require
 from mllineage.api.ingest import WRITE_ERRORS
+from mllineage.api.limits import refuse_future_times
 from mllineage.domain import MAX_EVENTS_PER_REQUEST, GraphUpsert, LineageEvent
 from mllineage.events import to_delta
 from mllineage.openlineage import OpenLineageEvent, to_native
@@ -51,6 +52,7 @@ def _translate(
 async def post_lineage(
     body: OpenLineageEvent, store: StoreDep, settings: SettingsDep
 ) -> WriteSummary:
+    refuse_future_times([(("eventTime",), body.eventTime)], settings.max_clock_skew_seconds)
     native = _translate([body], settings, batch=False)
     return await store.write(to_delta(native, received_at=datetime.now(UTC)))
 
@@ -66,5 +68,7 @@ async def post_lineage_batch(
     store: StoreDep,
     settings: SettingsDep,
 ) -> WriteSummary:
+    times = (((i, "eventTime"), event.eventTime) for i, event in enumerate(body))
+    refuse_future_times(times, settings.max_clock_skew_seconds)
     native = _translate(body, settings, batch=True)
     return await store.write(to_delta(native, received_at=datetime.now(UTC)))
