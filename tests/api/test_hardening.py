@@ -1,0 +1,249 @@
+"""Hardening: no stored value breaks a read, no input crashes an error answer, the token is
+checked before the body is read, limits answer with messages, outages are answered fast."""
+
+from __future__ import annotations
+
+import json
+import socket
+import time
+from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import httpx
+import pytest
+from neo4j import Driver
+
+from mllineage.auth import new_key
+from mllineage.settings import Settings
+from tests.events import changed, entity, event
+from tests.helpers import LiveServer, dump_graph
+
+WRITER, WRITER_KEY = new_key("pipelines", {"write"})
+READER, READER_KEY = new_key("dashboards", {"read"})
+
+
+def job_event(**run: Any) -> dict[str, Any]:
+    body = event(entity("TrainingJob", "train"), [entity("Dataset", "data")],
+                 [entity("Model", "model@1")])  # fmt: skip
+    body["run"].update(run)
+    return body
+
+
+def openlineage(**fields: Any) -> dict[str, Any]:
+    return {
+        "eventTime": "2026-11-02T10:00:00Z", "producer": "p", "schemaURL": "s",
+        "eventType": "COMPLETE", "run": {"runId": "r"}, "job": {"namespace": "ns", "name": "j"},
+        **fields,
+    }  # fmt: skip
+
+
+def nested(levels: int) -> dict[str, Any]:
+    value: dict[str, Any] = {"leaf": 1}
+    for _ in range(levels - 1):
+        value = {"a": value}
+    return value
+
+
+def assert_error(reply: httpx.Response, status: int, *fragments: str) -> None:
+    assert reply.status_code == status, reply.text[:500]
+    body = reply.json()
+    assert isinstance(body["message"], str) and len(reply.content) < 20_000, reply.text[:500]
+    for fragment in fragments:
+        assert fragment in body["message"], body["message"]
+
+
+# --- 1. a poisoned node ----------------------------------------------------------------------
+
+
+def test_a_deep_or_huge_run_parameter_is_refused(api: httpx.Client, empty_graph: Driver) -> None:
+    assert_error(api.post("/v1/events", json=job_event(parameters=nested(255))), 422, "deeper")
+    huge = job_event(metrics={"p": "x" * 10_000_000})
+    assert_error(api.post("/v1/events", json=huge), 422, "run.metrics", "longer than")
+    assert dump_graph(empty_graph) == {"nodes": [], "edges": []}
+
+
+ODD_VALUES = {
+    "run.parameters": json.dumps(nested(300)),
+    "run.metrics": "{not json",
+    "run.started_at": "yesterday",
+    "run.ended_at": 17,
+    "notes": float("nan"),
+    "big": float("inf"),
+}
+
+
+def test_no_stored_value_makes_a_read_fail(api: httpx.Client, empty_graph: Driver) -> None:
+    """Values an older version let through, planted straight into Neo4j."""
+    assert api.post("/v1/events", json=job_event()).status_code == 200
+    empty_graph.execute_query(
+        "MATCH (n:Entity {uid: 'TrainingJob:default:train'}) SET n += $odd", odd=ODD_VALUES
+    )
+    reads = [
+        ("/v1/entities/TrainingJob:default:train", {}),
+        ("/v1/entities", {}),
+        ("/v1/lineage", {"uid": "Dataset:default:data"}),
+        ("/v1/lineage", {"uid": "Model:default:model@1", "direction": "upstream"}),
+        ("/v1/impact", {"uid": "Dataset:default:data"}),
+        ("/v1/impact", {"uid": "TrainingJob:default:train"}),
+    ]
+    for path, params in reads:
+        reply = api.get(path, params=params)
+        assert reply.status_code == 200, (path, reply.text[:300])
+    job = api.get("/v1/entities/TrainingJob:default:train").json()
+    assert job["run"]["metrics"] == "{not json" and job["run"]["started_at"] == "yesterday"
+    assert isinstance(job["run"]["parameters"], str)  # too deep to decode: kept as text
+
+
+# --- 2. event times far ahead of the server's clock --------------------------------------------
+
+
+def ahead(seconds: float) -> str:
+    return (datetime.now(UTC) + timedelta(seconds=seconds)).isoformat()
+
+
+@pytest.mark.parametrize(
+    ("path", "body", "field"),
+    [
+        ("/v1/events", changed(job_event(), ["event_time"], ahead(3600)), "event_time"),
+        ("/v1/events", {"events": [job_event(), changed(job_event(), ["event_time"], "2999-01-01T00:00:00Z")]},
+         "events[1].event_time"),
+        ("/v1/graph", {"event_time": ahead(3600), "nodes": [entity("Dataset", "d")]}, "event_time"),
+        ("/api/v1/lineage", openlineage(eventTime=ahead(3600)), "eventTime"),
+        ("/api/v1/lineage/batch", [openlineage(), openlineage(eventTime=ahead(3600))],
+         "[1].eventTime"),
+    ],
+)  # fmt: skip
+def test_event_times_far_ahead_of_the_clock_are_refused(
+    path: str, body: Any, field: str, api: httpx.Client, empty_graph: Driver
+) -> None:
+    assert_error(api.post(path, json=body), 422, field, "300 s ahead", "CLOCK_SKEW")
+    assert dump_graph(empty_graph) == {"nodes": [], "edges": []}
+
+
+def test_event_times_within_the_skew_are_accepted(api: httpx.Client) -> None:
+    reply = api.post("/v1/events", json=changed(job_event(), ["event_time"], ahead(60)))
+    assert reply.status_code == 200, reply.text
+
+
+# --- 3. the error answer never crashes and never echoes much ------------------------------------
+
+BAD_VALUES = {"nan": float("nan"), "inf": float("inf"), "-inf": float("-inf"), "lone": "\ud800"}
+FAILING = {
+    "/v1/events": lambda v: {"event_time": v, "process": {"kind": v, "name": v}},
+    "/v1/graph": lambda v: {"nodes": [{"kind": v, "name": v}], "edges": [{"source": v}]},
+    "/api/v1/lineage": lambda v: openlineage(eventTime=v, producer=v, job={"name": v}),
+    "/api/v1/lineage/batch": lambda v: [openlineage(eventTime=v, run={"runId": [v]})],
+}
+
+
+@pytest.mark.parametrize("value", list(BAD_VALUES))
+@pytest.mark.parametrize("path", list(FAILING))
+def test_nan_infinity_and_surrogates_in_failing_fields_get_a_422(
+    path: str, value: str, api: httpx.Client
+) -> None:
+    content = json.dumps(FAILING[path](BAD_VALUES[value]))  # NaN, Infinity, "\ud800" as sent
+    reply = api.post(path, content=content, headers={"content-type": "application/json"})
+    assert_error(reply, 422)
+    assert reply.json()["detail"]
+
+
+def test_a_15_mb_invalid_body_gets_a_short_422(api: httpx.Client) -> None:
+    body = {"events": [{"event_time": "x" * 15_000_000, "process": ["y" * 100] * 3}]}
+    reply = api.post("/v1/events", json=body)
+    assert_error(reply, 422, "event_time")
+    assert len(reply.content) < 5_000
+
+
+def test_unknown_routes_answer_json_with_a_message(api: httpx.Client) -> None:
+    assert_error(api.get("/v2/nothing"), 404)
+    assert_error(api.delete("/v1/events"), 405)
+
+
+# --- 4. the token is checked before the body is read --------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def secured(settings: Settings) -> Iterator[LiveServer]:
+    keys = json.dumps([k.model_dump(mode="json") for k in (WRITER_KEY, READER_KEY)])
+    with LiveServer(settings.model_copy(update={"auth": "on", "api_keys": keys})) as server:
+        yield server
+
+
+def test_malformed_json_without_a_token_is_401(secured: LiveServer) -> None:
+    for path in ("/v1/events", "/v1/graph", "/api/v1/lineage", "/api/v1/lineage/batch"):
+        reply = httpx.post(secured.url + path, content=b"{not json", timeout=10)
+        assert_error(reply, 401, "token")
+        reply = httpx.post(secured.url + path, content=b"{not json", timeout=10,
+                           headers={"Authorization": f"Bearer {READER}"})  # fmt: skip
+        assert_error(reply, 403, "scope")
+    reply = httpx.post(secured.url + "/v1/events", content=b"{not json", timeout=10,
+                       headers={"Authorization": f"Bearer {WRITER}",
+                                "Content-Type": "application/json"})  # fmt: skip
+    assert_error(reply, 422, "not valid JSON")
+
+
+@pytest.mark.parametrize("token", [None, READER])
+def test_an_unauthorized_body_is_never_read(token: str | None, secured: LiveServer) -> None:
+    """Headers and the first chunk of a 'huge' chunked body: the answer comes without the rest."""
+    auth = f"Authorization: Bearer {token}\r\n" if token else ""
+    head = (
+        f"POST /v1/events HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n{auth}"
+        "Transfer-Encoding: chunked\r\n\r\n"
+    )
+    with socket.create_connection(("127.0.0.1", secured.port), timeout=5) as sock:
+        chunk = b'{"events": [{"event_time": "' + b"x" * 1000
+        sock.sendall(head.encode() + b"%x\r\n%s\r\n" % (len(chunk), chunk))
+        started = time.monotonic()
+        answer = sock.recv(65536).decode()
+    assert time.monotonic() - started < 2
+    assert answer.startswith("HTTP/1.1 401" if token is None else "HTTP/1.1 403"), answer
+
+
+# --- 5. limits and formats ----------------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def small_bodies(settings: Settings) -> Iterator[LiveServer]:
+    with LiveServer(settings.model_copy(update={"max_body_bytes": 1_000})) as server:
+        yield server
+
+
+def test_a_chunked_body_over_the_limit_is_413(small_bodies: LiveServer) -> None:
+    def chunks() -> Iterator[bytes]:
+        yield b'{"events": ['
+        for _ in range(100):
+            yield b'"' + b"x" * 100 + b'",'
+
+    for path in ("/v1/events", "/api/v1/lineage"):
+        reply = httpx.post(small_bodies.url + path, content=chunks(), timeout=10)
+        assert_error(reply, 413, "larger than 1000 bytes", "split")
+
+
+@pytest.mark.parametrize(
+    ("content", "status", "fragments"),
+    [
+        (b'{"event_time": "\xff\xfe"}', 400, ("UTF-8",)),
+        (b"[" * 10_000 + b"]" * 10_000, 400, ("too deeply",)),
+        (b'{"event_time": "2026-11-02T10:00:00Z",\n "producer": "p" "process": {}}', 422,
+         ("not valid JSON", "line 2, column 18", "commas")),
+        (b'{"event_time": 123}', 422, ("event_time", "ISO 8601")),
+        (json.dumps({"event_time": "2026-11-02T10:00:00Z", "process": entity(
+            "TrainingJob", "t", properties={"p": float("nan")})}).encode(), 422,
+         ("process.properties", "finite number")),
+        (b'{"a": ' + b"9" * 5_000 + b"}", 400, ("digits",)),
+    ],
+    ids=["utf-8", "nesting", "malformed", "epoch", "nan-property", "long-number"],
+)  # fmt: skip
+def test_bad_formats_get_a_message_that_explains(
+    content: bytes, status: int, fragments: tuple[str, ...], api: httpx.Client, empty_graph: Driver
+) -> None:
+    reply = api.post("/v1/events", content=content, headers={"content-type": "application/json"})
+    assert_error(reply, status, *fragments)
+    assert dump_graph(empty_graph) == {"nodes": [], "edges": []}
+
+
+def test_an_unknown_kind_in_our_openlineage_facet_is_refused(api: httpx.Client) -> None:
+    body = openlineage(job={"namespace": "ns", "name": "j",
+                            "facets": {"mllineage": {"kind": "Trainingjob"}}})  # fmt: skip
+    assert_error(api.post("/api/v1/lineage", json=body), 422, "job.facets", "TrainingJob")
