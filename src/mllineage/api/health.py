@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+import asyncio
+
 from fastapi import APIRouter
 from fastapi.responses import JSONResponse
 
 from mllineage.api.deps import StoreDep
 
 router = APIRouter(tags=["health"])
+
+READY_WITHIN_SECONDS = 1.0  # a probe must answer fast, even while Neo4j does not
 
 
 @router.get("/healthz", summary="The process is alive")
@@ -21,7 +25,10 @@ async def healthz() -> dict[str, str]:
     responses={503: {"description": "Not ready; `message` says why"}},
 )
 async def readyz(store: StoreDep) -> JSONResponse:
-    reason = await store.readiness()
+    try:
+        reason = await asyncio.wait_for(store.readiness(), READY_WITHIN_SECONDS)
+    except TimeoutError:
+        reason = f"Neo4j did not answer within {READY_WITHIN_SECONDS:g} s"
     if reason is not None:
         return JSONResponse(
             status_code=503,
