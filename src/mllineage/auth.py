@@ -10,6 +10,8 @@ from __future__ import annotations
 import hashlib
 import hmac
 import json
+import logging
+import re
 import secrets
 from pathlib import Path
 from typing import Literal
@@ -69,3 +71,32 @@ def append_key(file: Path, key: ApiKey) -> None:
     keys = load_keys(None, file)
     file.write_text(json.dumps([k.model_dump(mode="json") for k in [*keys, key]], indent=2))
     file.chmod(0o600)
+
+
+# A token in a URL's query string is refused (only the Authorization header counts), but the
+# access log would still print it: such parameters are blanked in every log record.
+_SECRET_PARAMETER = re.compile(
+    r"(?i)((?:^|[?&;\s])[\w.-]*(?:token|api[_-]?key|apikey|password|secret)=)[^&;\s\"']*"
+)
+
+
+def redact(text: str) -> str:
+    return _SECRET_PARAMETER.sub(r"\1[redacted]", text)
+
+
+class RedactSecrets(logging.Filter):
+    """Blanks ``token=``, ``api_key=``, ``access_token=`` (and the like) in log records."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if isinstance(record.msg, str):
+            record.msg = redact(record.msg)
+        if isinstance(record.args, tuple):
+            record.args = tuple(redact(a) if isinstance(a, str) else a for a in record.args)
+        return True
+
+
+def redact_access_log() -> None:
+    """Install RedactSecrets on uvicorn's access log (once, however many apps are built)."""
+    access = logging.getLogger("uvicorn.access")
+    if not any(isinstance(f, RedactSecrets) for f in access.filters):
+        access.addFilter(RedactSecrets())

@@ -13,7 +13,7 @@ from mllineage.api import entities, health, ingest, lineage, openlineage
 from mllineage.api.errors import install_error_handlers
 from mllineage.api.guard import Authenticate
 from mllineage.api.limits import BodySizeLimit
-from mllineage.auth import KeyRing, load_keys
+from mllineage.auth import KeyRing, load_keys, redact_access_log
 from mllineage.settings import Settings
 from mllineage.store import Store
 
@@ -69,6 +69,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     )
     app.state.settings = settings
     app.state.keyring = keyring_for(settings)
+    redact_access_log()
     app.add_middleware(BodySizeLimit, max_bytes=settings.max_body_bytes)
     app.add_middleware(Authenticate)  # added last, so it runs first: before any body is read
     install_error_handlers(app)
