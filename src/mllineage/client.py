@@ -7,11 +7,14 @@
         graph = lineage.to_networkx("Model:default:churn-xgb@3", direction="upstream")
 
 Every failed call raises ``LineageAPIError`` with the HTTP status and the server's message.
+503s and connection errors are retried for up to ``retry_seconds`` (writes are idempotent).
 """
 
 from __future__ import annotations
 
+import logging
 import os
+import time
 from collections.abc import Iterable, Iterator
 from typing import Any
 
@@ -27,6 +30,11 @@ DEFAULT_URL = "http://127.0.0.1:8000"
 BATCH_SIZE = 500
 NODE_COLUMNS = ["uid", "kind", "namespace", "name", "owner", "depth"]
 IMPACT_COLUMNS = ["role", "uid", "kind", "namespace", "name", "owner", "depth", "path"]
+RETRY_SECONDS = 60.0
+# The request never reached the service, or the connection broke: safe to send again.
+RETRIED_ERRORS = (httpx.NetworkError, httpx.ConnectTimeout, httpx.RemoteProtocolError)
+
+log = logging.getLogger("mllineage.client")
 
 
 class LineageAPIError(Exception):
@@ -49,9 +57,17 @@ class LineageClient:
     """Synchronous client of one mllineage service."""
 
     def __init__(
-        self, url: str | None = None, token: str | None = None, timeout: float = 60.0
+        self,
+        url: str | None = None,
+        token: str | None = None,
+        timeout: float = 60.0,
+        retry_seconds: float | None = None,
     ) -> None:
+        """``retry_seconds`` bounds the retries of one call (``MLLINEAGE_RETRY_SECONDS``, 60)."""
         token = token or os.environ.get("MLLINEAGE_TOKEN")
+        if retry_seconds is None:
+            retry_seconds = float(os.environ.get("MLLINEAGE_RETRY_SECONDS", RETRY_SECONDS))
+        self.retry_seconds = retry_seconds
         self.url = url or os.environ.get("MLLINEAGE_URL", DEFAULT_URL)
         self._http = httpx.Client(
             base_url=self.url,
@@ -69,17 +85,27 @@ class LineageClient:
         self._http.close()
 
     def _call(self, method: str, path: str, **kwargs: Any) -> Any:
-        try:
-            response = self._http.request(method, path, **kwargs)
-        except httpx.HTTPError as exc:
-            raise LineageAPIError(0, f"cannot reach {self.url}: {exc}") from exc
-        if response.is_error:
+        """One request. A 503 or a connection error is retried, honouring Retry-After, for
+        up to ``retry_seconds`` (every write is idempotent), with a warning at each wait."""
+        deadline = time.monotonic() + self.retry_seconds
+        attempt = 0
+        while True:
             try:
-                message = response.json().get("message") or response.text
-            except ValueError:
-                message = response.text
-            raise LineageAPIError(response.status_code, message)
-        return response.json()
+                response = self._http.request(method, path, **kwargs)
+            except httpx.HTTPError as exc:
+                if not isinstance(exc, RETRIED_ERRORS) or time.monotonic() >= deadline:
+                    raise LineageAPIError(0, f"cannot reach {self.url}: {exc}") from exc
+                reason, wait = f"cannot reach {self.url} ({exc})", None
+            else:
+                if response.status_code != 503 or time.monotonic() >= deadline:
+                    return _answer(response)
+                reason, wait = f"503: {_message(response)}", _retry_after(response)
+            attempt += 1
+            left = deadline - time.monotonic()
+            wait = max(0.0, min(wait or min(2.0**attempt, 10.0), left))
+            log.warning("%s %s: %s; retrying in %.1f s (for %.0f s more)", method, path,
+                        reason, wait, left)  # fmt: skip
+            time.sleep(wait)
 
     # --- writing ------------------------------------------------------------------------
 
@@ -236,6 +262,24 @@ class LineageClient:
     def get_models_from_feature(self, feature: str, namespace: str = "default") -> pd.DataFrame:
         """``feature`` is ``<group>.<feature>`` or its full uid."""
         return self._ask("models-using-feature", feature, namespace)
+
+
+def _message(response: httpx.Response) -> str:
+    try:
+        return response.json().get("message") or response.text
+    except ValueError:
+        return response.text
+
+
+def _retry_after(response: httpx.Response) -> float | None:
+    value = response.headers.get("retry-after", "")
+    return float(value) if value.isdigit() else None
+
+
+def _answer(response: httpx.Response) -> Any:
+    if response.is_error:
+        raise LineageAPIError(response.status_code, _message(response))
+    return response.json()
 
 
 def _nodes_frame(answer: dict[str, Any]) -> pd.DataFrame:
