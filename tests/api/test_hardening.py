@@ -3,21 +3,31 @@ checked before the body is read, limits answer with messages, outages are answer
 
 from __future__ import annotations
 
+import asyncio
 import json
+import logging
 import socket
+import threading
 import time
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import httpx
 import pytest
-from neo4j import Driver
+from neo4j import AsyncGraphDatabase, Driver
+from neo4j.exceptions import Neo4jError
 
 from mllineage.auth import new_key
+from mllineage.client import LineageClient
+from mllineage.errors import Unavailable
+from mllineage.local import LocalNeo4j
 from mllineage.settings import Settings
+from mllineage.store import Store
 from tests.events import changed, entity, event
-from tests.helpers import LiveServer, dump_graph
+from tests.helpers import LiveServer, dump_graph, local_settings
 
 WRITER, WRITER_KEY = new_key("pipelines", {"write"})
 READER, READER_KEY = new_key("dashboards", {"read"})
@@ -102,11 +112,14 @@ def ahead(seconds: float) -> str:
     return (datetime.now(UTC) + timedelta(seconds=seconds)).isoformat()
 
 
+FAR = "2999-01-01T00:00:00Z"
+
+
 @pytest.mark.parametrize(
     ("path", "body", "field"),
     [
         ("/v1/events", changed(job_event(), ["event_time"], ahead(3600)), "event_time"),
-        ("/v1/events", {"events": [job_event(), changed(job_event(), ["event_time"], "2999-01-01T00:00:00Z")]},
+        ("/v1/events", {"events": [job_event(), changed(job_event(), ["event_time"], FAR)]},
          "events[1].event_time"),
         ("/v1/graph", {"event_time": ahead(3600), "nodes": [entity("Dataset", "d")]}, "event_time"),
         ("/api/v1/lineage", openlineage(eventTime=ahead(3600)), "eventTime"),
@@ -247,3 +260,117 @@ def test_an_unknown_kind_in_our_openlineage_facet_is_refused(api: httpx.Client) 
     body = openlineage(job={"namespace": "ns", "name": "j",
                             "facets": {"mllineage": {"kind": "Trainingjob"}}})  # fmt: skip
     assert_error(api.post("/api/v1/lineage", json=body), 422, "job.facets", "TrainingJob")
+
+
+# --- 6. secrets and internals stay out of logs and answers --------------------------------------
+
+
+def test_tokens_in_the_query_string_are_redacted_from_the_access_log(secured: LiveServer) -> None:
+    lines: list[str] = []
+    handler = logging.Handler()
+    handler.emit = lambda record: lines.append(record.getMessage())  # type: ignore[method-assign]
+    access = logging.getLogger("uvicorn.access")
+    level = access.level
+    access.addHandler(handler)
+    access.setLevel(logging.INFO)
+    try:
+        query = f"token={READER}&api_key=k-{READER}&access_token=a-{READER}&q=kept"
+        reply = httpx.get(f"{secured.url}/v1/entities?{query}", timeout=10)
+        assert reply.status_code == 401  # a token counts only in the Authorization header
+    finally:
+        access.removeHandler(handler)
+        access.setLevel(level)
+    assert lines and "q=kept" in lines[-1] and "token=[redacted]" in lines[-1], lines
+    assert not any(READER in line for line in lines), lines
+
+
+# --- 7 and 8. outages: answered fast, and clients wait them out ---------------------------------
+
+
+@dataclass
+class Outage:
+    neo4j: LocalNeo4j
+    api: LiveServer
+
+    def restart(self) -> None:
+        self.neo4j.start()
+        deadline = time.monotonic() + 60
+        while httpx.get(f"{self.api.url}/readyz", timeout=10).status_code != 200:
+            assert time.monotonic() < deadline, "the API did not recover"
+            time.sleep(0.5)
+
+
+@pytest.fixture(scope="module")
+def outage(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Outage]:
+    """A throw-away Neo4j of its own (the tests kill it) and an API on it."""
+    settings = local_settings(tmp_path_factory.mktemp("neo4j"), neo4j_retry_seconds=2.0)
+    neo4j = LocalNeo4j(settings)
+    neo4j.start()
+    try:
+        with LiveServer(settings.model_copy(update={"neo4j_uri": neo4j.bolt_uri})) as api:
+            yield Outage(neo4j, api)
+    finally:
+        neo4j.stop()
+
+
+def timed(method: str, url: str, **kw: Any) -> tuple[httpx.Response, float]:
+    started = time.monotonic()
+    reply = httpx.request(method, url, timeout=60, **kw)
+    return reply, time.monotonic() - started
+
+
+def test_an_outage_is_answered_fast_and_without_internals(outage: Outage) -> None:
+    url, port = outage.api.url, str(outage.neo4j.settings.neo4j_bolt_port)
+    outage.neo4j.kill()
+    try:
+        with ThreadPoolExecutor(6) as pool:  # writers queue behind one write slot
+            first = list(pool.map(lambda i: timed("POST", f"{url}/v1/events", json=job_event()),
+                                  range(6)))  # fmt: skip
+        assert all(r.status_code == 503 for r, _ in first), [r.text for r, _ in first]
+        assert max(t for _, t in first) < 6, [t for _, t in first]  # about the 2 s retry window
+        replies = [timed("GET", f"{url}/v1/entities"), timed("POST", f"{url}/v1/events",
+                   json=job_event()), timed("GET", f"{url}/readyz")]  # fmt: skip
+        assert [r.status_code for r, _ in replies] == [503, 503, 503]
+        assert max(t for _, t in replies) < 1, [t for _, t in replies]  # a recent probe failed
+        time.sleep(2.5)  # past the fail-fast window: /readyz probes again, within a second
+        probe, took = timed("GET", f"{url}/readyz")
+        assert probe.status_code == 503 and took < 1.5, took
+        for reply in [r for r, _ in [*first, *replies]] + [probe]:
+            assert reply.headers["retry-after"] and reply.json()["message"]
+            assert "127.0.0.1" not in reply.text and port not in reply.text, reply.text
+    finally:
+        outage.restart()
+
+
+def test_the_client_waits_out_an_outage(outage: Outage, caplog: pytest.LogCaptureFixture) -> None:
+    outage.neo4j.kill()
+    restarting = threading.Timer(3, outage.neo4j.start)
+    restarting.start()
+    try:
+        with LineageClient(outage.api.url, retry_seconds=120) as client:
+            written = client.post_event(job_event())
+    finally:
+        restarting.join()
+    assert written["nodes"] == 3
+    assert "retrying in" in caplog.text and "503" in caplog.text
+    with LineageClient(outage.api.url) as client:
+        assert client.entity("Model:default:model@1")["name"] == "model@1"
+
+
+def test_a_deadlock_that_outlasts_the_retries_says_so(settings: Settings) -> None:
+    """The driver's own error, as it surfaces once its retries are spent."""
+    deadlock = Neo4jError._hydrate_neo4j(
+        code="Neo.TransientError.Transaction.DeadlockDetected", message="ForsetiClient[1] ..."
+    )
+
+    async def write() -> None:
+        driver = AsyncGraphDatabase.driver(settings.neo4j_uri)
+        store = Store(driver, settings.neo4j_database, settings.schema_file)
+        try:
+            async with store._unavailable_as_domain_error():
+                raise deadlock
+        finally:
+            await driver.close()
+
+    with pytest.raises(Unavailable, match="conflicted with a concurrent write.*safe to send again"):
+        asyncio.run(write())
