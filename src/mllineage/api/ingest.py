@@ -15,6 +15,7 @@ from mllineage.views import WriteSummary
 router = APIRouter(prefix="/v1", tags=["ingest"], dependencies=[require("write")])
 
 WRITE_ERRORS: dict[int | str, dict[str, str]] = {
+    400: {"description": "Body not UTF-8, or nested too deeply to parse; `message` says which"},
     413: {"description": "Body larger than the documented limit"},
     422: {"description": "Invalid input; `message` names the field and the fix; nothing written"},
     503: {"description": "Neo4j unavailable; nothing written; retry after `Retry-After`"},
