@@ -275,18 +275,22 @@ class Store:
                 await self.driver.execute_query(statement, database_=self.database)
             await self.driver.execute_query("CALL db.awaitIndexes(300)", database_=self.database)
 
-    async def readiness(self) -> str | None:
+    async def readiness(self, probe_seconds: float | None = None) -> str | None:
         """None when Neo4j answers and the schema is online; else the reason it is not ready.
 
         A missing schema object (a new or wiped database) is created on the spot, so the
-        service becomes ready on its own once Neo4j is back.
+        service becomes ready on its own once Neo4j is back. ``probe_seconds`` bounds the
+        wait for Neo4j's first answer (a probe must answer fast), not the schema's creation.
         """
         try:
             async with self._unavailable_as_domain_error():
                 for attempt in range(2):
-                    records, _, _ = await self.driver.execute_query(
-                        "SHOW INDEXES YIELD name, state RETURN name, state",
-                        database_=self.database,
+                    records, _, _ = await asyncio.wait_for(
+                        self.driver.execute_query(
+                            "SHOW INDEXES YIELD name, state RETURN name, state",
+                            database_=self.database,
+                        ),
+                        probe_seconds,
                     )
                     online = {r["name"] for r in records if r["state"] == "ONLINE"}
                     missing = self.schema_names - online
@@ -297,6 +301,8 @@ class Store:
                 return f"schema objects not online: {', '.join(sorted(missing))}"
         except Unavailable as exc:
             return str(exc)
+        except TimeoutError:
+            return f"Neo4j did not answer within {probe_seconds:g} s"
         except (DriverError, Neo4jError) as exc:
             log.warning("Neo4j cannot be used: %s", exc)
             return "Neo4j cannot be used; the server log says why"
