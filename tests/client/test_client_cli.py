@@ -13,12 +13,13 @@ import networkx as nx
 import pytest
 from neo4j import Driver
 
+import mllineage
 from mllineage.client import LineageAPIError, LineageClient
 from mllineage.demo import demo_events
 from tests.events import entity, event
 from tests.helpers import LiveServer, dump_graph
 
-CYPHER = Path(__file__).parents[2] / "cypher" / "queries"
+CYPHER = Path(mllineage.__file__).parent / "cypher" / "queries"
 
 
 @pytest.fixture

@@ -47,16 +47,20 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             connection_acquisition_timeout=settings.neo4j_connection_timeout,
         )
         store = Store(
-            driver, settings.neo4j_database, settings.schema_file, settings.write_queue_seconds
+            driver,
+            settings.neo4j_database,
+            settings.schema_file,
+            settings.write_queue_seconds,
+            uri=settings.neo4j_uri,
         )
-        # Start anyway when Neo4j is not usable yet: /readyz says why (503) and applies the
-        # schema once Neo4j is back.
-        if reason := await store.readiness():
-            log.warning("not ready at start-up: %s", reason)
+        # Applies the schema, or starts anyway while Neo4j is not usable yet: /readyz says
+        # why (503) and the store applies the schema by itself once Neo4j is back.
+        await store.start()
         app.state.store = store
         try:
             yield
         finally:
+            await store.close()
             await driver.close()
 
     app = FastAPI(

@@ -1,80 +1,39 @@
-"""The foundation: schema, health probes, and the local Neo4j launcher, on real servers."""
+"""The local Neo4j launcher on throw-away servers, with the API beside it."""
 
 from __future__ import annotations
 
-import asyncio
+import shutil
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import httpx
-from neo4j import AsyncGraphDatabase, Driver
+from neo4j import GraphDatabase
 
 from mllineage.local import LocalNeo4j, free_port
-from mllineage.settings import Settings
-from mllineage.store import Store
-from mllineage.store.queries import read_schema
+from mllineage.store.queries import read_schema, schema_names
 from tests.events import feature_store_events
-from tests.helpers import LiveServer, local_settings
-
-
-def _schema_objects(driver: Driver) -> list[tuple[str, str]]:
-    records, _, _ = driver.execute_query(
-        "SHOW INDEXES YIELD name, type, labelsOrTypes, properties, owningConstraint "
-        "WHERE labelsOrTypes = ['Entity'] RETURN name, type ORDER BY name"
-    )
-    return [(r["name"], r["type"]) for r in records]
-
-
-def test_schema_file_has_the_uid_constraint(settings: Settings) -> None:
-    statements = read_schema(settings.schema_file)
-    assert any("REQUIRE n.uid IS UNIQUE" in s for s in statements)
-    assert all(";" not in s and not s.startswith("//") for s in statements)
-
-
-def test_schema_applies_idempotently(settings: Settings, neo4j_driver: Driver) -> None:
-    async def apply_twice() -> None:
-        async with AsyncGraphDatabase.driver(
-            settings.neo4j_uri,
-            auth=(settings.neo4j_user, settings.neo4j_password.get_secret_value()),
-        ) as driver:
-            store = Store(driver, settings.neo4j_database, settings.schema_file)
-            await store.apply_schema()
-            await store.apply_schema()
-            assert await store.readiness() is None
-
-    asyncio.run(apply_twice())
-    objects = _schema_objects(neo4j_driver)
-    names = [name for name, _ in objects]
-    assert sorted(names) == sorted(set(names)), "an index was created twice"
-    constraints, _, _ = neo4j_driver.execute_query(
-        "SHOW CONSTRAINTS YIELD labelsOrTypes, properties, type "
-        "WHERE labelsOrTypes = ['Entity'] RETURN properties, type"
-    )
-    assert [(c["properties"], c["type"]) for c in constraints] == [(["uid"], "UNIQUENESS")]
-
-
-def test_healthz_and_readyz(live_server: LiveServer) -> None:
-    assert httpx.get(f"{live_server.url}/healthz").json() == {"status": "ok"}
-    ready = httpx.get(f"{live_server.url}/readyz")
-    assert ready.status_code == 200, ready.text
-    docs = httpx.get(f"{live_server.url}/openapi.json")
-    assert "/v1/events" in docs.json()["paths"]
+from tests.helpers import TEST_PASSWORD, LiveServer, local_settings
 
 
 def test_readyz_follows_neo4j_down_and_back_and_start_is_single(tmp_path: Path) -> None:
-    """One throw-away local server: the API starts before it, sees it come and go."""
+    """One throw-away local server: the API starts before it, sees it come and go, and
+    applies the schema by itself whenever Neo4j comes back without it."""
     settings = local_settings(tmp_path / "neo4j", neo4j_retry_seconds=1.0)
     server = LocalNeo4j(settings)
     api_settings = settings.model_copy(update={"neo4j_uri": server.bolt_uri})
+    port = str(settings.neo4j_bolt_port)
     with LiveServer(api_settings) as api:
         down = httpx.get(f"{api.url}/readyz", timeout=30)
-        assert down.status_code == 503
-        assert "Neo4j is unavailable" in down.json()["message"]
-        assert down.headers["retry-after"]
+        assert down.status_code == 503 and down.headers["retry-after"]
+        message = down.json()["message"]
+        assert message.startswith("Neo4j is unavailable")
+        assert "mllineage neo4j start" in message and "MLLINEAGE_NEO4J_URI" in message
+        assert port not in message and "127.0.0.1" not in message  # logged, never answered
         write = httpx.post(f"{api.url}/v1/events", json=feature_store_events()[0], timeout=30)
         assert write.status_code == 503 and write.headers["retry-after"]
-        assert "Neo4j is unavailable" in write.json()["message"]
+        assert write.json()["message"] == message
 
         first, started = server.start()
         assert started and first.running
@@ -82,6 +41,7 @@ def test_readyz_follows_neo4j_down_and_back_and_start_is_single(tmp_path: Path) 
         assert not started_again and again.pid == first.pid
         assert _java_servers_in(tmp_path) == 1
 
+        _wait_for_schema(server)  # no probe needed: the API applies it by itself
         assert httpx.get(f"{api.url}/readyz", timeout=30).status_code == 200
         write = httpx.post(f"{api.url}/v1/events", json=feature_store_events()[0], timeout=30)
         assert write.status_code == 200 and write.json()["nodes_created"] == 7
@@ -94,8 +54,30 @@ def test_readyz_follows_neo4j_down_and_back_and_start_is_single(tmp_path: Path) 
 
         server.start()  # data survives the restart: the schema is already there
         assert httpx.get(f"{api.url}/readyz", timeout=30).status_code == 200
+        assert httpx.get(f"{api.url}/v1/entities", timeout=30).json()["items"]
+
+        server.stop()  # and back empty: a request that met the outage is enough
+        write = httpx.post(f"{api.url}/v1/events", json=feature_store_events()[0], timeout=30)
+        assert write.status_code == 503
+        shutil.rmtree(settings.neo4j_instance_dir / "data")
+        server.start()
+        _wait_for_schema(server)
+        assert httpx.get(f"{api.url}/readyz", timeout=30).status_code == 200
         server.stop()
     assert _java_servers_in(tmp_path) == 0
+
+
+def _wait_for_schema(server: LocalNeo4j, seconds: float = 60) -> None:
+    """Until every schema object is online, reading only."""
+    wanted = schema_names(read_schema())
+    deadline = time.monotonic() + seconds
+    with GraphDatabase.driver(server.bolt_uri, auth=("neo4j", TEST_PASSWORD)) as driver:
+        while True:
+            records, _, _ = driver.execute_query("SHOW INDEXES YIELD name, state")
+            if wanted <= {r["name"] for r in records if r["state"] == "ONLINE"}:
+                return
+            assert time.monotonic() < deadline, f"schema not applied: {records}"
+            time.sleep(0.2)
 
 
 def _java_servers_in(folder: Path) -> int:
