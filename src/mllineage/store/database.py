@@ -61,8 +61,8 @@ class Database:
         # exhaust the retry window, and concurrent writes added no throughput over
         # sequential ones (bench/README.md).
         self._one_writer = asyncio.Lock()
-        # Called whenever Neo4j could not be used, so the schema keeper can check the
-        # database once it answers again (see schema.SchemaKeeper).
+        # Called whenever Neo4j could not be reached or refused the login, so the schema
+        # keeper can check the database once it answers again (see schema.SchemaKeeper).
         self.on_unavailable: Callable[[], None] = lambda: None
 
     @asynccontextmanager
@@ -76,10 +76,15 @@ class Database:
                 "Neo4j went away while committing, so the write may or may not have landed; "
                 "send it again (writes are idempotent)"
             ) from exc
-        except (ServiceUnavailable, SessionExpired, TransientError) as exc:
+        except (ServiceUnavailable, SessionExpired) as exc:
+            # The driver's text names the address: logged, not answered.
             self.on_unavailable()
             log.warning("Neo4j at %s is unavailable: %s", self.uri or "(unknown)", exc)
             raise Unavailable(f"Neo4j is unavailable; {unavailable_advice(self.uri)}") from exc
+        except TransientError as exc:
+            # Neo4j answers but could not finish in the retry window (a deadlock, a lock
+            # timeout); its own message holds no address.
+            raise Unavailable(f"Neo4j is unavailable: {exc}") from exc
         except Neo4jError as exc:
             # Wrong credentials, or locked out after too many wrong ones (a rate limit).
             if not (exc.code or "").startswith("Neo.ClientError.Security."):

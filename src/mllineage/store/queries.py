@@ -1,4 +1,4 @@
-"""Every Cypher text of the project, in one place: every value a parameter, labels and types
+"""Every Cypher text the code runs, in one place: every value a parameter, labels and types
 from enums. (The schema's statements live in the packaged ``cypher/schema.cypher``, which
 ``read_schema`` reads; the local server's provisioning uses the few texts at the end.)
 
