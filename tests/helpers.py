@@ -2,17 +2,13 @@
 
 from __future__ import annotations
 
-import threading
-import time
 from pathlib import Path
 from typing import Any
 
-import uvicorn
 from neo4j import Driver
 from pydantic import SecretStr
 
-from mllineage.api import create_app
-from mllineage.local import free_port
+from mllineage.local import LocalApi, free_port
 from mllineage.settings import Settings
 
 TEST_PASSWORD = "mllineage-test"
@@ -30,30 +26,7 @@ def local_settings(instance_dir: Path, **overrides: Any) -> Settings:
     )
 
 
-class LiveServer:
-    """A real uvicorn server on a free port, in a background thread."""
-
-    def __init__(self, settings: Settings) -> None:
-        self.port = free_port()
-        self.url = f"http://127.0.0.1:{self.port}"
-        config = uvicorn.Config(
-            create_app(settings), host="127.0.0.1", port=self.port, log_level="warning"
-        )
-        self.server = uvicorn.Server(config)
-        self.thread = threading.Thread(target=self.server.run, daemon=True)
-
-    def __enter__(self) -> LiveServer:
-        self.thread.start()
-        deadline = time.monotonic() + 30
-        while not self.server.started:
-            if time.monotonic() > deadline or not self.thread.is_alive():
-                raise RuntimeError("the API server did not start")
-            time.sleep(0.02)
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.server.should_exit = True
-        self.thread.join(timeout=30)
+LiveServer = LocalApi  # a real server in a thread of the test process (its logs reach caplog)
 
 
 def dump_graph(driver: Driver) -> dict[str, Any]:
