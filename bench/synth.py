@@ -5,7 +5,7 @@ queries read groups (most listing the features they use) and write datasets; tra
 read datasets and write model versions; endpoints serve models and read groups (and
 features) online; five endpoints' prediction logs become data sources again (feedback
 cycles). Fan-in and fan-out pick popular upstreams more often, so there are many diamonds.
-Edges come to about 3x nodes, as in the issue.
+Edges come to about 3x nodes.
 """
 
 from __future__ import annotations

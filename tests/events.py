@@ -8,7 +8,7 @@ from typing import Any
 from mllineage import builders
 from mllineage.builders import entity, features
 
-__all__ = ["changed", "entity", "event", "feature_store_events"]
+__all__ = ["changed", "entity", "event", "event_with", "feature_store_events"]
 
 
 def event(
@@ -73,3 +73,8 @@ def changed(body: dict[str, Any], path: list[Any], value: Any) -> dict[str, Any]
         target = target[key]
     target[path[-1]] = value
     return body
+
+
+def event_with(path: list[Any], value: Any) -> dict[str, Any]:
+    """The scenario's first event, with ``value`` at ``path``: one bad field in a good event."""
+    return changed(feature_store_events()[0], path, value)

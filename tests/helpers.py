@@ -1,7 +1,9 @@
-"""Helpers the tests share: a throw-away local Neo4j's settings, a live API, a graph dump."""
+"""Helpers the tests share: a throw-away local Neo4j's settings, a live API, API keys, a graph
+dump."""
 
 from __future__ import annotations
 
+import json
 import threading
 import time
 from pathlib import Path
@@ -12,10 +14,16 @@ from neo4j import Driver
 from pydantic import SecretStr
 
 from mllineage.api import create_app
+from mllineage.auth import ApiKey, new_key
 from mllineage.local import free_port
 from mllineage.settings import Settings
 
 TEST_PASSWORD = "mllineage-test"
+
+# One key per scope, accepted by the ``secured`` server (tests/api/conftest.py).
+READER, READER_KEY = new_key("dashboards", {"read"})
+WRITER, WRITER_KEY = new_key("pipelines", {"write"})
+ADMIN, ADMIN_KEY = new_key("ops", {"admin"})
 
 
 def local_settings(instance_dir: Path, **overrides: Any) -> Settings:
@@ -69,3 +77,9 @@ def dump_graph(driver: Driver) -> dict[str, Any]:
         "nodes": [(sorted(r["labels"]), r["props"]) for r in nodes],
         "edges": [(r["s"], r["t"], r["d"], r["props"]) for r in edges],
     }
+
+
+def auth_on(settings: Settings, *keys: ApiKey, **overrides: Any) -> Settings:
+    """``settings`` with authentication on, accepting exactly ``keys``."""
+    api_keys = json.dumps([key.model_dump(mode="json") for key in keys])
+    return settings.model_copy(update={"auth": "on", "api_keys": api_keys, **overrides})

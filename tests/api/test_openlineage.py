@@ -23,9 +23,7 @@ from openlineage.client.transport.http import (
     TokenProvider,
 )
 
-from mllineage.auth import new_key
-from mllineage.settings import Settings
-from tests.helpers import LiveServer, dump_graph
+from tests.helpers import WRITER, LiveServer, dump_graph
 
 FIXTURES = Path(__file__).parents[1] / "fixtures" / "openlineage"
 
@@ -113,11 +111,7 @@ def test_the_openlineage_client_builds_the_ml_graph(
     assert job["run"]["status"] == "COMPLETE"
 
 
-def test_the_client_authenticates_with_an_api_key(settings: Settings, empty_graph: Driver) -> None:
-    token, key = new_key("airflow", {"write"})
-    secured = settings.model_copy(
-        update={"auth": "on", "api_keys": json.dumps([key.model_dump(mode="json")])}
-    )
+def test_the_client_authenticates_with_an_api_key(secured: LiveServer, empty_graph: Driver) -> None:
     event = RunEvent(
         eventType=RunState.COMPLETE,
         eventTime=datetime.now(UTC).isoformat(),
@@ -126,17 +120,16 @@ def test_the_client_authenticates_with_an_api_key(settings: Settings, empty_grap
         producer="https://github.com/acme/ml-platform",
         inputs=[InputDataset(namespace="s3://acme", name="raw/events")],
     )
-    with LiveServer(secured) as server:
-        for provider, accepted in ((ApiKeyTokenProvider({"apiKey": token}), True),
-                                   (TokenProvider({}), False)):  # fmt: skip
-            transport = HttpTransport(HttpConfig(url=server.url, auth=provider, retry={"total": 0}))
-            try:
-                OpenLineageClient(transport=transport).emit(event)
-                sent = True
-            except requests.HTTPError as exc:
-                assert exc.response is not None and exc.response.status_code == 401
-                sent = False
-            assert sent is accepted
+    for provider, accepted in ((ApiKeyTokenProvider({"apiKey": WRITER}), True),
+                               (TokenProvider({}), False)):  # fmt: skip
+        transport = HttpTransport(HttpConfig(url=secured.url, auth=provider, retry={"total": 0}))
+        try:
+            OpenLineageClient(transport=transport).emit(event)
+            sent = True
+        except requests.HTTPError as exc:
+            assert exc.response is not None and exc.response.status_code == 401
+            sent = False
+        assert sent is accepted
     assert "FeaturePipeline:default:ml/nightly" in nodes_by_uid(empty_graph)
 
 
