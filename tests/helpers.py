@@ -83,3 +83,12 @@ def auth_on(settings: Settings, *keys: ApiKey, **overrides: Any) -> Settings:
     """``settings`` with authentication on, accepting exactly ``keys``."""
     api_keys = json.dumps([key.model_dump(mode="json") for key in keys])
     return settings.model_copy(update={"auth": "on", "api_keys": api_keys, **overrides})
+
+
+OPENLINEAGE_FIXTURES = Path(__file__).parent / "fixtures" / "openlineage"
+
+
+def openlineage_fixture(name: str) -> dict[str, Any]:
+    """One OpenLineage event of the corpus in tests/fixtures/openlineage, as parsed JSON."""
+    loaded: dict[str, Any] = json.loads((OPENLINEAGE_FIXTURES / f"{name}.json").read_text())
+    return loaded

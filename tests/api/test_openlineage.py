@@ -3,9 +3,7 @@
 from __future__ import annotations
 
 import copy
-import json
 from datetime import UTC, datetime
-from pathlib import Path
 from typing import Any
 from uuid import uuid4
 
@@ -23,13 +21,7 @@ from openlineage.client.transport.http import (
     TokenProvider,
 )
 
-from tests.helpers import WRITER, LiveServer, dump_graph
-
-FIXTURES = Path(__file__).parents[1] / "fixtures" / "openlineage"
-
-
-def fixture(name: str) -> dict[str, Any]:
-    return json.loads((FIXTURES / f"{name}.json").read_text())
+from tests.helpers import WRITER, LiveServer, dump_graph, openlineage_fixture
 
 
 def nodes_by_uid(driver: Driver) -> dict[str, dict[str, Any]]:
@@ -138,7 +130,7 @@ def post(api: httpx.Client, body: Any, batch: bool = False) -> httpx.Response:
 
 
 def test_mapping_of_a_feature_pipeline_run(api: httpx.Client, empty_graph: Driver) -> None:
-    reply = post(api, fixture("pipeline_complete"))
+    reply = post(api, openlineage_fixture("pipeline_complete"))
     assert reply.status_code == 201, reply.text
     nodes = nodes_by_uid(empty_graph)
     pipeline = nodes["FeaturePipeline:default:feature-jobs/customer_features"]
@@ -165,7 +157,7 @@ def test_mapping_of_a_feature_pipeline_run(api: httpx.Client, empty_graph: Drive
 
 
 def test_default_kinds_follow_the_process(api: httpx.Client, empty_graph: Driver) -> None:
-    assert post(api, fixture("query_complete")).status_code == 201
+    assert post(api, openlineage_fixture("query_complete")).status_code == 201
     assert edges(empty_graph) == {
         ("FeatureGroup:default:feast/customers", "ContributedTo",
          "FeatureQuery:default:feature-jobs/churn_training_set"),
@@ -177,7 +169,7 @@ def test_default_kinds_follow_the_process(api: httpx.Client, empty_graph: Driver
 def test_declared_kinds_win_and_unknown_facets_are_ignored(
     api: httpx.Client, empty_graph: Driver
 ) -> None:
-    assert post(api, fixture("endpoint_declared_kinds")).status_code == 201
+    assert post(api, openlineage_fixture("endpoint_declared_kinds")).status_code == 201
     assert edges(empty_graph) == {
         ("Model:default:models/churn-xgb@3", "ContributedTo",
          "Endpoint:default:serving/churn-prod"),
@@ -192,7 +184,7 @@ def test_declared_kinds_win_and_unknown_facets_are_ignored(
 def test_failed_runs_record_status_but_produce_nothing(
     status: str, api: httpx.Client, empty_graph: Driver
 ) -> None:
-    event = fixture("training_fail")
+    event = openlineage_fixture("training_fail")
     event["eventType"] = status
     assert post(api, event).status_code == 201
     job = nodes_by_uid(empty_graph)["TrainingJob:default:ml/churn_train"]
@@ -207,7 +199,7 @@ def test_failed_runs_record_status_but_produce_nothing(
 def test_start_records_inputs_and_complete_adds_outputs(
     api: httpx.Client, empty_graph: Driver
 ) -> None:
-    complete = fixture("query_complete")
+    complete = openlineage_fixture("query_complete")
     start = {**copy.deepcopy(complete), "eventType": "START", "eventTime": "2026-11-02T11:59:00Z"}
     assert post(api, start).status_code == 201
     assert {t for _, t, _ in edges(empty_graph)} == {"ContributedTo"}
@@ -218,8 +210,8 @@ def test_start_records_inputs_and_complete_adds_outputs(
 
 
 def test_job_and_dataset_events(api: httpx.Client, empty_graph: Driver) -> None:
-    assert post(api, fixture("job_event")).status_code == 201
-    assert post(api, fixture("dataset_event")).status_code == 201
+    assert post(api, openlineage_fixture("job_event")).status_code == 201
+    assert post(api, openlineage_fixture("dataset_event")).status_code == 201
     nodes = nodes_by_uid(empty_graph)
     assert nodes["DataSource:default:s3://acme/raw/payments"]["owner"] == "team-risk"
     assert "run.status" not in nodes["FeaturePipeline:default:feature-jobs/orders_features"]
@@ -232,7 +224,10 @@ def test_job_and_dataset_events(api: httpx.Client, empty_graph: Driver) -> None:
 
 
 def test_batches_are_atomic_and_idempotent(api: httpx.Client, empty_graph: Driver) -> None:
-    corpus = [fixture(name) for name in ("pipeline_complete", "query_complete", "training_fail")]
+    corpus = [
+        openlineage_fixture(name)
+        for name in ("pipeline_complete", "query_complete", "training_fail")
+    ]
     assert post(api, corpus, batch=True).status_code == 201
     once = dump_graph(empty_graph)
     assert post(api, corpus, batch=True).status_code == 201
@@ -250,7 +245,7 @@ def test_batches_are_atomic_and_idempotent(api: httpx.Client, empty_graph: Drive
 
 
 def _without(path: list[str]) -> dict[str, Any]:
-    event = fixture("query_complete")
+    event = openlineage_fixture("query_complete")
     target = event
     for key in path[:-1]:
         target = target[key]
@@ -266,9 +261,9 @@ def _without(path: list[str]) -> dict[str, Any]:
         (_without(["schemaURL"]), "schemaURL"),
         (_without(["job", "name"]), "job.name"),
         (_without(["inputs", 0, "namespace"]), "inputs[0].namespace"),  # type: ignore[list-item]
-        ({**fixture("query_complete"), "eventTime": "yesterday"}, "eventTime"),
-        ({**fixture("query_complete"), "eventType": "DONE"}, "eventType"),
-        ({**fixture("endpoint_declared_kinds"), "outputs": [
+        ({**openlineage_fixture("query_complete"), "eventTime": "yesterday"}, "eventTime"),
+        ({**openlineage_fixture("query_complete"), "eventType": "DONE"}, "eventType"),
+        ({**openlineage_fixture("endpoint_declared_kinds"), "outputs": [
             {"namespace": "x", "name": "y",
              "facets": {"mllineage": {"kind": "TrainingJob"}}}]}, "outputs[0]"),
     ],
