@@ -1,17 +1,25 @@
-"""Helpers the tests share: a throw-away local Neo4j's settings, a live API, a graph dump."""
+"""Helpers the tests share: a throw-away local Neo4j's settings, a live API, API keys, a graph
+dump."""
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 from typing import Any
 
 from neo4j import Driver
 from pydantic import SecretStr
 
-from mllineage.local import LocalApi, free_port
+from mllineage.auth import ApiKey, new_key
+from mllineage.local import free_port
 from mllineage.settings import Settings
 
 TEST_PASSWORD = "mllineage-test"
+
+# One key per scope, accepted by the ``secured`` server (tests/api/conftest.py).
+READER, READER_KEY = new_key("dashboards", {"read"})
+WRITER, WRITER_KEY = new_key("pipelines", {"write"})
+ADMIN, ADMIN_KEY = new_key("ops", {"admin"})
 
 
 def local_settings(instance_dir: Path, **overrides: Any) -> Settings:
@@ -24,9 +32,6 @@ def local_settings(instance_dir: Path, **overrides: Any) -> Settings:
         neo4j_password=SecretStr(TEST_PASSWORD),
         **overrides,
     )
-
-
-LiveServer = LocalApi  # a real server in a thread of the test process (its logs reach caplog)
 
 
 def dump_graph(driver: Driver) -> dict[str, Any]:
@@ -42,3 +47,18 @@ def dump_graph(driver: Driver) -> dict[str, Any]:
         "nodes": [(sorted(r["labels"]), r["props"]) for r in nodes],
         "edges": [(r["s"], r["t"], r["d"], r["props"]) for r in edges],
     }
+
+
+def auth_on(settings: Settings, *keys: ApiKey, **overrides: Any) -> Settings:
+    """``settings`` with authentication on, accepting exactly ``keys``."""
+    api_keys = json.dumps([key.model_dump(mode="json") for key in keys])
+    return settings.model_copy(update={"auth": "on", "api_keys": api_keys, **overrides})
+
+
+OPENLINEAGE_FIXTURES = Path(__file__).parent / "fixtures" / "openlineage"
+
+
+def openlineage_fixture(name: str) -> dict[str, Any]:
+    """One OpenLineage event of the corpus in tests/fixtures/openlineage, as parsed JSON."""
+    loaded: dict[str, Any] = json.loads((OPENLINEAGE_FIXTURES / f"{name}.json").read_text())
+    return loaded

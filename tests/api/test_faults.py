@@ -11,10 +11,10 @@ from pathlib import Path
 import httpx
 from neo4j import Driver, GraphDatabase
 
-from mllineage.local import LocalNeo4j
+from mllineage.local import LocalApi, LocalNeo4j
 from mllineage.settings import Settings
 from tests.events import entity, event
-from tests.helpers import TEST_PASSWORD, LiveServer, local_settings
+from tests.helpers import TEST_PASSWORD, local_settings
 
 WRITERS = 4
 
@@ -51,7 +51,7 @@ def test_every_acknowledged_event_survives_a_killed_neo4j(tmp_path: Path) -> Non
 
     try:
         api_settings = settings.model_copy(update={"neo4j_uri": server.bolt_uri})
-        with LiveServer(api_settings) as api:
+        with LocalApi(api_settings) as api:
             threads = [threading.Thread(target=writer, args=(n, api.url)) for n in range(WRITERS)]
             for thread in threads:
                 thread.start()
@@ -109,7 +109,7 @@ def test_a_client_that_gives_up_leaves_all_or_nothing(
         return int(records[0]["queries"])
 
     seen = []
-    with LiveServer(settings) as server:
+    with LocalApi(settings) as server:
         with contextlib.suppress(httpx.TimeoutException):
             httpx.post(f"{server.url}/v1/events", json=batch, timeout=0.3)
         for _ in range(10):  # while the server may still be writing

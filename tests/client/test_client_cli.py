@@ -15,14 +15,15 @@ from neo4j import Driver
 
 from mllineage.client import LineageAPIError, LineageClient
 from mllineage.demo import demo_events
+from mllineage.local import LocalApi
 from tests.events import entity, event
-from tests.helpers import LiveServer, dump_graph
+from tests.helpers import dump_graph
 
 CYPHER = Path(__file__).parents[2] / "cypher" / "queries"
 
 
 @pytest.fixture
-def client(live_server: LiveServer, empty_graph: Driver) -> Iterator[LineageClient]:
+def client(live_server: LocalApi, empty_graph: Driver) -> Iterator[LineageClient]:
     with LineageClient(live_server.url) as lineage:
         lineage.post_events(demo_events())
         yield lineage
@@ -102,7 +103,7 @@ def test_errors_carry_status_and_message(client: LineageClient) -> None:
 
 
 def test_demo_is_idempotent_and_impact_prints_models_and_endpoints(
-    live_server: LiveServer, empty_graph: Driver
+    live_server: LocalApi, empty_graph: Driver
 ) -> None:
     first = cli("demo", url=live_server.url)
     assert first.returncode == 0, first.stderr
@@ -125,7 +126,7 @@ def test_demo_is_idempotent_and_impact_prints_models_and_endpoints(
 
 
 def test_ingest_reports_the_bad_line_and_skips_only_its_batch(
-    live_server: LiveServer, empty_graph: Driver, tmp_path: Path
+    live_server: LocalApi, empty_graph: Driver, tmp_path: Path
 ) -> None:
     good = [
         event(entity("FeatureQuery", f"q{i}"), [entity("FeatureGroup", "g")],
@@ -153,7 +154,7 @@ def test_ingest_reports_the_bad_line_and_skips_only_its_batch(
 
 @pytest.mark.parametrize("query", sorted(p.name for p in CYPHER.glob("*.cypher")))
 def test_browser_queries_answer_on_the_demo(
-    query: str, live_server: LiveServer, empty_graph: Driver
+    query: str, live_server: LocalApi, empty_graph: Driver
 ) -> None:
     with LineageClient(live_server.url) as lineage:
         lineage.post_events(demo_events())
@@ -174,7 +175,7 @@ def test_browser_style_covers_every_kind_and_edge() -> None:
 
 
 def test_client_finds_the_service_from_the_environment(
-    client: LineageClient, live_server: LiveServer, monkeypatch: pytest.MonkeyPatch
+    client: LineageClient, live_server: LocalApi, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setenv("MLLINEAGE_URL", live_server.url)
     with LineageClient() as lineage:

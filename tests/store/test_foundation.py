@@ -10,12 +10,12 @@ from pathlib import Path
 import httpx
 from neo4j import AsyncGraphDatabase, Driver
 
-from mllineage.local import LocalNeo4j, free_port
+from mllineage.local import LocalApi, LocalNeo4j, free_port
 from mllineage.settings import Settings
 from mllineage.store import Store
 from mllineage.store.queries import read_schema
 from tests.events import feature_store_events
-from tests.helpers import LiveServer, local_settings
+from tests.helpers import local_settings
 
 
 def _schema_objects(driver: Driver) -> list[tuple[str, str]]:
@@ -54,7 +54,7 @@ def test_schema_applies_idempotently(settings: Settings, neo4j_driver: Driver) -
     assert [(c["properties"], c["type"]) for c in constraints] == [(["uid"], "UNIQUENESS")]
 
 
-def test_healthz_and_readyz(live_server: LiveServer) -> None:
+def test_healthz_and_readyz(live_server: LocalApi) -> None:
     assert httpx.get(f"{live_server.url}/healthz").json() == {"status": "ok"}
     ready = httpx.get(f"{live_server.url}/readyz")
     assert ready.status_code == 200, ready.text
@@ -67,7 +67,7 @@ def test_readyz_follows_neo4j_down_and_back_and_start_is_single(tmp_path: Path) 
     settings = local_settings(tmp_path / "neo4j", neo4j_retry_seconds=1.0)
     server = LocalNeo4j(settings)
     api_settings = settings.model_copy(update={"neo4j_uri": server.bolt_uri})
-    with LiveServer(api_settings) as api:
+    with LocalApi(api_settings) as api:
         down = httpx.get(f"{api.url}/readyz", timeout=30)
         assert down.status_code == 503
         assert "Neo4j is unavailable" in down.json()["message"]
