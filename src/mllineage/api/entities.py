@@ -7,12 +7,10 @@ from typing import Annotated
 from fastapi import APIRouter, Path, Query
 
 from mllineage.api.deps import StoreDep, require
-from mllineage.domain import MAX_NAME_LENGTH, NAMESPACE_PATTERN, Kind
+from mllineage.domain import MAX_NAME_LENGTH, MAX_PAGE, NAMESPACE_PATTERN, Kind
 from mllineage.views import EntityDetail, EntityPage
 
 router = APIRouter(prefix="/v1/entities", tags=["entities"], dependencies=[require("read")])
-
-MAX_PAGE = 1_000
 
 
 @router.get(
