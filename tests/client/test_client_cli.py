@@ -143,7 +143,7 @@ def test_ingest_reports_the_bad_line_and_skips_only_its_batch(
     done = cli("ingest", str(path), "--batch-size", "2", url=live_server.url)
     assert done.returncode == 1
     assert f"{path}:line 4:" in done.stderr  # the bad event, second item of batch [3, 4]
-    assert f"{path}:6: invalid JSON" in done.stderr
+    assert f"{path}:line 6: invalid JSON" in done.stderr
     assert "ingested 3 events" in done.stdout and "2 batches rejected" in done.stdout
     uids = {p["uid"] for _, p in dump_graph(empty_graph)["nodes"]}
     assert "FeatureQuery:default:q2" not in uids  # in the rejected batch
