@@ -8,11 +8,10 @@ token from ``--token`` or ``MLLINEAGE_TOKEN``.
 from __future__ import annotations
 
 import json
-import os
 import sys
 import time
 from pathlib import Path
-from typing import Annotated, Any, NoReturn, get_args
+from typing import Annotated, Any, NoReturn, cast, get_args
 
 import pandas as pd
 import typer
@@ -58,19 +57,19 @@ AsJson = Annotated[bool, typer.Option("--json", help="The raw answer, for script
 # --- output ---------------------------------------------------------------------------------
 
 
-def _console() -> Console:
-    """Tables on stdout; piped, as wide as they need (a script greps whole lines)."""
-    wide = None if sys.stdout.isatty() else 10_000
-    return Console(width=wide, markup=False, highlight=False, emoji=False)
-
-
 def _table(frame: pd.DataFrame, columns: list[str]) -> None:
+    """``columns`` of ``frame`` as a table on stdout; piped, one line per row however wide
+    (a script greps whole lines) and without trailing blanks."""
     table = Table(box=box.SIMPLE_HEAD, show_edge=False, pad_edge=False)
     for column in columns:
         table.add_column(column, justify="right" if column == "depth" else "left")
     for row in frame[columns].itertuples(index=False):
         table.add_row(*("-" if value is None else str(value) for value in row))
-    _console().print(table)
+    width = None if sys.stdout.isatty() else 10_000
+    console = Console(width=width, markup=False, highlight=False, emoji=False)
+    with console.capture() as captured:
+        console.print(table)
+    typer.echo("\n".join(line.rstrip() for line in captured.get().splitlines()))
 
 
 def _fail(message: str, code: int = 1) -> NoReturn:
@@ -127,7 +126,7 @@ def keys_create(
         )
     if not chosen:
         raise typer.BadParameter("name at least one of read, write, admin", param_hint="--scopes")
-    token, key = new_key(name, chosen)  # type: ignore[arg-type]
+    token, key = new_key(name, cast(set[Scope], chosen))
     typer.echo(f"token (shown once, give it to the client as MLLINEAGE_TOKEN): {token}")
     if file:
         append_key(file, key)
@@ -186,10 +185,8 @@ def ingest(
     for rejected in report.rejected:
         first, last = rejected.lines
         where = f"line {rejected.line}" if rejected.line else f"lines {first}-{last}"
-        outcome = "its batch was not sent" if rejected.error is None else (
-            "nothing from its batch was written"
-        )  # fmt: skip
-        typer.echo(f"{rejected.source}:{where}: {rejected.reason}; {outcome}", err=True)
+        fate = "nothing from its batch was written" if rejected.error else "its batch was not sent"
+        typer.echo(f"{rejected.source}:{where}: {rejected.reason}; {fate}", err=True)
     typer.echo(
         f"ingested {report.events} events: {report.nodes} nodes ({report.nodes_created} new), "
         f"{report.edges} edges ({report.edges_created} new); "
@@ -212,7 +209,7 @@ def lineage(
     token: Token = None,
 ) -> None:
     """Walk from an entity: what is upstream, downstream or both, as a table."""
-    walk = {
+    walk: dict[str, Any] = {
         "direction": direction.value,
         "depth": depth,
         "kinds": kinds.split(",") if kinds else None,
@@ -283,15 +280,18 @@ def demo(url: Url = None, token: Token = None) -> None:
 
 def _api_error(exc: LineageAPIError) -> str:
     text = f"error: {exc}"
-    if exc.candidates and exc.status == 409:
+    if exc.status == 409:
         text += "".join(f"\n  {uid}" for uid in exc.candidates)
+    elif len(exc.candidates) == 1:
+        text += f"\ndid you mean {exc.candidates[0]}?"
     elif exc.candidates:
-        text += f"\ndid you mean {' or '.join(exc.candidates)}?"
+        text += "\ndid you mean one of these?" + "".join(f"\n  {uid}" for uid in exc.candidates)
     return text
 
 
 def main() -> None:
-    """The console script: errors the user can act on are one line (or a few), no traceback."""
+    """The console script: errors the user can act on are a line or a few, no traceback. (A
+    reader that goes away, as ``| head`` does, ends the command quietly: Click sees to it.)"""
     try:
         app()
     except LineageAPIError as exc:
@@ -300,9 +300,6 @@ def main() -> None:
     except Neo4jLocalError as exc:
         typer.echo(f"error: {exc}", err=True)
         sys.exit(1)
-    except BrokenPipeError:  # the reader went away (| head): stop quietly
-        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
-        sys.exit(141)
 
 
 if __name__ == "__main__":

@@ -181,10 +181,11 @@ class LineageClient:
         mean"): found by searching for the name and its words, ranked with difflib."""
         uid = is_uid(uid_or_name)
         name = uid_or_name.split(":", 2)[2] if uid else uid_or_name
-        words = sorted(set(re.findall(r"[A-Za-z0-9]{3,}", name)), key=len, reverse=True)
+        words = sorted(set(re.findall(r"[A-Za-z0-9]{3,}", name)), key=len, reverse=True)[:3]
+        terms = dict.fromkeys([name, *words, *(word[:4] for word in words)])  # typos: stems
         found: dict[str, str] = {}
         try:
-            for term in dict.fromkeys([name, *words[:5]]):
+            for term in terms:
                 found.update((r["uid"], r["name"]) for r in self._pages(max_pages=1, q=term[:256]))
         except LineageAPIError:
             return []  # a hint is not worth a second error
