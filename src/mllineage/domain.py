@@ -289,6 +289,7 @@ DEFAULT_IMPACT_DEPTH = MAX_DEPTH
 MAX_LIMIT = 10_000
 DEFAULT_LIMIT = 1_000
 MAX_PAGE = 1_000
+MAX_NAME_QUERY = 256  # the longest name substring an entity search takes
 
 
 def _is_process(entity: EntityIn) -> EntityIn:

@@ -21,6 +21,7 @@ from mllineage.domain import (
     DEFAULT_IMPACT_DEPTH,
     DEFAULT_LIMIT,
     DEFAULT_WALK_DEPTH,
+    MAX_NAME_QUERY,
     MAX_PAGE,
     Kind,
     make_uid,
@@ -161,9 +162,10 @@ class LineageClient:
         """
         if is_uid(name_or_uid):
             return name_or_uid
-        namesakes = sorted(
-            row["uid"] for row in self._pages(q=name_or_uid) if row["name"] == name_or_uid
-        )
+        if not name_or_uid:
+            raise LineageAPIError(404, "an empty name names no entity")
+        search = self._pages(q=name_or_uid[:MAX_NAME_QUERY])
+        namesakes = sorted(row["uid"] for row in search if row["name"] == name_or_uid)
         if len(namesakes) == 1:
             return namesakes[0]
         if namesakes:
@@ -186,7 +188,9 @@ class LineageClient:
         found: dict[str, str] = {}
         try:
             for term in terms:
-                found.update((r["uid"], r["name"]) for r in self._pages(max_pages=1, q=term[:256]))
+                found.update(
+                    (r["uid"], r["name"]) for r in self._pages(max_pages=1, q=term[:MAX_NAME_QUERY])
+                )
         except LineageAPIError:
             return []  # a hint is not worth a second error
         if uid:
