@@ -42,7 +42,9 @@ def serve(settings: Settings, local_neo4j: bool = False, log_level: str = "info"
         if server.status().running:
             print("the local Neo4j is already running; using it", flush=True)
         else:
-            print("starting the local Neo4j (the first time downloads it)...", flush=True)
+            print(
+                "starting the local Neo4j (the first time downloads it with Maven)...", flush=True
+            )
         status, started = server.start()
         print(status.describe(), flush=True)
     print(f"API docs:      http://{settings.host}:{settings.port}/docs", flush=True)
@@ -52,8 +54,7 @@ def serve(settings: Settings, local_neo4j: bool = False, log_level: str = "info"
     try:
         uvicorn.run(app, host=settings.host, port=settings.port, log_level=log_level)
     finally:
-        if started:
-            assert server is not None
+        if server is not None and started:
             server.stop()
             print("stopped the local Neo4j", flush=True)
 
