@@ -16,6 +16,7 @@ install: $(STAMP)
 
 ## Provision and start a local Neo4j, apply the schema, serve the API (Ctrl-C stops both).
 ## Authentication is explicitly off: the server binds to 127.0.0.1 only (see README, Security).
+## Another port: make run MLLINEAGE_PORT=8001 (MLLINEAGE_HOST too; serve reads them).
 run: install
 	MLLINEAGE_AUTH=off $(BIN)/mllineage serve --local-neo4j
 
