@@ -49,6 +49,10 @@ class Settings(BaseSettings):
         None, description="A schema to apply instead of the cypher/schema.cypher in the package"
     )
 
+    # Where ``mllineage serve`` (and ``make run``) listens; its --host and --port override.
+    host: str = "127.0.0.1"
+    port: int = Field(8000, ge=1, le=65535)
+
     # Service behaviour.
     neo4j_retry_seconds: float = Field(
         5.0, description="How long a managed transaction retries transient Neo4j errors"

@@ -9,34 +9,20 @@ Hypothesis strategies are driven directly.)
 
 from __future__ import annotations
 
-import json
-from collections.abc import Iterator
-
 import pytest
 import schemathesis
 from hypothesis import HealthCheck, given, settings
 from schemathesis.specs.openapi.checks import positive_data_acceptance
 
-from mllineage.auth import new_key
-from mllineage.settings import Settings
-from tests.helpers import LiveServer
+from mllineage.local import LocalApi
+from tests.helpers import ADMIN
 
 EXAMPLES = 25
 
 
-TOKEN, KEY = new_key("fuzzer", {"admin"})
-
-
 @pytest.fixture(scope="module")
-def secured(settings: Settings) -> Iterator[LiveServer]:
-    """Authentication on, so the checks also try requests without a valid token."""
-    keys = json.dumps([KEY.model_dump(mode="json")])
-    with LiveServer(settings.model_copy(update={"auth": "on", "api_keys": keys})) as server:
-        yield server
-
-
-@pytest.fixture(scope="module")
-def operations(secured: LiveServer) -> dict[str, schemathesis.APIOperation]:
+def operations(secured: LocalApi) -> dict[str, schemathesis.APIOperation]:
+    """Against the secured API, so the checks also try requests without a valid token."""
     schema = schemathesis.openapi.from_url(f"{secured.url}/openapi.json")
     found = [result.ok() for result in schema.get_all_operations()]
     return {op.label: op for op in found}
@@ -55,7 +41,7 @@ def test_the_list_covers_every_operation(operations: dict[str, schemathesis.APIO
 
 @pytest.mark.parametrize("label", OPERATIONS)
 def test_operation_answers_within_its_schema(
-    label: str, operations: dict[str, schemathesis.APIOperation], secured: LiveServer
+    label: str, operations: dict[str, schemathesis.APIOperation], secured: LocalApi
 ) -> None:
     @settings(
         max_examples=EXAMPLES, derandomize=True, deadline=None,
@@ -65,7 +51,7 @@ def test_operation_answers_within_its_schema(
     def check(case: schemathesis.Case) -> None:
         case.call_and_validate(
             base_url=secured.url,
-            headers={"Authorization": f"Bearer {TOKEN}"},
+            headers={"Authorization": f"Bearer {ADMIN}"},
             excluded_checks=[positive_data_acceptance],
         )
 

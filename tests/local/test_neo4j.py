@@ -11,10 +11,10 @@ from pathlib import Path
 import httpx
 from neo4j import GraphDatabase
 
-from mllineage.local import LocalNeo4j, free_port
+from mllineage.local import LocalApi, LocalNeo4j, free_port
 from mllineage.store.queries import read_schema, schema_names
 from tests.events import feature_store_events
-from tests.helpers import TEST_PASSWORD, LiveServer, local_settings
+from tests.helpers import TEST_PASSWORD, local_settings
 
 
 def test_readyz_follows_neo4j_down_and_back_and_start_is_single(tmp_path: Path) -> None:
@@ -24,7 +24,7 @@ def test_readyz_follows_neo4j_down_and_back_and_start_is_single(tmp_path: Path) 
     server = LocalNeo4j(settings)
     api_settings = settings.model_copy(update={"neo4j_uri": server.bolt_uri})
     port = str(settings.neo4j_bolt_port)
-    with LiveServer(api_settings) as api:
+    with LocalApi(api_settings) as api:
         down = httpx.get(f"{api.url}/readyz", timeout=30)
         assert down.status_code == 503 and down.headers["retry-after"]
         message = down.json()["message"]

@@ -12,10 +12,10 @@ from pathlib import Path
 import httpx
 from neo4j import AsyncGraphDatabase, Driver
 
+from mllineage.local import LocalApi
 from mllineage.settings import Settings
 from mllineage.store import Store
 from mllineage.store.queries import read_schema, schema_names
-from tests.helpers import LiveServer
 
 NAMES = schema_names(read_schema())
 
@@ -72,7 +72,7 @@ def test_schema_applies_idempotently(settings: Settings, neo4j_driver: Driver) -
     assert [(c["properties"], c["type"]) for c in constraints] == [(["uid"], "UNIQUENESS")]
 
 
-def test_healthz_and_readyz(live_server: LiveServer) -> None:
+def test_healthz_and_readyz(live_server: LocalApi) -> None:
     assert httpx.get(f"{live_server.url}/healthz").json() == {"status": "ok"}
     ready = httpx.get(f"{live_server.url}/readyz")
     assert ready.status_code == 200, ready.text
@@ -112,7 +112,7 @@ async def _restore(settings: Settings) -> None:
 
 
 def test_the_service_restores_a_dropped_schema_by_itself(
-    live_server: LiveServer, neo4j_driver: Driver
+    live_server: LocalApi, neo4j_driver: Driver
 ) -> None:
     before = schema_objects(neo4j_driver)
     assert {name for name, _ in before} == NAMES

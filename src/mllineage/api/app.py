@@ -9,7 +9,7 @@ from contextlib import asynccontextmanager
 from fastapi import FastAPI
 from neo4j import AsyncGraphDatabase
 
-from mllineage.api import entities, health, ingest, lineage, openlineage
+from mllineage.api import docs, entities, health, ingest, lineage, openlineage
 from mllineage.api.errors import install_error_handlers
 from mllineage.api.limits import BodySizeLimit
 from mllineage.auth import KeyRing, load_keys
@@ -69,7 +69,10 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         summary="Lineage of machine-learning work: data sources to features to models to "
         "endpoints, on Neo4j.",
         lifespan=lifespan,
+        docs_url=None,  # served from local files by api/docs.py
+        redoc_url=None,
     )
+    docs.install(app)
     app.state.settings = settings
     app.state.keyring = keyring_for(settings)
     app.add_middleware(BodySizeLimit, max_bytes=settings.max_body_bytes)
