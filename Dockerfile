@@ -4,9 +4,8 @@ WORKDIR /app
 ENV PYTHONDONTWRITEBYTECODE=1 PYTHONUNBUFFERED=1
 COPY pyproject.toml README.md ./
 COPY src ./src
-COPY cypher ./cypher
-# Editable install keeps cypher/ beside the package, where the schema is read from.
-RUN pip install --no-cache-dir -e . && useradd --system --uid 10001 mllineage
+# A plain install: the schema and Browser files ship inside the package (package data).
+RUN pip install --no-cache-dir . && rm -rf src build && useradd --system --uid 10001 mllineage
 USER mllineage
 EXPOSE 8000
 HEALTHCHECK --interval=10s --timeout=3s --retries=5 \

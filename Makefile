@@ -4,7 +4,7 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
 
-.PHONY: run test install stop status lint bench clean
+.PHONY: run test install browser stop status lint bench clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -16,11 +16,19 @@ install: $(STAMP)
 
 ## Provision and start a local Neo4j, apply the schema, serve the API (Ctrl-C stops both).
 ## Authentication is explicitly off: the server binds to 127.0.0.1 only (see README, Security).
+## Another port: make run MLLINEAGE_PORT=8001 (MLLINEAGE_HOST too; serve reads them).
 run: install
 	MLLINEAGE_AUTH=off $(BIN)/mllineage serve --local-neo4j
 
+## A headless Chromium for the offline /docs test, from Debian's packages when apt-get can
+## install it (tests/api/test_docs.py skips, saying why, when there is none).
+browser:
+	@command -v chromium >/dev/null || { [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null \
+	  && apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium \
+	  >/dev/null; } || echo "no chromium could be installed: the /docs browser test will skip"
+
 ## The whole test suite against a real Neo4j (provisioned locally when none is given).
-test: install
+test: install browser
 	$(BIN)/pytest
 
 stop: install

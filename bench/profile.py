@@ -26,20 +26,22 @@ import httpx
 import networkx as nx
 from neo4j import GraphDatabase
 
-from bench.run import RESULTS, graph_of, roots_by_reach
-from bench.stack import Api, running_stack
+from bench.graph import graph_of, roots_by_reach
+from bench.report import RESULTS
+from bench.stack import login, running_stack
 from bench.synth import lineage_events
 from mllineage.domain import EdgeType, LineageEvent
 from mllineage.events import events_to_delta
+from mllineage.local import LocalApi
 from mllineage.settings import Settings
 from mllineage.store import edge_rows, node_rows, queries
 from mllineage.traversal import Direction
 
 
 @contextmanager
-def sampling(api: Api, out: Path) -> Iterator[None]:
+def sampling(api: LocalApi, out: Path) -> Iterator[None]:
     """py-spy samples the API process (100 Hz, idle frames left out) for the block."""
-    spy = [str(Path(sys.executable).with_name("py-spy")), "record", "--pid", str(api.process.pid)]
+    spy = [str(Path(sys.executable).with_name("py-spy")), "record", "--pid", str(api.pid)]
     process = subprocess.Popen(
         [*spy, "--rate", "100", "--format", "raw", "--output", str(out)],
         stdout=subprocess.DEVNULL,
@@ -79,9 +81,8 @@ def hot_functions(raw: Path, top: int = 15) -> str:
 
 def plan(settings: Settings, query: str, **params: Any) -> str:
     """PROFILE of one query: operator, rows, db hits, indented like Neo4j Browser's plan."""
-    auth = (settings.neo4j_user, settings.neo4j_password.get_secret_value())
     with (
-        GraphDatabase.driver(settings.neo4j_uri, auth=auth) as driver,
+        GraphDatabase.driver(settings.neo4j_uri, auth=login(settings)) as driver,
         driver.session() as session,
         session.begin_transaction() as tx,  # rolled back: a profiled write changes nothing
     ):
@@ -100,7 +101,7 @@ def plan(settings: Settings, query: str, **params: Any) -> str:
     return "\n".join(lines)
 
 
-def profile_ingest(settings: Settings, api: Api, events: list[dict[str, Any]]) -> None:
+def profile_ingest(settings: Settings, api: LocalApi, events: list[dict[str, Any]]) -> None:
     out = RESULTS / "profile-ingest.txt"
     with sampling(api, out), httpx.Client(base_url=api.url, timeout=600) as client:
         for i in range(0, len(events), 500):
@@ -115,7 +116,7 @@ def profile_ingest(settings: Settings, api: Api, events: list[dict[str, Any]]) -
     print(plan(settings, queries.edge_upsert_query(EdgeType.ContributedTo), rows=rows))
 
 
-def profile_walks(settings: Settings, api: Api, graph: nx.DiGraph) -> None:
+def profile_walks(settings: Settings, api: LocalApi, graph: nx.DiGraph) -> None:
     roots = roots_by_reach(graph, 200, random.Random(7)).get("<= 10000", [])[:20]
     if not roots:
         print("\n(no root reaches over 1,000 nodes in this graph; try more --nodes)")
@@ -123,7 +124,7 @@ def profile_walks(settings: Settings, api: Api, graph: nx.DiGraph) -> None:
     out = RESULTS / "profile-walks.txt"
 
     def walk(client: httpx.Client, uid: str) -> None:
-        params = {"uid": uid, "depth": 10, "limit": 10_000}
+        params: dict[str, str | int] = {"uid": uid, "depth": 10, "limit": 10_000}
         client.get("/v1/lineage", params=params).raise_for_status()
 
     with httpx.Client(base_url=api.url, timeout=600) as client:

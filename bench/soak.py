@@ -15,15 +15,13 @@ import json
 import random
 import threading
 import time
-from pathlib import Path
 
 import httpx
 
-from bench.stack import running_stack
+from bench.report import RESULTS
+from bench.stack import rss_mb, running_stack
 from bench.synth import lineage_events
 from mllineage.auth import new_key
-
-RESULTS = Path(__file__).parent / "results"
 
 
 def main() -> None:
@@ -46,7 +44,7 @@ def main() -> None:
         with httpx.Client(base_url=api.url, headers=headers, timeout=120) as client:
             client.post("/v1/events", json={"events": seed_events}).raise_for_status()
         uids = sorted(f"{e['process']['kind']}:default:{e['process']['name']}" for e in seed_events)
-        rss_start = api.rss_mb()
+        rss_start = rss_mb(api.pid)
         deadline = time.monotonic() + args.seconds
 
         def record(kind: str, reply: httpx.Response | None, problem: str = "") -> None:
@@ -92,7 +90,7 @@ def main() -> None:
         for thread in threads:
             thread.join()
         elapsed = time.monotonic() - began
-        rss_end = api.rss_mb()
+        rss_end = rss_mb(api.pid)
 
     result = {
         "seconds": round(elapsed, 1),

@@ -2,66 +2,51 @@
 
 from __future__ import annotations
 
-import os
-import subprocess
-import sys
 import tempfile
-import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
-import httpx
+from neo4j import Auth, GraphDatabase, basic_auth
 from pydantic import SecretStr
 
-from mllineage.local import LocalNeo4j, free_port
+from mllineage.local import LocalApi, LocalNeo4j, free_port
 from mllineage.settings import Settings
 
 PASSWORD = "mllineage-bench"
 
 
-class Api:
-    """``mllineage serve`` in its own process, so the load generator does not share its GIL."""
+def login(settings: Settings) -> Auth:
+    """The login every bench opens its own Neo4j drivers with."""
+    return basic_auth(settings.neo4j_user, settings.neo4j_password.get_secret_value())
 
-    def __init__(self, settings: Settings) -> None:
-        self.port = free_port()
-        self.url = f"http://127.0.0.1:{self.port}"
-        env = {
-            **os.environ,
-            "MLLINEAGE_NEO4J_URI": settings.neo4j_uri,
-            "MLLINEAGE_NEO4J_PASSWORD": settings.neo4j_password.get_secret_value(),
-            "MLLINEAGE_AUTH": settings.auth,
-            "MLLINEAGE_API_KEYS": settings.api_keys or "",
-        }
-        command = [sys.executable, "-m", "mllineage.cli", "serve", "--port", str(self.port)]
-        self.process = subprocess.Popen(
-            [*command, "--log-level", "warning"], env=env, stdout=subprocess.DEVNULL
-        )
-        deadline = time.monotonic() + 60
-        while time.monotonic() < deadline:
-            try:
-                if httpx.get(f"{self.url}/readyz").status_code == 200:
-                    return
-            except httpx.HTTPError:
-                pass
-            time.sleep(0.2)
-        raise RuntimeError("the API did not become ready")
 
-    def close(self) -> None:
-        self.process.terminate()
-        self.process.wait(30)
+def clear(settings: Settings) -> None:
+    """Empty the database in small transactions: relationships first, so that a popular
+    node's thousands of edges never land in one transaction (on a big graph that overflows
+    the transaction memory pool)."""
+    with (
+        GraphDatabase.driver(settings.neo4j_uri, auth=login(settings)) as driver,
+        driver.session() as session,
+    ):
+        session.run(
+            "MATCH ()-[r]->() CALL (r) { DELETE r } IN TRANSACTIONS OF 10000 ROWS"
+        ).consume()
+        session.run("MATCH (n) CALL (n) { DELETE n } IN TRANSACTIONS OF 10000 ROWS").consume()
 
-    def rss_mb(self) -> float:
-        """The API process's resident memory, from /proc."""
-        for line in Path(f"/proc/{self.process.pid}/status").read_text().splitlines():
-            if line.startswith("VmRSS:"):
-                return int(line.split()[1]) / 1024
-        return float("nan")
+
+def rss_mb(pid: int) -> float:
+    """A process's resident memory, from /proc."""
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1]) / 1024
+    return float("nan")
 
 
 @contextmanager
-def running_stack(**overrides: object) -> Iterator[tuple[Settings, LocalNeo4j, Api]]:
-    """Neo4j (heap and page cache 1 GB) on free ports in a temporary folder, and the API."""
+def running_stack(**overrides: object) -> Iterator[tuple[Settings, LocalNeo4j, LocalApi]]:
+    """Neo4j (heap and page cache 1 GB) on free ports in a temporary folder, and the API as
+    ``mllineage serve`` in its own process, so the load generator does not share its GIL."""
     with tempfile.TemporaryDirectory(prefix="mllineage-bench-") as folder:
         fields: dict[str, object] = {
             "auth": "off",
@@ -76,9 +61,9 @@ def running_stack(**overrides: object) -> Iterator[tuple[Settings, LocalNeo4j, A
         server = LocalNeo4j(settings)
         server.start()
         settings = settings.model_copy(update={"neo4j_uri": server.bolt_uri})
-        api = Api(settings)
         try:
-            yield settings, server, api
+            with LocalApi(settings, subprocess=True) as api:
+                api.wait_ready()
+                yield settings, server, api
         finally:
-            api.close()
             server.stop()

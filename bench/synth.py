@@ -5,7 +5,7 @@ queries read groups (most listing the features they use) and write datasets; tra
 read datasets and write model versions; endpoints serve models and read groups (and
 features) online; five endpoints' prediction logs become data sources again (feedback
 cycles). Fan-in and fan-out pick popular upstreams more often, so there are many diamonds.
-Edges come to about 3x nodes, as in the issue.
+Edges come to about 3x nodes.
 """
 
 from __future__ import annotations
@@ -13,6 +13,8 @@ from __future__ import annotations
 import random
 from datetime import UTC, datetime, timedelta
 from typing import Any
+
+from mllineage.builders import entity, event, features
 
 # Share of the node budget per kind (features come with their groups).
 SHARES = {
@@ -35,7 +37,8 @@ FEEDBACK_LOOPS = 5
 
 
 def _ent(kind: str, name: str, rng: random.Random, **extra: Any) -> dict[str, Any]:
-    return {"kind": kind, "name": name, "owner": rng.choice(TEAMS), **extra}
+    """An entity owned by a random team."""
+    return entity(kind, name, rng.choice(TEAMS), **extra)
 
 
 def _pick(rng: random.Random, items: list[str], k: int) -> list[str]:
@@ -52,6 +55,7 @@ def lineage_events(nodes: int, seed: int = 7) -> list[dict[str, Any]]:
     rng = random.Random(seed)
     count = {kind: max(1, int(nodes * share)) for kind, share in SHARES.items()}
     features_per_group = max(1, count["Feature"] // count["FeatureGroup"])
+    group_features = [f"f{j}:float" for j in range(features_per_group)]
     sources = [f"s3://lake/raw/source-{i}/" for i in range(count["DataSource"])]
     groups = [f"fg-{i}" for i in range(count["FeatureGroup"])]
     datasets = [f"s3://lake/datasets/ds-{i}/" for i in range(count["Dataset"])]
@@ -60,15 +64,9 @@ def lineage_events(nodes: int, seed: int = 7) -> list[dict[str, Any]]:
     events: list[dict[str, Any]] = []
 
     def emit(process: dict[str, Any], inputs: list[Any], outputs: list[Any]) -> None:
+        time, run_id = next(clock).isoformat(), f"run-{len(events)}"
         events.append(
-            {
-                "event_time": next(clock).isoformat(),
-                "producer": "bench/synth.py",
-                "process": process,
-                "run": {"id": f"run-{len(events)}", "status": "COMPLETE"},
-                "inputs": inputs,
-                "outputs": outputs,
-            }
+            event(process, inputs, outputs, time=time, run_id=run_id, producer="bench/synth.py")
         )
 
     for i in range(count["FeaturePipeline"]):  # each group is written by one pipeline
@@ -76,17 +74,7 @@ def lineage_events(nodes: int, seed: int = 7) -> list[dict[str, Any]]:
         emit(
             _ent("FeaturePipeline", f"pipeline-{i}", rng),
             [_ent("DataSource", s, rng) for s in _pick(rng, sources, rng.randint(1, 3))],
-            [
-                _ent(
-                    "FeatureGroup",
-                    g,
-                    rng,
-                    features=[
-                        {"name": f"f{j}", "dtype": "float"} for j in range(features_per_group)
-                    ],
-                )
-                for g in mine
-            ],
+            [_ent("FeatureGroup", g, rng, features=features(*group_features)) for g in mine],
         )
 
     def group_input(group: str, listed_share: float, most: int) -> dict[str, Any]:
@@ -96,7 +84,7 @@ def lineage_events(nodes: int, seed: int = 7) -> list[dict[str, Any]]:
         used = rng.sample(
             range(features_per_group), k=min(rng.randint(2, most), features_per_group)
         )
-        return _ent("FeatureGroup", group, rng, features=[{"name": f"f{j}"} for j in sorted(used)])
+        return _ent("FeatureGroup", group, rng, features=features(*(f"f{j}" for j in sorted(used))))
 
     for i in range(count["FeatureQuery"]):
         emit(

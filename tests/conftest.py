@@ -17,9 +17,9 @@ import pytest
 from neo4j import Driver, GraphDatabase
 from pydantic import SecretStr
 
-from mllineage.local import LocalNeo4j
+from mllineage.local import LocalApi, LocalNeo4j
 from mllineage.settings import Settings
-from tests.helpers import TEST_PASSWORD, LiveServer, local_settings
+from tests.helpers import TEST_PASSWORD, local_settings
 
 
 @dataclass(frozen=True)
@@ -80,8 +80,8 @@ def settings(neo4j_target: Neo4jTarget) -> Settings:
 
 
 @pytest.fixture(scope="session")
-def live_server(settings: Settings) -> Iterator[LiveServer]:
-    with LiveServer(settings) as server:
+def live_server(settings: Settings) -> Iterator[LocalApi]:
+    with LocalApi(settings) as server:
         yield server
 
 
@@ -93,7 +93,7 @@ def empty_graph(neo4j_driver: Driver) -> Driver:
 
 
 @pytest.fixture
-def api(live_server: LiveServer, empty_graph: Driver) -> Iterator[httpx.Client]:
+def api(live_server: LocalApi, empty_graph: Driver) -> Iterator[httpx.Client]:
     """An HTTP client of the live API, over an empty graph."""
     with httpx.Client(base_url=live_server.url, timeout=60) as client:
         yield client

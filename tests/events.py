@@ -1,47 +1,42 @@
-"""Builders of lineage events for tests: a small feature-store scenario, written out by hand."""
+"""The tests' lineage events: the product's builder with fixed defaults, and a small scenario."""
 
 from __future__ import annotations
 
 import copy
 from typing import Any
 
+from mllineage import builders
+from mllineage.builders import entity, features
 
-def entity(kind: str, name: str, **extra: Any) -> dict[str, Any]:
-    return {"kind": kind, "name": name, **extra}
+__all__ = ["changed", "entity", "event", "event_with", "feature_store_events"]
 
 
 def event(
     process: dict[str, Any],
     inputs: list[dict[str, Any]],
     outputs: list[dict[str, Any]],
-    *,
-    time: str = "2026-11-02T10:00:00Z",
-    status: str = "COMPLETE",
-    run_id: str = "run-1",
-    producer: str = "https://github.com/acme/feature-jobs",
+    **run: Any,
 ) -> dict[str, Any]:
-    return {
-        "event_time": time,
-        "producer": producer,
-        "process": process,
-        "run": {"id": run_id, "status": status, "parameters": {"lr": 0.1}, "metrics": {}},
-        "inputs": inputs,
-        "outputs": outputs,
+    """``builders.event`` with one fixed time, run id, producer and parameters unless given."""
+    defaults: dict[str, Any] = {
+        "time": "2026-11-02T10:00:00Z",
+        "run_id": "run-1",
+        "producer": "https://github.com/acme/feature-jobs",
+        "parameters": {"lr": 0.1},
+        "metrics": {},
     }
+    return builders.event(process, inputs, outputs, **{**defaults, **run})
 
 
 def feature_store_events() -> list[dict[str, Any]]:
     """Raw data -> pipeline -> groups -> query -> dataset -> training -> model -> endpoint."""
     customers = entity(
-        "FeatureGroup",
-        "customers",
-        owner="team-growth",
-        features=[{"name": "age", "dtype": "int"}, {"name": "tenure", "dtype": "int"}],
+        "FeatureGroup", "customers", "team-growth", features=features("age:int", "tenure:int")
     )
-    orders = entity("FeatureGroup", "orders", owner="team-commerce")
+    orders = entity("FeatureGroup", "orders", "team-commerce")
     return [
         event(
-            entity("FeaturePipeline", "customer-features", owner="team-growth"),
+            entity("FeaturePipeline", "customer-features", "team-growth"),
             [
                 entity("DataSource", "s3://acme/raw/customers/"),
                 entity("DataSource", "s3://acme/raw/orders/"),
@@ -56,13 +51,13 @@ def feature_store_events() -> list[dict[str, Any]]:
             time="2026-11-02T11:00:00Z",
         ),
         event(
-            entity("TrainingJob", "churn-train", owner="team-ml"),
+            entity("TrainingJob", "churn-train", "team-ml"),
             [entity("Dataset", "s3://acme/datasets/churn/2026-11-02/")],
             [entity("Model", "churn-xgb@3", properties={"version": 3, "model_name": "churn-xgb"})],
             time="2026-11-02T12:00:00Z",
         ),
         event(
-            entity("Endpoint", "churn-prod", owner="team-ml"),
+            entity("Endpoint", "churn-prod", "team-ml"),
             [entity("Model", "churn-xgb@3"), entity("FeatureGroup", "customers")],
             [],
             time="2026-11-02T13:00:00Z",
@@ -78,3 +73,8 @@ def changed(body: dict[str, Any], path: list[Any], value: Any) -> dict[str, Any]
         target = target[key]
     target[path[-1]] = value
     return body
+
+
+def event_with(path: list[Any], value: Any) -> dict[str, Any]:
+    """The scenario's first event, with ``value`` at ``path``: one bad field in a good event."""
+    return changed(feature_store_events()[0], path, value)

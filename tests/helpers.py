@@ -1,21 +1,25 @@
-"""Helpers the tests share: a throw-away local Neo4j's settings, a live API, a graph dump."""
+"""Helpers the tests share: a throw-away local Neo4j's settings, a live API, API keys, a graph
+dump."""
 
 from __future__ import annotations
 
-import threading
-import time
+import json
 from pathlib import Path
 from typing import Any
 
-import uvicorn
 from neo4j import Driver
 from pydantic import SecretStr
 
-from mllineage.api import create_app
+from mllineage.auth import ApiKey, new_key
 from mllineage.local import free_port
 from mllineage.settings import Settings
 
 TEST_PASSWORD = "mllineage-test"
+
+# One key per scope, accepted by the ``secured`` server (tests/api/conftest.py).
+READER, READER_KEY = new_key("dashboards", {"read"})
+WRITER, WRITER_KEY = new_key("pipelines", {"write"})
+ADMIN, ADMIN_KEY = new_key("ops", {"admin"})
 
 
 def local_settings(instance_dir: Path, **overrides: Any) -> Settings:
@@ -28,32 +32,6 @@ def local_settings(instance_dir: Path, **overrides: Any) -> Settings:
         neo4j_password=SecretStr(TEST_PASSWORD),
         **overrides,
     )
-
-
-class LiveServer:
-    """A real uvicorn server on a free port, in a background thread."""
-
-    def __init__(self, settings: Settings) -> None:
-        self.port = free_port()
-        self.url = f"http://127.0.0.1:{self.port}"
-        config = uvicorn.Config(
-            create_app(settings), host="127.0.0.1", port=self.port, log_level="warning"
-        )
-        self.server = uvicorn.Server(config)
-        self.thread = threading.Thread(target=self.server.run, daemon=True)
-
-    def __enter__(self) -> LiveServer:
-        self.thread.start()
-        deadline = time.monotonic() + 30
-        while not self.server.started:
-            if time.monotonic() > deadline or not self.thread.is_alive():
-                raise RuntimeError("the API server did not start")
-            time.sleep(0.02)
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.server.should_exit = True
-        self.thread.join(timeout=30)
 
 
 def dump_graph(driver: Driver) -> dict[str, Any]:
@@ -69,3 +47,18 @@ def dump_graph(driver: Driver) -> dict[str, Any]:
         "nodes": [(sorted(r["labels"]), r["props"]) for r in nodes],
         "edges": [(r["s"], r["t"], r["d"], r["props"]) for r in edges],
     }
+
+
+def auth_on(settings: Settings, *keys: ApiKey, **overrides: Any) -> Settings:
+    """``settings`` with authentication on, accepting exactly ``keys``."""
+    api_keys = json.dumps([key.model_dump(mode="json") for key in keys])
+    return settings.model_copy(update={"auth": "on", "api_keys": api_keys, **overrides})
+
+
+OPENLINEAGE_FIXTURES = Path(__file__).parent / "fixtures" / "openlineage"
+
+
+def openlineage_fixture(name: str) -> dict[str, Any]:
+    """One OpenLineage event of the corpus in tests/fixtures/openlineage, as parsed JSON."""
+    loaded: dict[str, Any] = json.loads((OPENLINEAGE_FIXTURES / f"{name}.json").read_text())
+    return loaded

@@ -1,4 +1,4 @@
-"""The pure domain and translation: identity, edge rules, property rules, folding (no I/O)."""
+"""The pure domain: identity, edge rules, property rules, request models, times (no I/O)."""
 
 from __future__ import annotations
 
@@ -24,7 +24,6 @@ from mllineage.domain import (
     parse_uid,
     validate_properties,
 )
-from mllineage.events import events_to_delta
 from tests.events import entity, event
 
 namespaces = st.from_regex(r"[A-Za-z0-9._-]+", fullmatch=True)
@@ -86,39 +85,6 @@ def test_one_event_or_a_batch_is_told_apart() -> None:
     assert isinstance(adapter.validate_python({"events": [single]}), EventBatch)
     with pytest.raises(ValidationError):
         adapter.validate_python({"events": [single], "extra": 1})
-
-
-def _event(name_time: str, owner: str, status: str = "COMPLETE") -> LineageEvent:
-    return LineageEvent.model_validate(
-        event(
-            entity("FeaturePipeline", "p", owner=owner),
-            [entity("DataSource", "s")],
-            [entity("FeatureGroup", "g", features=[{"name": "f"}])],
-            time=name_time,
-            status=status,
-            run_id=owner,
-        )
-    )
-
-
-def test_a_batch_folds_each_node_and_edge_once_newest_wins() -> None:
-    older = _event("2026-11-01T00:00:00Z", "old")
-    newer = _event("2026-11-02T00:00:00+02:00", "new")
-    for order in ([older, newer], [newer, older]):
-        delta = events_to_delta(order)
-        assert len(delta.nodes) == 4 and len(delta.edges) == 3
-        process = delta.nodes["FeaturePipeline:default:p"]
-        assert process.props["owner"] == "new" and process.run is not None
-        assert process.run["run.id"] == "new"
-        assert process.first_seen == datetime(2026, 11, 1, tzinfo=UTC)
-        assert process.last_seen == datetime(2026, 11, 1, 22, tzinfo=UTC)
-
-
-def test_only_completed_runs_produce() -> None:
-    for status in ("START", "RUNNING", "FAIL", "ABORT"):
-        delta = events_to_delta([_event("2026-11-01T00:00:00Z", "o", status)])
-        assert set(delta.nodes) == {"FeaturePipeline:default:p", "DataSource:default:s"}
-        assert {key[2] for key in delta.edges} == {EdgeType.ContributedTo}
 
 
 @pytest.mark.parametrize(

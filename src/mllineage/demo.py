@@ -12,123 +12,106 @@ from __future__ import annotations
 
 from typing import Any
 
+from mllineage.builders import entity, event, features
+
 DAY = "2026-11-{day:02d}T{hour:02d}:00:00Z"
-
-
-def _at(day: int, hour: int) -> str:
-    return DAY.format(day=day, hour=hour)
-
-
-def _e(kind: str, name: str, owner: str | None = None, **extra: Any) -> dict[str, Any]:
-    entity: dict[str, Any] = {"kind": kind, "name": name, **extra}
-    if owner:
-        entity["owner"] = owner
-    return entity
-
-
-def _features(*names: str) -> list[dict[str, Any]]:
-    return [{"name": name, "dtype": dtype} for name, dtype in (n.split(":") for n in names)]
 
 
 def _event(
     day: int, hour: int, process: dict[str, Any], inputs: list[Any], outputs: list[Any],
     run_id: str, **run: Any,
 ) -> dict[str, Any]:  # fmt: skip
-    return {
-        "event_time": _at(day, hour),
-        "producer": "mllineage demo",
-        "process": process,
-        "run": {"id": run_id, "status": "COMPLETE", **run},
-        "inputs": inputs,
-        "outputs": outputs,
-    }
+    return event(
+        process, inputs, outputs, time=DAY.format(day=day, hour=hour), run_id=run_id,
+        producer="mllineage demo", **run,
+    )  # fmt: skip
 
 
 def demo_events() -> list[dict[str, Any]]:
     growth, risk, ml, data = "team-growth", "team-risk", "team-ml-platform", "team-data"
-    customers_raw = _e("DataSource", "s3://acme-lake/raw/customers/", data)
-    orders_raw = _e("DataSource", "postgres://orders-db/public.orders", data)
-    payments_raw = _e("DataSource", "s3://acme-lake/raw/payments/", risk)
-    clicks_raw = _e("DataSource", "s3://acme-lake/raw/clickstream/", growth)
-    predictions_log = _e("DataSource", "s3://acme-lake/logs/churn-prod-predictions/", ml)
+    customers_raw = entity("DataSource", "s3://acme-lake/raw/customers/", data)
+    orders_raw = entity("DataSource", "postgres://orders-db/public.orders", data)
+    payments_raw = entity("DataSource", "s3://acme-lake/raw/payments/", risk)
+    clicks_raw = entity("DataSource", "s3://acme-lake/raw/clickstream/", growth)
+    predictions_log = entity("DataSource", "s3://acme-lake/logs/churn-prod-predictions/", ml)
 
-    customers = _e(
+    customers = entity(
         "FeatureGroup", "customers", growth, description="Customer profile features",
-        features=_features("age:int", "tenure_days:int", "region:string", "plan:string"),
+        features=features("age:int", "tenure_days:int", "region:string", "plan:string"),
     )  # fmt: skip
-    transactions = _e(
+    transactions = entity(
         "FeatureGroup", "transactions", risk,
-        features=_features("spend_30d:float", "orders_30d:int", "refund_rate:float"),
+        features=features("spend_30d:float", "orders_30d:int", "refund_rate:float"),
     )  # fmt: skip
-    engagement = _e(
+    engagement = entity(
         "FeatureGroup", "engagement", growth,
-        features=_features("sessions_7d:int", "churn_score_prev:float"),
+        features=features("sessions_7d:int", "churn_score_prev:float"),
     )  # fmt: skip
-    payments = _e(
+    payments = entity(
         "FeatureGroup", "payment-risk", risk,
-        features=_features("chargebacks_90d:int", "card_age_days:int"),
+        features=features("chargebacks_90d:int", "card_age_days:int"),
     )  # fmt: skip
 
-    def read(group: dict[str, Any], *features: str) -> dict[str, Any]:
+    def read(group: dict[str, Any], *used: str) -> dict[str, Any]:
         """A query reading a group, listing the features it used when given."""
-        entity = _e("FeatureGroup", group["name"])
-        if features:
-            entity["features"] = [{"name": f} for f in features]
-        return entity
+        if used:
+            return entity("FeatureGroup", group["name"], features=features(*used))
+        return entity("FeatureGroup", group["name"])
 
-    churn_set = _e("Dataset", "s3://acme-lake/datasets/churn/2026-11-03/", ml)
-    churn_set_old = _e("Dataset", "s3://acme-lake/datasets/churn/2026-10-01/", ml)
-    fraud_set = _e("Dataset", "s3://acme-lake/datasets/fraud/2026-11-04/", risk)
-    ltv_set = _e("Dataset", "s3://acme-lake/datasets/ltv/2026-11-05/", growth)
+    churn_set = entity("Dataset", "s3://acme-lake/datasets/churn/2026-11-03/", ml)
+    churn_set_old = entity("Dataset", "s3://acme-lake/datasets/churn/2026-10-01/", ml)
+    fraud_set = entity("Dataset", "s3://acme-lake/datasets/fraud/2026-11-04/", risk)
+    ltv_set = entity("Dataset", "s3://acme-lake/datasets/ltv/2026-11-05/", growth)
 
     def model(name: str, version: int, owner: str, **props: Any) -> dict[str, Any]:
         properties = {"version": version, "model_name": name, **props}
-        return _e("Model", f"{name}@{version}", owner, properties=properties)
+        return entity("Model", f"{name}@{version}", owner, properties=properties)
 
     return [
-        _event(1, 2, _e("FeaturePipeline", "customer-features", growth),
+        _event(1, 2, entity("FeaturePipeline", "customer-features", growth),
                [customers_raw, orders_raw], [customers], "fp-customers-1101"),
-        _event(1, 3, _e("FeaturePipeline", "transaction-features", risk),
+        _event(1, 3, entity("FeaturePipeline", "transaction-features", risk),
                [orders_raw, payments_raw], [transactions], "fp-transactions-1101"),
-        _event(1, 4, _e("FeaturePipeline", "payment-risk-features", risk),
+        _event(1, 4, entity("FeaturePipeline", "payment-risk-features", risk),
                [payments_raw], [payments], "fp-payments-1101"),
-        _event(1, 5, _e("FeaturePipeline", "engagement-features", growth),
+        _event(1, 5, entity("FeaturePipeline", "engagement-features", growth),
                [clicks_raw], [engagement], "fp-engagement-1101"),
         # Training sets: churn and fraud both read customers and transactions (a diamond).
-        _event(1, 6, _e("FeatureQuery", "churn-training-set-v1", ml),
+        _event(1, 6, entity("FeatureQuery", "churn-training-set-v1", ml),
                [read(customers), read(transactions)], [churn_set_old], "q-churn-1001"),
-        _event(3, 6, _e("FeatureQuery", "churn-training-set", ml),
+        _event(3, 6, entity("FeatureQuery", "churn-training-set", ml),
                [read(customers, "age", "tenure_days", "plan"), read(transactions, "spend_30d"),
                 read(engagement)], [churn_set], "q-churn-1103"),
-        _event(4, 6, _e("FeatureQuery", "fraud-training-set", risk),
+        _event(4, 6, entity("FeatureQuery", "fraud-training-set", risk),
                [read(customers, "age", "region"), read(transactions, "spend_30d", "refund_rate"),
                 read(payments)], [fraud_set], "q-fraud-1104"),
-        _event(5, 6, _e("FeatureQuery", "ltv-training-set", growth),
+        _event(5, 6, entity("FeatureQuery", "ltv-training-set", growth),
                [read(customers, "tenure_days"), read(transactions, "orders_30d")], [ltv_set],
                "q-ltv-1105"),
         # Training jobs and model versions.
-        _event(1, 9, _e("TrainingJob", "churn-xgb-train", ml), [churn_set_old],
+        _event(1, 9, entity("TrainingJob", "churn-xgb-train", ml), [churn_set_old],
                [model("churn-xgb", 2, ml, lifecycle="retired")], "tj-churn-2",
                parameters={"max_depth": 6}, metrics={"auc": 0.81}),
-        _event(3, 9, _e("TrainingJob", "churn-xgb-train", ml), [churn_set],
+        _event(3, 9, entity("TrainingJob", "churn-xgb-train", ml), [churn_set],
                [model("churn-xgb", 3, ml, lifecycle="serving")], "tj-churn-3",
                parameters={"max_depth": 8}, metrics={"auc": 0.86}),
-        _event(4, 9, _e("TrainingJob", "fraud-gbm-train", risk), [fraud_set],
+        _event(4, 9, entity("TrainingJob", "fraud-gbm-train", risk), [fraud_set],
                [model("fraud-gbm", 1, risk, lifecycle="serving")], "tj-fraud-1",
                parameters={"n_estimators": 400}, metrics={"precision_at_1pct": 0.72}),
-        _event(5, 9, _e("TrainingJob", "ltv-regressor-train", growth), [ltv_set],
+        _event(5, 9, entity("TrainingJob", "ltv-regressor-train", growth), [ltv_set],
                [model("ltv-regressor", 1, growth, lifecycle="staging")], "tj-ltv-1",
                metrics={"rmse": 41.2}),
         # Endpoints: serving models and reading features online.
-        _event(2, 0, _e("Endpoint", "churn-prod-old", ml, properties={"lifecycle": "retired"}),
-               [_e("Model", "churn-xgb@2"), read(customers)], [], "ep-churn-old"),
-        _event(3, 12, _e("Endpoint", "churn-prod", ml, properties={"lifecycle": "serving"}),
-               [_e("Model", "churn-xgb@3"), read(customers), read(engagement)],
+        _event(2, 0, entity("Endpoint", "churn-prod-old", ml, properties={"lifecycle": "retired"}),
+               [entity("Model", "churn-xgb@2"), read(customers)], [], "ep-churn-old"),
+        _event(3, 12, entity("Endpoint", "churn-prod", ml, properties={"lifecycle": "serving"}),
+               [entity("Model", "churn-xgb@3"), read(customers), read(engagement)],
                [predictions_log], "ep-churn-1103"),
-        _event(4, 12, _e("Endpoint", "fraud-realtime", risk, properties={"lifecycle": "serving"}),
-               [_e("Model", "fraud-gbm@1"), read(transactions), read(payments)], [],
+        _event(4, 12,
+               entity("Endpoint", "fraud-realtime", risk, properties={"lifecycle": "serving"}),
+               [entity("Model", "fraud-gbm@1"), read(transactions), read(payments)], [],
                "ep-fraud-1104"),
         # The feedback loop: churn-prod's predictions become an engagement feature.
-        _event(4, 2, _e("FeaturePipeline", "engagement-features", growth),
+        _event(4, 2, entity("FeaturePipeline", "engagement-features", growth),
                [clicks_raw, predictions_log], [engagement], "fp-engagement-1104"),
     ]  # fmt: skip

@@ -317,6 +317,17 @@ class RunIn(_Strict):
 MAX_ENTITIES_PER_EVENT = 1_000
 MAX_EVENTS_PER_REQUEST = 5_000
 
+# Reads: the defaults and caps of walks and entity pages, shared by the API, the client and the
+# CLI. A lineage walk looks DEFAULT_WALK_DEPTH deep; impact and the questions look as deep as
+# allowed, because a feature owner asks about everything downstream.
+MAX_DEPTH = 100
+DEFAULT_WALK_DEPTH = 10
+DEFAULT_IMPACT_DEPTH = MAX_DEPTH
+MAX_LIMIT = 10_000
+DEFAULT_LIMIT = 1_000
+MAX_PAGE = 1_000
+MAX_NAME_QUERY = 256  # the longest name substring an entity search takes
+
 
 def _is_process(entity: EntityIn) -> EntityIn:
     if entity.kind not in PROCESS_KINDS:

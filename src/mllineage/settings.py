@@ -10,8 +10,6 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from mllineage.domain import DEFAULT_NAMESPACE, NAMESPACE_PATTERN, Kind
 
-REPO_ROOT = Path(__file__).resolve().parents[2]
-
 
 def _data_home() -> Path:
     return Path.home() / ".local" / "share" / "mllineage"
@@ -47,7 +45,13 @@ class Settings(BaseSettings):
     neo4j_pagecache: str = "256m"
     neo4j_start_timeout: float = 120.0
 
-    schema_file: Path = REPO_ROOT / "cypher" / "schema.cypher"
+    schema_file: Path | None = Field(
+        None, description="A schema to apply instead of the cypher/schema.cypher in the package"
+    )
+
+    # Where ``mllineage serve`` (and ``make run``) listens; its --host and --port override.
+    host: str = "127.0.0.1"
+    port: int = Field(8000, ge=1, le=65535)
 
     # Service behaviour.
     neo4j_retry_seconds: float = Field(

@@ -1,4 +1,5 @@
-"""Walks over the lineage graph: what to keep of a breadth-first search (pure logic).
+"""Walks over the lineage graph: what to keep of a breadth-first search, and the shape of an
+impact report (pure logic, no I/O).
 
 The store runs the search itself as one pruning breadth-first expansion in Neo4j, which
 keeps each node once at its shortest depth, so cost grows with the reached subgraph and
@@ -11,8 +12,10 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass
 from enum import StrEnum
+from typing import NamedTuple
 
 from mllineage.domain import Kind
+from mllineage.views import EntityOut, ImpactItem, ImpactReport
 
 
 class Direction(StrEnum):
@@ -65,6 +68,64 @@ def select(
         if uid != root and (kinds is None or r.kind in kinds)
     )
     return [uid for _, uid in chosen[:limit]], len(chosen) > limit
+
+
+class Downstream(NamedTuple):
+    """One node an impact walk reached: where, how far, and whom to tell."""
+
+    uid: str
+    kind: Kind
+    depth: int
+    namespace: str
+    name: str
+    owner: str | None
+
+
+def impact_report(
+    root: EntityOut, reached: Iterable[Downstream], edges: Iterable[tuple[str, str]], limit: int
+) -> ImpactReport:
+    """The downstream blast radius of ``root`` from what its walk found.
+
+    ``reached`` are the nodes downstream of the root (root excluded), each at its shortest
+    distance; ``edges`` the (from, to) pairs among the root and them. The report counts
+    every node per kind, lists the models, endpoints and training jobs nearest first (at
+    most ``limit`` of each) with one shortest path from the root, and every distinct owner.
+    """
+    nodes = {row.uid: row for row in reached}
+    downstream = {uid: Reached(row.depth, row.kind) for uid, row in nodes.items()}
+    parents = shortest_path_parents({**downstream, root.uid: Reached(0, root.kind)}, edges)
+    counts: dict[Kind, int] = {}
+    for row in nodes.values():
+        counts[row.kind] = counts.get(row.kind, 0) + 1
+    truncated = False
+
+    def items(kind: Kind) -> list[ImpactItem]:
+        nonlocal truncated
+        chosen, cut = select(downstream, root.uid, frozenset({kind}), limit)
+        truncated = truncated or cut
+        return [
+            ImpactItem(
+                uid=uid,
+                kind=kind,
+                namespace=nodes[uid].namespace,
+                name=nodes[uid].name,
+                owner=nodes[uid].owner,
+                depth=nodes[uid].depth,
+                path=path_to(uid, parents),
+            )
+            for uid in chosen
+        ]
+
+    return ImpactReport(
+        root=root,
+        total=len(nodes),
+        counts=counts,
+        models=items(Kind.Model),
+        endpoints=items(Kind.Endpoint),
+        training_jobs=items(Kind.TrainingJob),
+        owners=sorted({row.owner for row in nodes.values() if row.owner}),
+        truncated=truncated,
+    )
 
 
 @dataclass(frozen=True)

@@ -11,7 +11,7 @@ import httpx
 import pytest
 from neo4j import Driver
 
-from tests.events import changed, entity, event, feature_store_events
+from tests.events import entity, event, event_with, feature_store_events
 from tests.helpers import dump_graph
 
 
@@ -121,55 +121,48 @@ def test_batch_with_one_bad_item_writes_nothing(api: httpx.Client, empty_graph: 
     assert dump_graph(empty_graph) == {"nodes": [], "edges": []}
 
 
-GOOD = feature_store_events()[0]
-
-
-def _with(path: list[Any], value: Any) -> dict[str, Any]:
-    return changed(GOOD, path, value)
-
-
 BAD_BODIES = {
-    "unknown kind": (_with(["inputs", 0, "kind"], "Table"), "inputs[0].kind", "DataSource"),
+    "unknown kind": (event_with(["inputs", 0, "kind"], "Table"), "inputs[0].kind", "DataSource"),
     "forbidden pairing": (
-        _with(["inputs", 0, "kind"], "Endpoint"),
+        event_with(["inputs", 0, "kind"], "Endpoint"),
         "inputs[0]: Endpoint is a process",
         "allowed pairs",
     ),
     "process that is an artifact": (
-        _with(["process", "kind"], "Model"),
+        event_with(["process", "kind"], "Model"),
         "process: Model is an artifact",
         "allowed pairs",
     ),
     "reserved property": (
-        _with(["inputs", 0, "properties"], {"created_at": "x"}),
+        event_with(["inputs", 0, "properties"], {"created_at": "x"}),
         "reserved",
         "created_at",
     ),
     "reserved run property": (
-        _with(["inputs", 0, "properties"], {"run": {"id": 1}}),
+        event_with(["inputs", 0, "properties"], {"run": {"id": 1}}),
         "reserved",
         "run.id",
     ),
     "invalid property name": (
-        _with(["inputs", 0, "properties"], {"bad name`": 1}),
+        event_with(["inputs", 0, "properties"], {"bad name`": 1}),
         "inputs[0].properties",
         "invalid",
     ),
-    "mixed list": (_with(["inputs", 0, "properties"], {"xs": [1, "a"]}), "xs", "one type"),
-    "null property": (_with(["inputs", 0, "properties"], {"x": None}), "'x'", "null"),
-    "empty name": (_with(["outputs", 0, "name"], ""), "outputs[0].name", "at least 1"),
+    "mixed list": (event_with(["inputs", 0, "properties"], {"xs": [1, "a"]}), "xs", "one type"),
+    "null property": (event_with(["inputs", 0, "properties"], {"x": None}), "'x'", "null"),
+    "empty name": (event_with(["outputs", 0, "name"], ""), "outputs[0].name", "at least 1"),
     "bad namespace": (
-        _with(["outputs", 0, "namespace"], "s3://x"),
+        event_with(["outputs", 0, "namespace"], "s3://x"),
         "outputs[0].namespace",
         "pattern",
     ),
-    "naive time": (_with(["event_time"], "2026-11-02T10:00:00"), "event_time", "timezone"),
+    "naive time": (event_with(["event_time"], "2026-11-02T10:00:00"), "event_time", "timezone"),
     "features on a model": (
-        _with(["inputs", 1, "features"], [{"name": "x"}]),
+        event_with(["inputs", 1, "features"], [{"name": "x"}]),
         "inputs[1]",
         "only allowed on a FeatureGroup",
     ),
-    "unknown field": (_with(["proces"], {}), "proces", "Extra inputs"),
+    "unknown field": (event_with(["proces"], {}), "proces", "Extra inputs"),
     "empty batch": ({"events": []}, "events", "at least 1"),
 }
 
@@ -196,7 +189,7 @@ def test_malformed_json_is_422(api: httpx.Client, empty_graph: Driver) -> None:
 
 
 def test_body_over_the_limit_is_413(api: httpx.Client, empty_graph: Driver) -> None:
-    huge = _with(["inputs", 0, "description"], "x" * 10)
+    huge = event_with(["inputs", 0, "description"], "x" * 10)
     huge["padding"] = "y" * (17 * 1024 * 1024)
     reply = api.post("/v1/events", content=json.dumps(huge).encode())
     assert reply.status_code == 413

@@ -3,9 +3,7 @@
 from __future__ import annotations
 
 import copy
-import json
 from datetime import UTC, datetime
-from pathlib import Path
 from typing import Any
 from uuid import uuid4
 
@@ -23,15 +21,8 @@ from openlineage.client.transport.http import (
     TokenProvider,
 )
 
-from mllineage.auth import new_key
-from mllineage.settings import Settings
-from tests.helpers import LiveServer, dump_graph
-
-FIXTURES = Path(__file__).parents[1] / "fixtures" / "openlineage"
-
-
-def fixture(name: str) -> dict[str, Any]:
-    return json.loads((FIXTURES / f"{name}.json").read_text())
+from mllineage.local import LocalApi
+from tests.helpers import WRITER, dump_graph, openlineage_fixture
 
 
 def nodes_by_uid(driver: Driver) -> dict[str, dict[str, Any]]:
@@ -43,7 +34,7 @@ def edges(driver: Driver) -> set[tuple[str, str, str]]:
 
 
 def test_the_openlineage_client_builds_the_ml_graph(
-    live_server: LiveServer, api: httpx.Client
+    live_server: LocalApi, api: httpx.Client
 ) -> None:
     client = OpenLineageClient(transport=HttpTransport(HttpConfig(url=live_server.url)))
     producer = "https://github.com/acme/ml-platform"
@@ -113,11 +104,7 @@ def test_the_openlineage_client_builds_the_ml_graph(
     assert job["run"]["status"] == "COMPLETE"
 
 
-def test_the_client_authenticates_with_an_api_key(settings: Settings, empty_graph: Driver) -> None:
-    token, key = new_key("airflow", {"write"})
-    secured = settings.model_copy(
-        update={"auth": "on", "api_keys": json.dumps([key.model_dump(mode="json")])}
-    )
+def test_the_client_authenticates_with_an_api_key(secured: LocalApi, empty_graph: Driver) -> None:
     event = RunEvent(
         eventType=RunState.COMPLETE,
         eventTime=datetime.now(UTC).isoformat(),
@@ -126,17 +113,16 @@ def test_the_client_authenticates_with_an_api_key(settings: Settings, empty_grap
         producer="https://github.com/acme/ml-platform",
         inputs=[InputDataset(namespace="s3://acme", name="raw/events")],
     )
-    with LiveServer(secured) as server:
-        for provider, accepted in ((ApiKeyTokenProvider({"apiKey": token}), True),
-                                   (TokenProvider({}), False)):  # fmt: skip
-            transport = HttpTransport(HttpConfig(url=server.url, auth=provider, retry={"total": 0}))
-            try:
-                OpenLineageClient(transport=transport).emit(event)
-                sent = True
-            except requests.HTTPError as exc:
-                assert exc.response is not None and exc.response.status_code == 401
-                sent = False
-            assert sent is accepted
+    for provider, accepted in ((ApiKeyTokenProvider({"apiKey": WRITER}), True),
+                               (TokenProvider({}), False)):  # fmt: skip
+        transport = HttpTransport(HttpConfig(url=secured.url, auth=provider, retry={"total": 0}))
+        try:
+            OpenLineageClient(transport=transport).emit(event)
+            sent = True
+        except requests.HTTPError as exc:
+            assert exc.response is not None and exc.response.status_code == 401
+            sent = False
+        assert sent is accepted
     assert "FeaturePipeline:default:ml/nightly" in nodes_by_uid(empty_graph)
 
 
@@ -145,7 +131,7 @@ def post(api: httpx.Client, body: Any, batch: bool = False) -> httpx.Response:
 
 
 def test_mapping_of_a_feature_pipeline_run(api: httpx.Client, empty_graph: Driver) -> None:
-    reply = post(api, fixture("pipeline_complete"))
+    reply = post(api, openlineage_fixture("pipeline_complete"))
     assert reply.status_code == 201, reply.text
     nodes = nodes_by_uid(empty_graph)
     pipeline = nodes["FeaturePipeline:default:feature-jobs/customer_features"]
@@ -172,7 +158,7 @@ def test_mapping_of_a_feature_pipeline_run(api: httpx.Client, empty_graph: Drive
 
 
 def test_default_kinds_follow_the_process(api: httpx.Client, empty_graph: Driver) -> None:
-    assert post(api, fixture("query_complete")).status_code == 201
+    assert post(api, openlineage_fixture("query_complete")).status_code == 201
     assert edges(empty_graph) == {
         ("FeatureGroup:default:feast/customers", "ContributedTo",
          "FeatureQuery:default:feature-jobs/churn_training_set"),
@@ -184,7 +170,7 @@ def test_default_kinds_follow_the_process(api: httpx.Client, empty_graph: Driver
 def test_declared_kinds_win_and_unknown_facets_are_ignored(
     api: httpx.Client, empty_graph: Driver
 ) -> None:
-    assert post(api, fixture("endpoint_declared_kinds")).status_code == 201
+    assert post(api, openlineage_fixture("endpoint_declared_kinds")).status_code == 201
     assert edges(empty_graph) == {
         ("Model:default:models/churn-xgb@3", "ContributedTo",
          "Endpoint:default:serving/churn-prod"),
@@ -199,7 +185,7 @@ def test_declared_kinds_win_and_unknown_facets_are_ignored(
 def test_failed_runs_record_status_but_produce_nothing(
     status: str, api: httpx.Client, empty_graph: Driver
 ) -> None:
-    event = fixture("training_fail")
+    event = openlineage_fixture("training_fail")
     event["eventType"] = status
     assert post(api, event).status_code == 201
     job = nodes_by_uid(empty_graph)["TrainingJob:default:ml/churn_train"]
@@ -214,7 +200,7 @@ def test_failed_runs_record_status_but_produce_nothing(
 def test_start_records_inputs_and_complete_adds_outputs(
     api: httpx.Client, empty_graph: Driver
 ) -> None:
-    complete = fixture("query_complete")
+    complete = openlineage_fixture("query_complete")
     start = {**copy.deepcopy(complete), "eventType": "START", "eventTime": "2026-11-02T11:59:00Z"}
     assert post(api, start).status_code == 201
     assert {t for _, t, _ in edges(empty_graph)} == {"ContributedTo"}
@@ -225,8 +211,8 @@ def test_start_records_inputs_and_complete_adds_outputs(
 
 
 def test_job_and_dataset_events(api: httpx.Client, empty_graph: Driver) -> None:
-    assert post(api, fixture("job_event")).status_code == 201
-    assert post(api, fixture("dataset_event")).status_code == 201
+    assert post(api, openlineage_fixture("job_event")).status_code == 201
+    assert post(api, openlineage_fixture("dataset_event")).status_code == 201
     nodes = nodes_by_uid(empty_graph)
     assert nodes["DataSource:default:s3://acme/raw/payments"]["owner"] == "team-risk"
     assert "run.status" not in nodes["FeaturePipeline:default:feature-jobs/orders_features"]
@@ -239,7 +225,10 @@ def test_job_and_dataset_events(api: httpx.Client, empty_graph: Driver) -> None:
 
 
 def test_batches_are_atomic_and_idempotent(api: httpx.Client, empty_graph: Driver) -> None:
-    corpus = [fixture(name) for name in ("pipeline_complete", "query_complete", "training_fail")]
+    corpus = [
+        openlineage_fixture(name)
+        for name in ("pipeline_complete", "query_complete", "training_fail")
+    ]
     assert post(api, corpus, batch=True).status_code == 201
     once = dump_graph(empty_graph)
     assert post(api, corpus, batch=True).status_code == 201
@@ -257,7 +246,7 @@ def test_batches_are_atomic_and_idempotent(api: httpx.Client, empty_graph: Drive
 
 
 def _without(path: list[str]) -> dict[str, Any]:
-    event = fixture("query_complete")
+    event = openlineage_fixture("query_complete")
     target = event
     for key in path[:-1]:
         target = target[key]
@@ -273,9 +262,9 @@ def _without(path: list[str]) -> dict[str, Any]:
         (_without(["schemaURL"]), "schemaURL"),
         (_without(["job", "name"]), "job.name"),
         (_without(["inputs", 0, "namespace"]), "inputs[0].namespace"),  # type: ignore[list-item]
-        ({**fixture("query_complete"), "eventTime": "yesterday"}, "eventTime"),
-        ({**fixture("query_complete"), "eventType": "DONE"}, "eventType"),
-        ({**fixture("endpoint_declared_kinds"), "outputs": [
+        ({**openlineage_fixture("query_complete"), "eventTime": "yesterday"}, "eventTime"),
+        ({**openlineage_fixture("query_complete"), "eventType": "DONE"}, "eventType"),
+        ({**openlineage_fixture("endpoint_declared_kinds"), "outputs": [
             {"namespace": "x", "name": "y",
              "facets": {"mllineage": {"kind": "TrainingJob"}}}]}, "outputs[0]"),
     ],

@@ -19,26 +19,15 @@ import schemathesis
 from hypothesis import HealthCheck, given, settings
 from schemathesis.specs.openapi.checks import positive_data_acceptance
 
-from mllineage.auth import new_key
-from mllineage.settings import Settings
-from tests.helpers import LiveServer
+from mllineage.local import LocalApi
+from tests.helpers import ADMIN
 
 EXAMPLES = 25
 
 
-TOKEN, KEY = new_key("fuzzer", {"admin"})
-
-
 @pytest.fixture(scope="module")
-def secured(settings: Settings) -> Iterator[LiveServer]:
-    """Authentication on, so the checks also try requests without a valid token."""
-    keys = json.dumps([KEY.model_dump(mode="json")])
-    with LiveServer(settings.model_copy(update={"auth": "on", "api_keys": keys})) as server:
-        yield server
-
-
-@pytest.fixture(scope="module")
-def operations(secured: LiveServer) -> dict[str, schemathesis.APIOperation]:
+def operations(secured: LocalApi) -> dict[str, schemathesis.APIOperation]:
+    """Against the secured API, so the checks also try requests without a valid token."""
     schema = schemathesis.openapi.from_url(f"{secured.url}/openapi.json")
     found = [result.ok() for result in schema.get_all_operations()]
     return {op.label: op for op in found}
@@ -57,7 +46,7 @@ def test_the_list_covers_every_operation(operations: dict[str, schemathesis.APIO
 
 @pytest.mark.parametrize("label", OPERATIONS)
 def test_operation_answers_within_its_schema(
-    label: str, operations: dict[str, schemathesis.APIOperation], secured: LiveServer
+    label: str, operations: dict[str, schemathesis.APIOperation], secured: LocalApi
 ) -> None:
     @settings(
         max_examples=EXAMPLES, derandomize=True, deadline=None,
@@ -67,7 +56,7 @@ def test_operation_answers_within_its_schema(
     def check(case: schemathesis.Case) -> None:
         case.call_and_validate(
             base_url=secured.url,
-            headers={"Authorization": f"Bearer {TOKEN}"},
+            headers={"Authorization": f"Bearer {ADMIN}"},
             excluded_checks=[positive_data_acceptance],
         )
 
@@ -98,19 +87,19 @@ BAD_BODIES = {
 @pytest.mark.parametrize("bad", list(BAD_BODIES))
 @pytest.mark.parametrize("label", WRITES)
 def test_bad_bodies_answer_within_the_schema(
-    label: str, bad: str, operations: dict[str, schemathesis.APIOperation], secured: LiveServer
+    label: str, bad: str, operations: dict[str, schemathesis.APIOperation], secured: LocalApi
 ) -> None:
     case = operations[label].Case(body=BAD_BODIES[bad], media_type="application/json")
     response = case.call_and_validate(
         base_url=secured.url,
-        headers={"Authorization": f"Bearer {TOKEN}"},
+        headers={"Authorization": f"Bearer {ADMIN}"},
         excluded_checks=[positive_data_acceptance],
     )
     assert 400 <= response.status_code < 500 and response.json()["message"]
 
 
 @pytest.mark.parametrize("label", WRITES)
-def test_chunked_bodies_over_the_limit_get_413(label: str, secured: LiveServer) -> None:
+def test_chunked_bodies_over_the_limit_get_413(label: str, secured: LocalApi) -> None:
     def chunks() -> Iterator[bytes]:
         yield b'{"events": ["'
         for _ in range(17):
@@ -118,5 +107,5 @@ def test_chunked_bodies_over_the_limit_get_413(label: str, secured: LiveServer) 
 
     path = label.split(" ", 1)[1]
     reply = httpx.post(secured.url + path, content=chunks(), timeout=60,
-                       headers={"Authorization": f"Bearer {TOKEN}"})  # fmt: skip
+                       headers={"Authorization": f"Bearer {ADMIN}"})  # fmt: skip
     assert reply.status_code == 413 and "larger than" in reply.json()["message"]

@@ -7,7 +7,6 @@ import logging
 import os
 import subprocess
 import sys
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -18,25 +17,13 @@ from pydantic import SecretStr
 
 from mllineage.api import create_app
 from mllineage.auth import new_key
+from mllineage.local import LocalApi
 from mllineage.settings import Settings
-from tests.events import changed, entity, event, feature_store_events
-from tests.helpers import LiveServer, dump_graph
-
-READER, READER_KEY = new_key("dashboards", {"read"})
-WRITER, WRITER_KEY = new_key("pipelines", {"write"})
-ADMIN, ADMIN_KEY = new_key("ops", {"admin"})
+from tests.events import entity, event, event_with, feature_store_events
+from tests.helpers import ADMIN, READER, WRITER, auth_on, dump_graph
 
 
-@pytest.fixture(scope="module")
-def secured(settings: Settings) -> Iterator[LiveServer]:
-    keys = json.dumps([k.model_dump(mode="json") for k in (READER_KEY, WRITER_KEY, ADMIN_KEY)])
-    with LiveServer(settings.model_copy(update={"auth": "on", "api_keys": keys})) as server:
-        yield server
-
-
-def call(
-    server: LiveServer, method: str, path: str, token: str | None, **kw: Any
-) -> httpx.Response:
+def call(server: LocalApi, method: str, path: str, token: str | None, **kw: Any) -> httpx.Response:
     headers = {"Authorization": f"Bearer {token}"} if token else {}
     return httpx.request(method, server.url + path, headers=headers, timeout=30, **kw)
 
@@ -57,7 +44,7 @@ READ = ("GET", "/v1/lineage", {"params": {"uid": "FeaturePipeline:default:custom
 )  # fmt: skip
 def test_tokens_and_scopes(
     request_: tuple[str, str, dict[str, Any]], token: str | None, status: int,
-    secured: LiveServer, empty_graph: Driver,
+    secured: LocalApi, empty_graph: Driver,
 ) -> None:  # fmt: skip
     if request_ is READ:
         call(secured, *WRITE[:2], ADMIN, **WRITE[2])
@@ -73,7 +60,7 @@ def test_tokens_and_scopes(
         assert token not in reply.text
 
 
-def test_health_stays_open(secured: LiveServer) -> None:
+def test_health_stays_open(secured: LocalApi) -> None:
     assert call(secured, "GET", "/healthz", None).status_code == 200
     assert call(secured, "GET", "/readyz", None).status_code == 200
 
@@ -89,7 +76,7 @@ def test_created_key_is_stored_as_a_digest_and_works(settings: Settings, tmp_pat
     token = done.stdout.split(": ", 1)[1].split()[0]
     assert token.startswith("mll_") and token not in keys.read_text()
     assert oct(keys.stat().st_mode)[-3:] == "600"
-    with LiveServer(settings.model_copy(update={"auth": "on", "api_keys_file": keys})) as server:
+    with LocalApi(settings.model_copy(update={"auth": "on", "api_keys_file": keys})) as server:
         assert call(server, "GET", "/v1/entities", token).status_code == 200
     bad = subprocess.run(
         [sys.executable, "-m", "mllineage.cli", "keys", "create", "--name", "x",
@@ -114,14 +101,13 @@ def test_no_secret_reaches_logs_or_replies(
 ) -> None:
     password = "neo4j-Pa55word-that-must-not-leak"
     token, key = new_key("leak-check", {"read", "write"})
-    wrong = settings.model_copy(update={
-        "auth": "on", "api_keys": json.dumps([key.model_dump(mode="json")]),
-        "neo4j_password": SecretStr(password), "neo4j_retry_seconds": 1.0,
-        "neo4j_user": "intruder",  # a wrong login locks its user out for a while: not ours
-    })  # fmt: skip
+    wrong = auth_on(
+        settings, key, neo4j_password=SecretStr(password), neo4j_retry_seconds=1.0,
+        neo4j_user="intruder",  # a wrong login locks its user out for a while: not ours
+    )  # fmt: skip
     caplog.set_level(logging.DEBUG)
     replies = []
-    with LiveServer(wrong) as server:
+    with LocalApi(wrong) as server:
         replies.append(call(server, "GET", "/readyz", None))
         replies.append(call(server, "POST", "/v1/events", token, json=feature_store_events()[0]))
         replies.append(call(server, "GET", "/v1/entities", token + "x"))
@@ -132,17 +118,13 @@ def test_no_secret_reaches_logs_or_replies(
         assert password not in text and token not in text
 
 
-def _event_with(path: list[Any], value: Any) -> dict[str, Any]:
-    return changed(feature_store_events()[0], path, value)
-
-
 LIMITS = {
-    "101 properties": (_event_with(["inputs", 0, "properties"], {f"p{i}": i for i in range(101)}),
+    "101 properties": (event_with(["inputs", 0, "properties"], {f"p{i}": i for i in range(101)}),
                        "at most 100 properties"),
-    "long string": (_event_with(["inputs", 0, "properties"], {"p": "x" * 16_385}), "longer than"),
-    "long list": (_event_with(["inputs", 0, "properties"], {"p": list(range(1001))}), "1000 items"),
-    "long name": (_event_with(["inputs", 0, "name"], "n" * 1025), "at most 1024"),
-    "long key": (_event_with(["inputs", 0, "properties"], {"k" * 129: 1}), "at most 128"),
+    "long string": (event_with(["inputs", 0, "properties"], {"p": "x" * 16_385}), "longer than"),
+    "long list": (event_with(["inputs", 0, "properties"], {"p": list(range(1001))}), "1000 items"),
+    "long name": (event_with(["inputs", 0, "name"], "n" * 1025), "at most 1024"),
+    "long key": (event_with(["inputs", 0, "properties"], {"k" * 129: 1}), "at most 128"),
     "5001 events": ({"events": [feature_store_events()[0]] * 5001}, "at most 5000"),
 }  # fmt: skip
 
@@ -183,7 +165,7 @@ def test_cypher_in_any_string_field_is_stored_literally_or_refused(
         value = [INJECTION]
     elif path[-1] in ("parameters", "properties"):
         value = {"q": INJECTION}
-    reply = api.post("/v1/events", json=_event_with(path, value))
+    reply = api.post("/v1/events", json=event_with(path, value))
     assert reply.status_code in (200, 422), reply.text
     graph = dump_graph(empty_graph)
     labels = {label for labels, _ in graph["nodes"] for label in labels}

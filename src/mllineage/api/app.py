@@ -9,7 +9,7 @@ from contextlib import asynccontextmanager
 from fastapi import FastAPI
 from neo4j import AsyncGraphDatabase
 
-from mllineage.api import entities, health, ingest, lineage, openlineage
+from mllineage.api import docs, entities, health, ingest, lineage, openlineage
 from mllineage.api.errors import install_error_handlers
 from mllineage.api.guard import Authenticate
 from mllineage.api.limits import BodySizeLimit
@@ -48,16 +48,20 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             connection_acquisition_timeout=settings.neo4j_connection_timeout,
         )
         store = Store(
-            driver, settings.neo4j_database, settings.schema_file, settings.write_queue_seconds
+            driver,
+            settings.neo4j_database,
+            settings.schema_file,
+            settings.write_queue_seconds,
+            uri=settings.neo4j_uri,
         )
-        # Start anyway when Neo4j is not usable yet: /readyz says why (503) and applies the
-        # schema once Neo4j is back.
-        if reason := await store.readiness():
-            log.warning("not ready at start-up: %s", reason)
+        # Applies the schema, or starts anyway while Neo4j is not usable yet: /readyz says
+        # why (503) and the store applies the schema by itself once Neo4j is back.
+        await store.start()
         app.state.store = store
         try:
             yield
         finally:
+            await store.close()
             await driver.close()
 
     app = FastAPI(
@@ -66,7 +70,10 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         summary="Lineage of machine-learning work: data sources to features to models to "
         "endpoints, on Neo4j.",
         lifespan=lifespan,
+        docs_url=None,  # served from local files by api/docs.py
+        redoc_url=None,
     )
+    docs.install(app)
     app.state.settings = settings
     app.state.keyring = keyring_for(settings)
     redact_access_log()

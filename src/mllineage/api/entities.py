@@ -7,12 +7,10 @@ from typing import Annotated
 from fastapi import APIRouter, Path, Query
 
 from mllineage.api.deps import StoreDep, require
-from mllineage.domain import MAX_NAME_LENGTH, NAMESPACE_PATTERN, Kind
+from mllineage.domain import MAX_NAME_LENGTH, MAX_NAME_QUERY, MAX_PAGE, NAMESPACE_PATTERN, Kind
 from mllineage.views import EntityDetail, EntityPage
 
 router = APIRouter(prefix="/v1/entities", tags=["entities"], dependencies=[require("read")])
-
-MAX_PAGE = 1_000
 
 
 @router.get(
@@ -25,7 +23,8 @@ async def list_entities(
     kind: Kind | None = None,
     namespace: Annotated[str | None, Query(pattern=NAMESPACE_PATTERN, max_length=128)] = None,
     q: Annotated[
-        str | None, Query(min_length=1, max_length=256, description="Substring of the name")
+        str | None,
+        Query(min_length=1, max_length=MAX_NAME_QUERY, description="Substring of the name"),
     ] = None,
     limit: Annotated[int, Query(ge=1, le=MAX_PAGE)] = 100,
     cursor: Annotated[

@@ -23,6 +23,8 @@ async def healthz() -> dict[str, str]:
     responses={503: {"description": "Not ready; `message` says why"}},
 )
 async def readyz(store: StoreDep) -> JSONResponse:
+    """Only reads, as an open probe must: when not ready the store's schema keeper is asked
+    to check, and it restores the schema in the background (see store/schema.py)."""
     reason = await store.readiness(probe_seconds=READY_WITHIN_SECONDS)
     if reason is not None:
         return JSONResponse(

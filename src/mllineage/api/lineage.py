@@ -9,17 +9,21 @@ from fastapi import APIRouter, Query
 from pydantic import BeforeValidator
 
 from mllineage.api.deps import StoreDep, require
-from mllineage.domain import Kind, Uid, parse_uid
+from mllineage.domain import (
+    DEFAULT_IMPACT_DEPTH,
+    DEFAULT_LIMIT,
+    DEFAULT_WALK_DEPTH,
+    MAX_DEPTH,
+    MAX_LIMIT,
+    Kind,
+    Uid,
+    parse_uid,
+)
 from mllineage.errors import InvalidInput
 from mllineage.traversal import QUESTIONS, Direction
 from mllineage.views import ImpactReport, LineageGraph
 
 router = APIRouter(prefix="/v1", tags=["lineage"], dependencies=[require("read")])
-
-DEFAULT_DEPTH = 10
-MAX_DEPTH = 100
-DEFAULT_LIMIT = 1_000
-MAX_LIMIT = 10_000
 
 NOT_FOUND: dict[int | str, dict[str, Any]] = {404: {"description": "No entity with that uid"}}
 
@@ -49,7 +53,7 @@ async def lineage(
     store: StoreDep,
     uid: RootUid,
     direction: Direction = Direction.downstream,
-    depth: Depth = DEFAULT_DEPTH,
+    depth: Depth = DEFAULT_WALK_DEPTH,
     kinds: Kinds = None,
     limit: Limit = DEFAULT_LIMIT,
 ) -> LineageGraph:
@@ -66,7 +70,7 @@ async def lineage(
     "/impact", summary="The downstream blast radius of changing a node", responses=NOT_FOUND
 )
 async def impact(
-    store: StoreDep, uid: RootUid, depth: Depth = MAX_DEPTH, limit: Limit = DEFAULT_LIMIT
+    store: StoreDep, uid: RootUid, depth: Depth = DEFAULT_IMPACT_DEPTH, limit: Limit = DEFAULT_LIMIT
 ) -> ImpactReport:
     return await store.impact(uid, depth=depth, limit=limit)
 
@@ -80,7 +84,7 @@ async def ask(
     store: StoreDep,
     question: QuestionName,
     uid: RootUid,
-    depth: Depth = MAX_DEPTH,
+    depth: Depth = DEFAULT_IMPACT_DEPTH,
     limit: Limit = DEFAULT_LIMIT,
 ) -> LineageGraph:
     asked = QUESTIONS[question.value]

@@ -1,7 +1,8 @@
 """Provision, start, watch and stop a real Neo4j Community server without Docker.
 
-The server's jars come from Maven Central (``org.neo4j:neo4j`` and the Browser) through the
-system Maven, once, into a cache shared by every instance. An *instance* is a folder with
+The server's jars come from Maven Central (``org.neo4j:neo4j`` and the Browser), resolved by
+a pinned Maven that is itself downloaded from Maven Central and checked against its SHA-512,
+once, into a cache shared by every instance. An *instance* is a folder with
 its own ``neo4j.conf``, data, logs and pid file; the developer's instance keeps its data
 across restarts, and the test suite makes throw-away ones on free ports.
 """
@@ -31,6 +32,7 @@ from neo4j import GraphDatabase
 from neo4j.exceptions import AuthError, ServiceUnavailable
 
 from mllineage.settings import Settings
+from mllineage.store import queries
 
 MIN_JAVA = 17
 MAVEN_VERSION = "3.9.11"
@@ -114,8 +116,8 @@ def _locked(path: Path) -> Iterator[None]:
 def maven(settings: Settings) -> Path:
     """A pinned Maven from Maven Central, checked against its SHA-512, fetched once.
 
-    Maven 3.9's breadth-first collector resolves the server's ~200 jars in seconds where the
-    Maven 3.8 of Debian needs minutes, so the system Maven is not used.
+    Maven 3.9's breadth-first collector resolves the server's couple of hundred jars much
+    faster than the older Maven some distributions ship, so the system Maven is not used.
     """
     home = settings.neo4j_cache_dir / f"apache-maven-{MAVEN_VERSION}"
     mvn = home / "bin" / "mvn"
@@ -329,14 +331,14 @@ class LocalNeo4j:
         password = self.settings.neo4j_password.get_secret_value()
         try:
             with GraphDatabase.driver(self.bolt_uri, auth=(user, password)) as driver:
-                driver.execute_query("RETURN 1", database_=self.settings.neo4j_database)
+                driver.execute_query(queries.PING, database_=self.settings.neo4j_database)
             return
         except AuthError:
             pass
         try:
             with GraphDatabase.driver(self.bolt_uri, auth=(user, DEFAULT_PASSWORD)) as driver:
                 driver.execute_query(
-                    "ALTER CURRENT USER SET PASSWORD FROM $old TO $new",
+                    queries.CHANGE_PASSWORD,
                     old=DEFAULT_PASSWORD,
                     new=password,
                     database_="system",
@@ -348,7 +350,7 @@ class LocalNeo4j:
                 "or delete that folder to start afresh"
             ) from None
         with GraphDatabase.driver(self.bolt_uri, auth=(user, password)) as driver:
-            driver.execute_query("RETURN 1", database_=self.settings.neo4j_database)
+            driver.execute_query(queries.PING, database_=self.settings.neo4j_database)
 
     def stop(self, timeout: float = 60.0) -> bool:
         """Shut the server down cleanly (SIGTERM, then SIGKILL after ``timeout``)."""

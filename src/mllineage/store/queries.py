@@ -1,4 +1,6 @@
-"""The Cypher of the store, in one place: every value a parameter, labels and types from enums.
+"""Every Cypher text the code runs, in one place: every value a parameter, labels and types
+from enums. (The schema's statements live in the packaged ``cypher/schema.cypher``, which
+``read_schema`` reads; the local server's provisioning uses the few texts at the end.)
 
 Labels and relationship types are spliced into query text only from the fixed ``Kind`` and
 ``EdgeType`` vocabularies, and walk depths only as ints; never request strings.
@@ -7,6 +9,7 @@ Labels and relationship types are spliced into query text only from the fixed ``
 from __future__ import annotations
 
 import re
+from importlib import resources
 from pathlib import Path
 
 from mllineage.domain import RUN_PROPERTY_PREFIX, EdgeType
@@ -14,9 +17,9 @@ from mllineage.events import TIME_PROPERTIES
 from mllineage.traversal import Direction
 
 # Temporal values cross the driver as ISO strings, both ways: the driver converts each one
-# between Python and Neo4j types in Python (~45 us to send, ~70 us to receive), which was
-# over half of a 500-event write and most of a big walk. Cypher's datetime() and toString()
-# do it in the server, and the store parses with datetime.fromisoformat.
+# between Python and Neo4j types in Python, which dominated big writes and walks (see
+# bench/README.md). Cypher's datetime() and toString() do it in the server, and the store
+# parses with datetime.fromisoformat.
 
 # A node's properties as [key, value] pairs, temporal values as ISO strings. (Keys are read
 # dynamically: naming a key no node has yet, such as run.started_at in a database without
@@ -103,7 +106,7 @@ LIMIT $limit
 """.replace("$PROPERTIES", PROPERTIES)
 
 # Walks. A walk is one query returning one record of lists (collect): the driver spends
-# ~20 us of Python on every record it receives, while one big list is unpacked by
+# Python time on every record it receives, while one big list is unpacked by
 # neo4j-rust-ext; and the nodes the walk found are projected where it found them, not
 # looked up again by uid in a second round trip.
 
@@ -121,8 +124,8 @@ _WALK[Direction.both] = f"{_WALK[Direction.upstream]} UNION ALL {_WALK[Direction
 
 # All edges among the nodes in `among`. Either direction finds them all; scanning along
 # the walk keeps the cost to the walked edges (an upstream walk never touches a popular
-# source's thousands of consumers). `b IN among` does not scan the list per edge: Neo4j's
-# time per node measured the same for walks of ~500 and of ~5,000 nodes.
+# source's thousands of consumers). `b IN among` does not scan the list per edge: the time
+# per node does not grow with the size of the walk.
 _EDGES_AMONG = {
     Direction.downstream: """
 UNWIND among AS a
@@ -173,6 +176,15 @@ CALL (root, reached) {{
 RETURN {properties_of("root")} AS root, nodes, edges
 """
 
+# Schema and readiness (store/schema.py).
+SHOW_INDEXES = "SHOW INDEXES YIELD name, state RETURN name, state"
+AWAIT_INDEXES = "CALL db.awaitIndexes(300)"
+
+# Provisioning of the local server (local/neo4j.py): a login check, and the first login's
+# mandatory change of the default password.
+PING = "RETURN 1"
+CHANGE_PASSWORD = "ALTER CURRENT USER SET PASSWORD FROM $old TO $new"
+
 SCHEMA_NAME = re.compile(r"CREATE\s+(?:\w+\s+)?(?:CONSTRAINT|INDEX)\s+(\w+)", re.IGNORECASE)
 
 
@@ -193,9 +205,12 @@ def impact_query(depth: int) -> str:
     return IMPACT.replace("$DEPTH", str(int(depth)))
 
 
-def read_schema(path: Path) -> list[str]:
-    """The statements of a ``.cypher`` file: ``//`` comments dropped, split on semicolons."""
+def read_schema(path: Path | None = None) -> list[str]:
+    """The statements of the schema: ``path``, else the ``cypher/schema.cypher`` shipped in
+    the package (found through importlib.resources, so any kind of install has it);
+    ``//`` comments dropped, split on semicolons."""
+    source = path or resources.files("mllineage").joinpath("cypher", "schema.cypher")
     text = "\n".join(
-        line for line in path.read_text().splitlines() if not line.lstrip().startswith("//")
+        line for line in source.read_text().splitlines() if not line.lstrip().startswith("//")
     )
     return [statement.strip() for statement in text.split(";") if statement.strip()]

@@ -1,35 +1,41 @@
-"""The Python client: a thin layer over the HTTP API that answers in pandas and networkx.
+"""``LineageClient``: one synchronous client of one mllineage service, over httpx.
 
-    from mllineage.client import LineageClient
-    with LineageClient() as lineage:                       # MLLINEAGE_URL, MLLINEAGE_TOKEN
-        lineage.post_events(events)                        # chunked into batches
-        lineage.get_models_from_feature_group("customers") # a DataFrame
-        graph = lineage.to_networkx("Model:default:churn-xgb@3", direction="upstream")
-
-Every failed call raises ``LineageAPIError`` with the HTTP status and the server's message.
 503s and connection errors are retried for up to ``retry_seconds`` (writes are idempotent).
 """
 
 from __future__ import annotations
 
+import difflib
 import logging
 import os
+import re
 import time
 from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
 from typing import Any
 
 import httpx
 import networkx as nx
 import pandas as pd
-from tqdm import tqdm
 
-from mllineage.domain import Kind, make_uid
+from mllineage.client.errors import LineageAPIError
+from mllineage.client.frames import ENTITY_COLUMNS, frame, impact_frame, nodes_frame
+from mllineage.client.ingest import IngestReport, send
+from mllineage.domain import (
+    DEFAULT_IMPACT_DEPTH,
+    DEFAULT_LIMIT,
+    DEFAULT_WALK_DEPTH,
+    MAX_NAME_QUERY,
+    MAX_PAGE,
+    Kind,
+    make_uid,
+    parse_uid,
+)
 from mllineage.traversal import QUESTIONS
 
 DEFAULT_URL = "http://127.0.0.1:8000"
 BATCH_SIZE = 500
-NODE_COLUMNS = ["uid", "kind", "namespace", "name", "owner", "depth"]
-IMPACT_COLUMNS = ["role", "uid", "kind", "namespace", "name", "owner", "depth", "path"]
 RETRY_SECONDS = 60.0
 # The request never reached the service, or the connection broke: safe to send again.
 RETRIED_ERRORS = (httpx.NetworkError, httpx.ConnectTimeout, httpx.RemoteProtocolError)
@@ -37,13 +43,13 @@ RETRIED_ERRORS = (httpx.NetworkError, httpx.ConnectTimeout, httpx.RemoteProtocol
 log = logging.getLogger("mllineage.client")
 
 
-class LineageAPIError(Exception):
-    """The service answered with an error (or could not be reached: status 0)."""
-
-    def __init__(self, status: int, message: str) -> None:
-        super().__init__(f"{status}: {message}" if status else message)
-        self.status = status
-        self.message = message
+def is_uid(text: str) -> bool:
+    """Whether ``text`` is a well-formed uid (``<kind>:<namespace>:<name>``), not a name."""
+    try:
+        parse_uid(text)
+    except ValueError:
+        return False
+    return True
 
 
 def _uid(kind: Kind, uid_or_name: str, namespace: str) -> str:
@@ -99,7 +105,8 @@ class LineageClient:
             else:
                 if response.status_code != 503 or time.monotonic() >= deadline:
                     return _answer(response)
-                reason, wait = f"503: {_message(response)}", _retry_after(response)
+                reason = f"503: {LineageAPIError.from_response(response).message}"
+                wait = _retry_after(response)
             attempt += 1
             left = deadline - time.monotonic()
             wait = max(0.0, min(wait or min(2.0**attempt, 10.0), left))
@@ -124,21 +131,23 @@ class LineageClient:
         batch_size: int = BATCH_SIZE,
         progress: bool | None = None,
     ) -> dict[str, int]:
-        """Post many native events in batches (one transaction each); returns the totals.
+        """Post many events (native or OpenLineage, told apart one by one) in batches of one
+        transaction each; returns the totals. Stops at the first rejected batch, raising
+        ``LineageAPIError``; the batches before it stay written. A progress bar is shown on
+        long inputs (more than 10 batches) unless ``progress`` says otherwise."""
+        report = send(self.post_batch, [events], batch_size, progress, keep_going=False)
+        return report.totals()
 
-        A progress bar is shown on long inputs (more than 10 batches) unless ``progress``
-        says otherwise.
-        """
-        events = list(events)
-        batches = [events[i : i + batch_size] for i in range(0, len(events), batch_size)]
-        show = progress if progress is not None else len(batches) > 10
-        totals = {"events": 0, "nodes": 0, "edges": 0, "nodes_created": 0, "edges_created": 0}
-        for batch in tqdm(batches, unit="batch", disable=not show):
-            written = self.post_batch(batch)
-            totals["events"] += len(batch)
-            for key in ("nodes", "edges", "nodes_created", "edges_created"):
-                totals[key] += written[key]
-        return totals
+    def ingest(
+        self,
+        *sources: Path | str | Iterable[dict[str, Any]],
+        batch_size: int = BATCH_SIZE,
+        progress: bool | None = None,
+    ) -> IngestReport:
+        """Post the events of files (JSON or JSON Lines) or iterables in batches, going on
+        past a rejected batch. The report sums what landed and lists each rejected batch
+        with the line (or position) of the event at fault when the server named it."""
+        return send(self.post_batch, sources, batch_size, progress, keep_going=True)
 
     def upsert(
         self,
@@ -152,48 +161,113 @@ class LineageClient:
             body["event_time"] = event_time
         return self._call("POST", "/v1/graph", json=body)
 
-    # --- reading ------------------------------------------------------------------------
+    # --- finding entities ---------------------------------------------------------------
 
     def entity(self, uid: str) -> dict[str, Any]:
-        return self._call("GET", f"/v1/entities/{uid}")
+        with self._suggesting(uid):
+            return self._call("GET", f"/v1/entities/{uid}")
 
     def entities(
         self, kind: str | None = None, namespace: str | None = None, q: str | None = None
     ) -> pd.DataFrame:
-        """Every matching entity, all pages."""
+        """Every matching entity (``q``: a substring of the name), all pages."""
         rows = list(self._pages(kind=kind, namespace=namespace, q=q))
-        return pd.DataFrame(rows, columns=["uid", "kind", "namespace", "name", "owner"])
+        return frame(rows, ENTITY_COLUMNS)
 
-    def _pages(self, **filters: str | None) -> Iterator[dict[str, Any]]:
-        params: dict[str, Any] = {k: v for k, v in filters.items() if v} | {"limit": 1000}
+    def _pages(
+        self, max_pages: int | None = None, **filters: str | None
+    ) -> Iterator[dict[str, Any]]:
+        params: dict[str, Any] = {k: v for k, v in filters.items() if v} | {"limit": MAX_PAGE}
+        pages = 0
         while True:
             page = self._call("GET", "/v1/entities", params=params)
             yield from page["items"]
-            if not page["next_cursor"]:
+            pages += 1
+            if not page["next_cursor"] or pages == max_pages:
                 return
             params["cursor"] = page["next_cursor"]
+
+    def resolve(self, name_or_uid: str) -> str:
+        """A uid as it is; a name as the uid of the one entity with exactly that name.
+
+        Raises ``LineageAPIError`` 404 when no entity has the name and 409 when several do,
+        with ``candidates`` (the closest uids, or those of the namesakes).
+        """
+        if is_uid(name_or_uid):
+            return name_or_uid
+        if not name_or_uid:
+            raise LineageAPIError(404, "an empty name names no entity")
+        search = self._pages(q=name_or_uid[:MAX_NAME_QUERY])
+        namesakes = sorted(row["uid"] for row in search if row["name"] == name_or_uid)
+        if len(namesakes) == 1:
+            return namesakes[0]
+        if namesakes:
+            raise LineageAPIError(
+                409,
+                f"{len(namesakes)} entities are named {name_or_uid!r}; pass one of their uids",
+                candidates=namesakes,
+            )
+        raise LineageAPIError(
+            404, f"no entity is named {name_or_uid!r}", candidates=self.closest(name_or_uid)
+        )
+
+    def closest(self, uid_or_name: str, n: int = 3) -> list[str]:
+        """The uids of the entities most like ``uid_or_name``, best first (for "did you
+        mean"): found by searching for the name and its words, ranked with difflib."""
+        uid = is_uid(uid_or_name)
+        name = uid_or_name.split(":", 2)[2] if uid else uid_or_name
+        words = sorted(set(re.findall(r"[A-Za-z0-9]{3,}", name)), key=len, reverse=True)[:3]
+        terms = dict.fromkeys([name, *words, *(word[:4] for word in words)])  # typos: stems
+        found: dict[str, str] = {}
+        try:
+            for term in terms:
+                found.update(
+                    (r["uid"], r["name"]) for r in self._pages(max_pages=1, q=term[:MAX_NAME_QUERY])
+                )
+        except LineageAPIError:
+            return []  # a hint is not worth a second error
+        if uid:
+            return difflib.get_close_matches(uid_or_name, list(found), n=n)
+        by_name: dict[str, list[str]] = {}
+        for candidate, candidate_name in found.items():
+            by_name.setdefault(candidate_name, []).append(candidate)
+        names = difflib.get_close_matches(name, list(by_name), n=n)
+        return [candidate for close in names for candidate in sorted(by_name[close])][:n]
+
+    @contextmanager
+    def _suggesting(self, uid: str) -> Iterator[None]:
+        """On a 404 for ``uid``, attach the closest uids to the error."""
+        try:
+            yield
+        except LineageAPIError as exc:
+            if exc.status == 404 and not exc.candidates:
+                exc.candidates = self.closest(uid)
+            raise
+
+    # --- walks --------------------------------------------------------------------------
 
     def lineage_graph(
         self,
         uid: str,
         direction: str = "downstream",
-        depth: int = 10,
+        depth: int = DEFAULT_WALK_DEPTH,
         kinds: Iterable[str] | None = None,
-        limit: int = 1000,
+        limit: int = DEFAULT_LIMIT,
     ) -> dict[str, Any]:
         """The raw ``/v1/lineage`` answer: ``{root, nodes, edges, truncated}``."""
         params: dict[str, Any] = {"uid": uid, "direction": direction, "depth": depth}
         params["limit"] = limit
         if kinds:
             params["kinds"] = ",".join(kinds)
-        return self._call("GET", "/v1/lineage", params=params)
+        with self._suggesting(uid):
+            return self._call("GET", "/v1/lineage", params=params)
 
     def lineage(self, uid: str, **walk: Any) -> pd.DataFrame:
         """Nodes reached from ``uid``, nearest first; columns ``NODE_COLUMNS``.
 
         ``df.attrs["truncated"]`` is True when ``limit`` cut the answer.
         """
-        return _nodes_frame(self.lineage_graph(uid, **walk))
+        return nodes_frame(self.lineage_graph(uid, **walk))
 
     def to_networkx(self, uid: str, **walk: Any) -> nx.DiGraph:
         """The walked subgraph (root included), with node and edge attributes."""
@@ -205,31 +279,31 @@ class LineageClient:
             graph.add_edge(edge["source"], edge["target"], type=edge["type"])
         return graph
 
-    def impact(self, uid: str, depth: int = 100, limit: int = 1000) -> pd.DataFrame:
+    def impact(
+        self, uid: str, depth: int = DEFAULT_IMPACT_DEPTH, limit: int = DEFAULT_LIMIT
+    ) -> pd.DataFrame:
         """Affected models, endpoints and training jobs; columns ``IMPACT_COLUMNS``.
 
         ``df.attrs`` holds the report's ``total``, ``counts``, ``owners`` and ``truncated``.
         """
-        report = self.impact_report(uid, depth=depth, limit=limit)
-        rows = [
-            {"role": role, **item}
-            for role in ("models", "endpoints", "training_jobs")
-            for item in report[role]
-        ]
-        frame = pd.DataFrame(rows, columns=IMPACT_COLUMNS)
-        frame.attrs.update({k: report[k] for k in ("total", "counts", "owners", "truncated")})
-        return frame
+        return impact_frame(self.impact_report(uid, depth=depth, limit=limit))
 
-    def impact_report(self, uid: str, depth: int = 100, limit: int = 1000) -> dict[str, Any]:
+    def impact_report(
+        self, uid: str, depth: int = DEFAULT_IMPACT_DEPTH, limit: int = DEFAULT_LIMIT
+    ) -> dict[str, Any]:
+        """The raw ``/v1/impact`` answer."""
         params = {"uid": uid, "depth": depth, "limit": limit}
-        return self._call("GET", "/v1/impact", params=params)
+        with self._suggesting(uid):
+            return self._call("GET", "/v1/impact", params=params)
 
     # --- the feature-owner questions (names follow the reference helper library) --------
 
     def _ask(self, question: str, name: str, namespace: str) -> pd.DataFrame:
         """``name`` is a name of the question's root kind, or a full uid."""
         uid = _uid(QUESTIONS[question].root, name, namespace)
-        return _nodes_frame(self._call("GET", f"/v1/questions/{question}", params={"uid": uid}))
+        with self._suggesting(uid):
+            answer = self._call("GET", f"/v1/questions/{question}", params={"uid": uid})
+        return nodes_frame(answer)
 
     def get_data_sources_from_feature_group(
         self, feature_group: str, namespace: str = "default"
@@ -264,13 +338,6 @@ class LineageClient:
         return self._ask("models-using-feature", feature, namespace)
 
 
-def _message(response: httpx.Response) -> str:
-    try:
-        return response.json().get("message") or response.text
-    except ValueError:
-        return response.text
-
-
 def _retry_after(response: httpx.Response) -> float | None:
     value = response.headers.get("retry-after", "")
     return float(value) if value.isdigit() else None
@@ -278,11 +345,5 @@ def _retry_after(response: httpx.Response) -> float | None:
 
 def _answer(response: httpx.Response) -> Any:
     if response.is_error:
-        raise LineageAPIError(response.status_code, _message(response))
+        raise LineageAPIError.from_response(response)
     return response.json()
-
-
-def _nodes_frame(answer: dict[str, Any]) -> pd.DataFrame:
-    frame = pd.DataFrame(answer["nodes"], columns=NODE_COLUMNS)
-    frame.attrs["truncated"] = answer["truncated"]
-    return frame

@@ -1,5 +1,6 @@
-// mllineage schema: applied at every API start; every statement is idempotent.
-// Statements are separated by semicolons; the names are checked by GET /readyz.
+// mllineage schema: applied at API start and again by the service whenever an object is
+// missing (store/schema.py); every statement is idempotent. Statements are separated by
+// semicolons; GET /readyz reports whether every name here is online.
 
 // One node per uid: backs every lookup and makes concurrent MERGEs safe.
 CREATE CONSTRAINT entity_uid IF NOT EXISTS FOR (n:Entity) REQUIRE n.uid IS UNIQUE;

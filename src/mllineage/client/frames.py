@@ -1,0 +1,41 @@
+"""The client's answers as pandas DataFrames, with one convention for what is missing.
+
+pandas would show a missing owner as ``None`` in one frame and ``NaN`` in another (it depends
+on whether any row of the column has a string); every text column here holds ``None``.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pandas as pd
+
+ENTITY_COLUMNS = ["uid", "kind", "namespace", "name", "owner"]
+NODE_COLUMNS = [*ENTITY_COLUMNS, "depth"]
+IMPACT_COLUMNS = ["role", *NODE_COLUMNS, "path"]
+IMPACT_ROLES = ("models", "endpoints", "training_jobs")
+TEXT_COLUMNS = frozenset({"role", *ENTITY_COLUMNS})
+
+
+def frame(rows: list[dict[str, Any]], columns: list[str]) -> pd.DataFrame:
+    """``rows`` as a DataFrame of ``columns``; a missing text value is ``None``."""
+    table = pd.DataFrame(rows, columns=columns)
+    for column in TEXT_COLUMNS.intersection(columns):
+        values = table[column].astype(object)
+        table[column] = values.where(values.notna(), None)
+    return table
+
+
+def nodes_frame(answer: dict[str, Any]) -> pd.DataFrame:
+    """The nodes of a walk, nearest first; ``attrs["truncated"]`` says whether a limit cut it."""
+    table = frame(answer["nodes"], NODE_COLUMNS)
+    table.attrs["truncated"] = answer["truncated"]
+    return table
+
+
+def impact_frame(report: dict[str, Any]) -> pd.DataFrame:
+    """One row per affected model, endpoint and training job; the report's totals in attrs."""
+    rows = [{"role": role, **item} for role in IMPACT_ROLES for item in report[role]]
+    table = frame(rows, IMPACT_COLUMNS)
+    table.attrs.update({k: report[k] for k in ("total", "counts", "owners", "truncated")})
+    return table

@@ -1,0 +1,138 @@
+"""The one door to Neo4j that every store module uses: sessions, the one-writer turn, and the
+mapping of the driver's failures to ``Unavailable``.
+
+A concern module (writes, reads, walks, ...) is a few functions that take a ``Database`` and
+hand it a transaction function; it never opens sessions or catches driver errors itself.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import asynccontextmanager
+from typing import Any, TypeVar
+from urllib.parse import urlsplit
+
+from neo4j import AsyncDriver, AsyncManagedTransaction, Record
+from neo4j.exceptions import (
+    IncompleteCommit,
+    Neo4jError,
+    ServiceUnavailable,
+    SessionExpired,
+    TransientError,
+)
+
+from mllineage.errors import Unavailable
+
+T = TypeVar("T")
+Work = Callable[[AsyncManagedTransaction], Awaitable[T]]
+
+log = logging.getLogger("mllineage.store")
+
+LOCAL_HOSTS = frozenset({"127.0.0.1", "localhost", "::1"})
+
+
+def unavailable_advice(uri: str | None) -> str:
+    """What a 503 says to do. Never the address: 503 bodies may reach unauthenticated callers
+    (``/readyz``), so the host and port go to the log instead."""
+    if uri and urlsplit(uri).hostname in LOCAL_HOSTS:
+        return "start it with `mllineage neo4j start` or set MLLINEAGE_NEO4J_URI"
+    return "retry later (the service's log has the driver's error)"
+
+
+class Database:
+    """One Neo4j database through one async driver opened at start-up."""
+
+    def __init__(
+        self,
+        driver: AsyncDriver,
+        name: str,
+        write_queue_seconds: float = 30.0,
+        *,
+        uri: str | None = None,
+    ) -> None:
+        self.driver = driver
+        self.name = name
+        self.uri = uri
+        self.write_queue_seconds = write_queue_seconds
+        # One write transaction at a time from this process. Concurrent writers that share
+        # popular nodes (a source every pipeline reads) deadlock in Neo4j often enough to
+        # exhaust the retry window, and concurrent writes added no throughput over
+        # sequential ones (bench/README.md).
+        self._one_writer = asyncio.Lock()
+        # Called whenever Neo4j could not be reached or refused the login, so the schema
+        # keeper can check the database once it answers again (see schema.SchemaKeeper).
+        self.on_unavailable: Callable[[], None] = lambda: None
+
+    @asynccontextmanager
+    async def errors_as_unavailable(self) -> AsyncIterator[None]:
+        """Errors that retrying later can cure (after the driver's own retries) -> Unavailable."""
+        try:
+            yield
+        except IncompleteCommit as exc:
+            self.on_unavailable()
+            raise Unavailable(
+                "Neo4j went away while committing, so the write may or may not have landed; "
+                "send it again (writes are idempotent)"
+            ) from exc
+        except (ServiceUnavailable, SessionExpired) as exc:
+            # The driver's text names the address: logged, not answered.
+            self.on_unavailable()
+            log.warning("Neo4j at %s is unavailable: %s", self.uri or "(unknown)", exc)
+            raise Unavailable(f"Neo4j is unavailable; {unavailable_advice(self.uri)}") from exc
+        except TransientError as exc:
+            # Neo4j answers but could not finish in the retry window (a deadlock, a lock
+            # timeout); its own message holds no address.
+            raise Unavailable(f"Neo4j is unavailable: {exc}") from exc
+        except Neo4jError as exc:
+            # Wrong credentials, or locked out after too many wrong ones (a rate limit).
+            if not (exc.code or "").startswith("Neo.ClientError.Security."):
+                raise
+            self.on_unavailable()
+            raise Unavailable(
+                "Neo4j rejected the configured credentials; check MLLINEAGE_NEO4J_USER and "
+                f"MLLINEAGE_NEO4J_PASSWORD ({exc.code})"
+            ) from exc
+
+    @asynccontextmanager
+    async def _write_turn(self) -> AsyncIterator[None]:
+        """Wait (bounded) for this process's one write slot; past the bound, answer 503."""
+        try:
+            await asyncio.wait_for(self._one_writer.acquire(), self.write_queue_seconds)
+        except TimeoutError:
+            raise Unavailable(
+                f"writes have queued for over {self.write_queue_seconds:.0f}s; retry later"
+            ) from None
+        try:
+            yield
+        finally:
+            self._one_writer.release()
+
+    async def write(self, work: Work[T]) -> T:
+        """Run ``work`` in one write transaction, in this process's write turn."""
+        async with (
+            self._write_turn(),
+            self.errors_as_unavailable(),
+            self.driver.session(database=self.name) as session,
+        ):
+            return await session.execute_write(work)
+
+    async def read(self, work: Work[T]) -> T:
+        """Run ``work`` in one read transaction (reads are not queued)."""
+        async with (
+            self.errors_as_unavailable(),
+            self.driver.session(database=self.name) as session,
+        ):
+            return await session.execute_read(work)
+
+    async def run(self, query: str, **params: Any) -> list[Record]:
+        """One statement in a transaction of its own (schema commands, ``SHOW INDEXES``)."""
+        async with self.errors_as_unavailable():
+            records, _, _ = await self.driver.execute_query(query, params, database_=self.name)
+            return records
+
+
+async def single_or_none(tx: AsyncManagedTransaction, query: str, **params: Any) -> Record | None:
+    """The one record ``query`` returns, or None when it returns none."""
+    return await (await tx.run(query, params)).single()

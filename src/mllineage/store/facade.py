@@ -1,0 +1,95 @@
+"""``Store``: the API's one handle on the store, composing the modules of each concern.
+
+Each concern is a module of functions that take the shared ``Database`` (writes, reads,
+walks, schema); a new concern (runs, lifecycle) adds such a module and a method here.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from neo4j import AsyncDriver
+
+from mllineage.domain import Kind
+from mllineage.events import GraphDelta
+from mllineage.store import queries, reads, schema, walks, writes
+from mllineage.store.database import Database
+from mllineage.traversal import Direction
+from mllineage.views import EntityDetail, EntityPage, ImpactReport, LineageGraph, WriteSummary
+
+
+class Store:
+    """Lineage storage on one Neo4j database, through one async driver opened at start-up.
+
+    ``schema_file`` overrides the schema shipped in the package; ``uri`` is the driver's,
+    used only to say in a 503 how to start a local Neo4j (and logged, never answered).
+    """
+
+    def __init__(
+        self,
+        driver: AsyncDriver,
+        database: str,
+        schema_file: Path | None = None,
+        write_queue_seconds: float = 30.0,
+        *,
+        uri: str | None = None,
+    ) -> None:
+        self.db = Database(driver, database, write_queue_seconds, uri=uri)
+        self.schema = schema.SchemaKeeper(self.db, queries.read_schema(schema_file))
+        self.db.on_unavailable = self.schema.want
+
+    # --- lifetime, schema and readiness -------------------------------------------------
+
+    async def start(self) -> None:
+        """Apply the schema (or go on without it while Neo4j is down) and keep it applied."""
+        await self.schema.start()
+
+    async def close(self) -> None:
+        await self.schema.stop()
+
+    async def apply_schema(self) -> None:
+        await schema.apply_schema(self.db, self.schema.statements)
+
+    async def readiness(self) -> str | None:
+        """None when ready, else why not; only reads (the keeper is asked to check)."""
+        reason = await schema.readiness(self.db, self.schema.names)
+        if reason is not None:
+            self.schema.want()
+        return reason
+
+    # --- writes, reads, walks -----------------------------------------------------------
+
+    async def write(self, delta: GraphDelta) -> WriteSummary:
+        return await writes.write(self.db, delta)
+
+    async def get_entity(self, uid: str) -> EntityDetail:
+        return await reads.get_entity(self.db, uid)
+
+    async def list_entities(
+        self,
+        *,
+        kind: Kind | None,
+        namespace: str | None,
+        q: str | None,
+        limit: int,
+        cursor: str | None,
+    ) -> EntityPage:
+        return await reads.list_entities(
+            self.db, kind=kind, namespace=namespace, q=q, limit=limit, cursor=cursor
+        )
+
+    async def lineage(
+        self,
+        uid: str,
+        *,
+        direction: Direction,
+        depth: int,
+        kinds: frozenset[Kind] | None,
+        limit: int,
+    ) -> LineageGraph:
+        return await walks.lineage(
+            self.db, uid, direction=direction, depth=depth, kinds=kinds, limit=limit
+        )
+
+    async def impact(self, uid: str, *, depth: int, limit: int) -> ImpactReport:
+        return await walks.impact(self.db, uid, depth=depth, limit=limit)

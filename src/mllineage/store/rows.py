@@ -1,0 +1,110 @@
+"""Rows <-> domain: the rows the write queries take, the fields of the models a read returns,
+and the opaque cursors of paged lists."""
+
+from __future__ import annotations
+
+import base64
+import functools
+import json
+from collections import defaultdict
+from datetime import datetime
+from typing import Any
+
+from mllineage.domain import (
+    COMMON_PROPERTIES,
+    RESERVED_NODE_PROPERTIES,
+    RUN_PROPERTY_PREFIX,
+    EdgeType,
+    parse_uid,
+)
+from mllineage.errors import InvalidInput
+from mllineage.events import GraphDelta
+from mllineage.store import queries
+
+# Stored as node properties, returned as fields of their own (the rest go to `properties`).
+ENTITY_FIELDS = RESERVED_NODE_PROPERTIES | set(COMMON_PROPERTIES)
+RUN_TIMES = [key.removeprefix(RUN_PROPERTY_PREFIX) for key in queries.RUN_TIMES]
+
+
+def entity_fields(node: list[list[Any]], **extra: Any) -> dict[str, Any]:
+    """Node properties as ``queries.properties_of`` returns them -> the fields of EntityOut
+    (or a subclass, given its ``extra`` fields): system fields lifted out, the run decoded.
+    created_at and updated_at stay ISO text for the model to parse as it validates."""
+    fields: dict[str, Any] = {}
+    props: dict[str, Any] = {}
+    run: dict[str, Any] = {}
+    for key, value in node:
+        if key in ENTITY_FIELDS:
+            fields[key] = value
+        elif key.startswith(RUN_PROPERTY_PREFIX):
+            run[key.removeprefix(RUN_PROPERTY_PREFIX)] = value
+        else:
+            props[key] = value
+    if run:
+        for key in RUN_TIMES:
+            if key in run:
+                run[key] = datetime.fromisoformat(run[key])
+        for key in ("parameters", "metrics"):
+            if key in run:
+                run[key] = json.loads(run[key])
+    fields.update(properties=props, run=run or None, **extra)
+    return fields
+
+
+def node_rows(delta: GraphDelta) -> list[dict[str, Any]]:
+    """NODE_UPSERT's rows, in uid order; times as ISO strings (see queries.py)."""
+    return [
+        {
+            "uid": node.uid,
+            "kind": node.kind.value,
+            "namespace": node.namespace,
+            "name": node.name,
+            "first_seen": _iso(node.first_seen),
+            "last_seen": _iso(node.last_seen),
+            "props": node.props,
+            # The latest run's times travel apart from its other properties.
+            "run": node.run and {k: v for k, v in node.run.items() if k not in queries.RUN_TIMES},
+            "run_times": node.run and {k: _iso(node.run[k]) for k in queries.RUN_TIMES},
+        }
+        for node in sorted(delta.nodes.values(), key=lambda n: n.uid)
+    ]
+
+
+def edge_rows(delta: GraphDelta) -> dict[EdgeType, list[dict[str, Any]]]:
+    """Each edge type's upsert rows, in (source, target) order; times as ISO strings."""
+    rows: dict[EdgeType, list[dict[str, Any]]] = defaultdict(list)
+    for edge in sorted(delta.edges.values(), key=lambda e: (e.source, e.target)):
+        rows[edge.type].append(
+            {
+                "source": edge.source,
+                "target": edge.target,
+                "first_seen": _iso(edge.first_seen),
+                "last_seen": _iso(edge.last_seen),
+                "producer": edge.producer,
+            }
+        )
+    return rows
+
+
+@functools.lru_cache(maxsize=4096)
+def _iso(value: datetime | None) -> str | None:
+    """Cached: a batch's thousands of rows share its few hundred event times, and
+    isoformat() is most of the cost of building the rows."""
+    return None if value is None else value.isoformat()
+
+
+def encode_cursor(uid: str) -> str:
+    """The cursor of the page that starts after ``uid``."""
+    return base64.urlsafe_b64encode(uid.encode()).decode()
+
+
+def decode_cursor(cursor: str) -> str:
+    """The uid a cursor from ``encode_cursor`` holds; InvalidInput for any other string."""
+    try:
+        uid = base64.b64decode(cursor.encode(), altchars=b"-_", validate=True).decode()
+        parse_uid(uid)
+        return uid
+    except (ValueError, UnicodeDecodeError):
+        raise InvalidInput(
+            "cursor is not one this service issued; pass next_cursor from the previous page"
+        ) from None

@@ -1,0 +1,80 @@
+"""A plain (non-editable) install carries the schema and the Browser files: pip install .
+and the Docker image work without the source tree."""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+import sys
+import sysconfig
+import zipfile
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+SHIPPED = [
+    "mllineage/cypher/schema.cypher",
+    "mllineage/cypher/style.grass",
+    "mllineage/cypher/queries/01_who_consumes_a_feature_group.cypher",
+]
+
+READ_IT = """
+import mllineage
+from importlib import resources
+from mllineage.store.queries import read_schema
+print(mllineage.__file__)
+print(len(read_schema()), any("REQUIRE n.uid IS UNIQUE" for s in read_schema() for _ in [s]))
+cypher = resources.files("mllineage").joinpath("cypher")
+print(cypher.joinpath("style.grass").is_file(), len(list(cypher.joinpath("queries").iterdir())))
+"""
+
+
+def test_a_wheel_ships_the_schema_and_browser_files(tmp_path: Path) -> None:
+    # Built as `pip install .` builds (an isolated build environment), from a copy of the
+    # sources so that setuptools' build/ folder never lands in the checkout.
+    source = tmp_path / "source"
+    shutil.copytree(
+        ROOT / "src", source / "src", ignore=shutil.ignore_patterns("__pycache__", "*.egg-info")
+    )
+    for name in ("pyproject.toml", "README.md"):
+        shutil.copy(ROOT / name, source / name)
+    wheels = tmp_path / "wheels"
+    subprocess.run(
+        [sys.executable, "-m", "pip", "wheel", "--no-deps", "-q", "-w", str(wheels), str(source)],
+        check=True,
+        capture_output=True,
+        timeout=120,
+        cwd=tmp_path,
+    )
+    (wheel,) = wheels.glob("mllineage-*.whl")
+    names = zipfile.ZipFile(wheel).namelist()
+    assert set(SHIPPED) <= set(names), names
+    queries = [n for n in names if n.startswith("mllineage/cypher/queries/")]
+    assert len(queries) == len(list((ROOT / "src/mllineage/cypher/queries").glob("*.cypher")))
+
+    # A venv holding only the wheel; its dependencies come from this environment's
+    # site-packages, added as a plain path (its .pth files, the editable install's among
+    # them, are not processed).
+    venv = tmp_path / "venv"
+    subprocess.run([sys.executable, "-m", "venv", "--without-pip", str(venv)], check=True)
+    python = venv / "bin" / "python"
+    target = subprocess.run(
+        [python, "-c", "import sysconfig; print(sysconfig.get_paths()['purelib'])"],
+        check=True, capture_output=True, text=True,
+    ).stdout.strip()  # fmt: skip
+    (Path(target) / "deps.pth").write_text(sysconfig.get_paths()["purelib"] + "\n")
+    subprocess.run(
+        [sys.executable, "-m", "pip", "--python", str(python), "install", "--no-deps", "-q",
+         str(wheel)],
+        check=True, capture_output=True, timeout=120,
+    )  # fmt: skip
+
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    done = subprocess.run(
+        [python, "-c", READ_IT], cwd=elsewhere, capture_output=True, text=True, timeout=60
+    )
+    assert done.returncode == 0, done.stderr
+    location, schema, browser = done.stdout.splitlines()
+    assert location.startswith(target), f"imported from {location}, not the installed wheel"
+    assert schema == "4 True"
+    assert browser == f"True {len(queries)}"
