@@ -134,7 +134,7 @@ def profile_walks(settings: Settings, api: LocalApi, graph: nx.DiGraph) -> None:
                 walk(client, uid)
     print(f"\n## Walks (/v1/lineage downstream, depth 10, {len(roots)} roots reaching 1k-10k)")
     print(hot_functions(out))
-    lineage = queries.lineage_query(Direction.downstream, 10)
+    lineage = queries.lineage_query(Direction.downstream, 10, "live")
     params = {"uid": roots[0], "kinds": None, "limit": 10_000}
     print(f"\nLINEAGE from {roots[0]}:\n{plan(settings, lineage, **params)}")
 

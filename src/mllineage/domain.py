@@ -77,9 +77,26 @@ MAX_STRING_VALUE_LENGTH = 16_384
 MAX_LIST_LENGTH = 1_000
 MAX_PROPERTY_DEPTH = 16
 
+# Node properties the lifecycle calls own (see lifecycle.py): deprecation, retirement, and
+# the retirement intervals that `as_of` reads.
+LIFECYCLE_PROPERTIES = frozenset(
+    {
+        "deprecated_at",
+        "deprecation_reason",
+        "replaced_by",
+        "retired_at",
+        "retirement_reason",
+        "retired_from",
+        "retired_until",
+        "restores",
+    }
+)
 # Properties the service owns. A user property with one of these names is rejected.
-RESERVED_NODE_PROPERTIES = frozenset(
-    {"uid", "kind", "namespace", "name", "created_at", "updated_at", "deprecated", "deleted"}
+RESERVED_NODE_PROPERTIES = (
+    frozenset(
+        {"uid", "kind", "namespace", "name", "created_at", "updated_at", "deprecated", "deleted"}
+    )
+    | LIFECYCLE_PROPERTIES
 )
 # Optional fields of every entity, stored as node properties of these names and read back
 # as fields of their own (events.entity_properties writes them, the store reads them).
@@ -257,11 +274,11 @@ Tags = Annotated[list[Annotated[str, Field(min_length=1, max_length=256)]], Fiel
 # --- request models -------------------------------------------------------------------------
 
 
-class _Strict(BaseModel):
+class Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=False)
 
 
-class FeatureIn(_Strict):
+class FeatureIn(Strict):
     """A feature of a feature group; becomes the node ``Feature:<ns>:<group>.<name>``."""
 
     name: Name
@@ -272,7 +289,7 @@ class FeatureIn(_Strict):
     properties: Properties = Field(default_factory=dict)
 
 
-class EntityIn(_Strict):
+class EntityIn(Strict):
     """A node as clients send it; ``features`` only on a FeatureGroup."""
 
     kind: Kind
@@ -298,7 +315,7 @@ class EntityIn(_Strict):
 RunStatus = Literal["START", "RUNNING", "COMPLETE", "FAIL", "ABORT", "OTHER"]
 
 
-class RunIn(_Strict):
+class RunIn(Strict):
     """One run of a process; the process node keeps the latest one (by event time)."""
 
     id: ShortText | None = None
@@ -356,7 +373,7 @@ Artifacts = Annotated[
 ]
 
 
-class LineageEvent(_Strict):
+class LineageEvent(Strict):
     """One run of one process: its inputs ContributedTo it, it Produced its outputs.
 
     Without ``run`` the event states the process's inputs and outputs as facts (as an
@@ -375,7 +392,7 @@ def _batch_or_event(value: Any) -> str:
     return "batch" if isinstance(value, dict) and "events" in value else "event"
 
 
-class EventBatch(_Strict):
+class EventBatch(Strict):
     """Several events applied in one transaction: all land or none does."""
 
     events: list[LineageEvent] = Field(min_length=1, max_length=MAX_EVENTS_PER_REQUEST)
@@ -387,7 +404,7 @@ EventsRequest = Annotated[
 ]
 
 
-class EdgeIn(_Strict):
+class EdgeIn(Strict):
     """An edge between two nodes named by uid."""
 
     source: Uid
@@ -400,7 +417,7 @@ class EdgeIn(_Strict):
         return self
 
 
-class GraphUpsert(_Strict):
+class GraphUpsert(Strict):
     """Nodes and edges that are facts rather than runs ("endpoint E serves model M")."""
 
     event_time: Timestamp | None = Field(

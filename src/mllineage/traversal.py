@@ -15,7 +15,7 @@ from enum import StrEnum
 from typing import NamedTuple
 
 from mllineage.domain import Kind
-from mllineage.views import EntityOut, ImpactItem, ImpactReport
+from mllineage.views import EntityOut, ImpactItem, ImpactReport, WhatIfItem, WhatIfReport
 
 
 class Direction(StrEnum):
@@ -71,7 +71,7 @@ def select(
 
 
 class Downstream(NamedTuple):
-    """One node an impact walk reached: where, how far, and whom to tell."""
+    """One node an impact walk reached: where, how far, whom to tell, and its lifecycle."""
 
     uid: str
     kind: Kind
@@ -79,10 +79,34 @@ class Downstream(NamedTuple):
     namespace: str
     name: str
     owner: str | None
+    deprecated: bool = False
+    replaced_by: str | None = None
+    retired: bool = False
+
+
+def serving(nodes: dict[str, Downstream], edges: list[tuple[str, str]]) -> set[str]:
+    """The nodes that serve now: endpoints not retired, and every node upstream of one of
+    them along ``edges`` (among ``nodes``)."""
+    feeds: dict[str, list[str]] = {}
+    for source, target in edges:
+        if source in nodes and target in nodes:
+            feeds.setdefault(target, []).append(source)
+    live = [uid for uid, row in nodes.items() if row.kind is Kind.Endpoint and not row.retired]
+    seen = set(live)
+    while live:
+        for source in feeds.get(live.pop(), ()):
+            if source not in seen:
+                seen.add(source)
+                live.append(source)
+    return seen
 
 
 def impact_report(
-    root: EntityOut, reached: Iterable[Downstream], edges: Iterable[tuple[str, str]], limit: int
+    root: EntityOut,
+    reached: Iterable[Downstream],
+    edges: Iterable[tuple[str, str]],
+    limit: int,
+    live_only: bool = False,
 ) -> ImpactReport:
     """The downstream blast radius of ``root`` from what its walk found.
 
@@ -90,8 +114,14 @@ def impact_report(
     distance; ``edges`` the (from, to) pairs among the root and them. The report counts
     every node per kind, lists the models, endpoints and training jobs nearest first (at
     most ``limit`` of each) with one shortest path from the root, and every distinct owner.
+    Each item says whether it serves now (``serving``); ``live_only`` keeps only those.
     """
     nodes = {row.uid: row for row in reached}
+    edges = list(edges)
+    live = serving(nodes, edges)
+    live_endpoints = sum(1 for uid in live if nodes[uid].kind is Kind.Endpoint)
+    if live_only:
+        nodes = {uid: row for uid, row in nodes.items() if uid in live}
     downstream = {uid: Reached(row.depth, row.kind) for uid, row in nodes.items()}
     parents = shortest_path_parents({**downstream, root.uid: Reached(0, root.kind)}, edges)
     counts: dict[Kind, int] = {}
@@ -112,6 +142,9 @@ def impact_report(
                 owner=nodes[uid].owner,
                 depth=nodes[uid].depth,
                 path=path_to(uid, parents),
+                live=uid in live,
+                deprecated=nodes[uid].deprecated,
+                replaced_by=nodes[uid].replaced_by,
             )
             for uid in chosen
         ]
@@ -124,7 +157,34 @@ def impact_report(
         endpoints=items(Kind.Endpoint),
         training_jobs=items(Kind.TrainingJob),
         owners=sorted({row.owner for row in nodes.values() if row.owner}),
+        live_endpoints=live_endpoints,
         truncated=truncated,
+    )
+
+
+def what_if_report(retire: list[str], reports: Iterable[ImpactReport]) -> WhatIfReport:
+    """What retiring ``retire`` takes from the live endpoints and models: from the impact
+    report of each (root = a uid to retire), the live endpoints and models downstream that
+    are not retired themselves, each once at its nearest, with what it loses and that
+    thing's replacement, if any."""
+    gone = set(retire)
+    hit: dict[str, WhatIfItem] = {}
+    for report in reports:
+        for item in (*report.endpoints, *report.models):
+            if not item.live or item.uid in gone:
+                continue
+            if item.uid not in hit or item.depth < hit[item.uid].depth:
+                hit[item.uid] = WhatIfItem(
+                    **item.model_dump(), loses=report.root.uid, replacement=report.root.replaced_by
+                )
+    ordered = sorted(hit.values(), key=lambda item: (item.depth, item.uid))
+    endpoints = [item for item in ordered if item.kind is Kind.Endpoint]
+    return WhatIfReport(
+        retire=retire,
+        live_endpoints=len(endpoints),
+        endpoints=endpoints,
+        models=[item for item in ordered if item.kind is Kind.Model],
+        owners=sorted({item.owner for item in ordered if item.owner}),
     )
 
 

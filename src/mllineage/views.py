@@ -33,6 +33,14 @@ class EntityOut(BaseModel):
     run: dict[str, Any] | None = Field(
         default=None, description="The latest run of a process (by event time)"
     )
+    deprecated: bool = Field(default=False, description="Still live, but discouraged")
+    deprecated_at: datetime | None = None
+    deprecation_reason: str | None = None
+    replaced_by: str | None = Field(default=None, description="uid of its successor")
+    retired_at: datetime | None = Field(
+        default=None, description="Set while retired: out of the live graph since then"
+    )
+    retirement_reason: str | None = None
 
 
 class Neighbour(BaseModel):
@@ -60,6 +68,9 @@ class LineageEdge(BaseModel):
     source: str
     target: str
     type: EdgeType
+    ended_at: datetime | None = Field(
+        default=None, description="Set while ended (only returned with include_retired)"
+    )
 
 
 class LineageGraph(BaseModel):
@@ -79,6 +90,11 @@ class ImpactItem(BaseModel):
     owner: str | None
     depth: int
     path: list[str] = Field(description="uids of one shortest path from the root to this node")
+    live: bool = Field(
+        default=True, description="A live endpoint, or upstream of one: it serves now"
+    )
+    deprecated: bool = False
+    replaced_by: str | None = None
 
 
 class ImpactReport(BaseModel):
@@ -91,4 +107,20 @@ class ImpactReport(BaseModel):
     endpoints: list[ImpactItem]
     training_jobs: list[ImpactItem]
     owners: list[str] = Field(description="Distinct owners of every downstream entity")
+    live_endpoints: int = Field(default=0, description="Live endpoints hit")
     truncated: bool = Field(description="True when `limit` cut one of the lists")
+
+
+class WhatIfItem(ImpactItem):
+    loses: str = Field(description="The uid to retire that it would lose (`path` starts there)")
+    replacement: str | None = Field(description="`replaced_by` of what it loses, if any")
+
+
+class WhatIfReport(BaseModel):
+    """What retiring ``retire`` would take from the live endpoints and models."""
+
+    retire: list[str]
+    live_endpoints: int = Field(description="Live endpoints that would lose an input")
+    endpoints: list[WhatIfItem]
+    models: list[WhatIfItem]
+    owners: list[str] = Field(description="Owners of the endpoints and models hit")

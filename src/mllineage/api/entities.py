@@ -7,6 +7,7 @@ from typing import Annotated
 from fastapi import APIRouter, Path, Query
 
 from mllineage.api.deps import StoreDep, require
+from mllineage.api.lifecycle import ViewDep
 from mllineage.domain import MAX_NAME_LENGTH, MAX_NAME_QUERY, MAX_PAGE, NAMESPACE_PATTERN, Kind
 from mllineage.views import EntityDetail, EntityPage
 
@@ -20,6 +21,7 @@ router = APIRouter(prefix="/v1/entities", tags=["entities"], dependencies=[requi
 )
 async def list_entities(
     store: StoreDep,
+    view: ViewDep,
     kind: Kind | None = None,
     namespace: Annotated[str | None, Query(pattern=NAMESPACE_PATTERN, max_length=128)] = None,
     q: Annotated[
@@ -32,7 +34,7 @@ async def list_entities(
     ] = None,
 ) -> EntityPage:
     return await store.list_entities(
-        kind=kind, namespace=namespace, q=q, limit=limit, cursor=cursor
+        kind=kind, namespace=namespace, q=q, limit=limit, cursor=cursor, view=view
     )
 
 
@@ -42,6 +44,8 @@ async def list_entities(
     responses={404: {"description": "No entity with that uid"}},
 )
 async def get_entity(
-    uid: Annotated[str, Path(min_length=5, max_length=MAX_NAME_LENGTH + 200)], store: StoreDep
+    uid: Annotated[str, Path(min_length=5, max_length=MAX_NAME_LENGTH + 200)],
+    store: StoreDep,
+    view: ViewDep,
 ) -> EntityDetail:
-    return await store.get_entity(uid)
+    return await store.get_entity(uid, view)

@@ -9,6 +9,7 @@ from fastapi import APIRouter, Query
 from pydantic import BeforeValidator
 
 from mllineage.api.deps import StoreDep, require
+from mllineage.api.lifecycle import ViewDep
 from mllineage.domain import (
     DEFAULT_IMPACT_DEPTH,
     DEFAULT_LIMIT,
@@ -51,6 +52,7 @@ QuestionName = StrEnum("QuestionName", {name: name for name in QUESTIONS})  # ty
 )
 async def lineage(
     store: StoreDep,
+    view: ViewDep,
     uid: RootUid,
     direction: Direction = Direction.downstream,
     depth: Depth = DEFAULT_WALK_DEPTH,
@@ -63,6 +65,7 @@ async def lineage(
         depth=depth,
         kinds=frozenset(kinds) if kinds else None,
         limit=limit,
+        view=view,
     )
 
 
@@ -70,9 +73,17 @@ async def lineage(
     "/impact", summary="The downstream blast radius of changing a node", responses=NOT_FOUND
 )
 async def impact(
-    store: StoreDep, uid: RootUid, depth: Depth = DEFAULT_IMPACT_DEPTH, limit: Limit = DEFAULT_LIMIT
+    store: StoreDep,
+    view: ViewDep,
+    uid: RootUid,
+    depth: Depth = DEFAULT_IMPACT_DEPTH,
+    limit: Limit = DEFAULT_LIMIT,
+    live: Annotated[
+        bool,
+        Query(description="Keep what serves now: live endpoints and everything upstream of one"),
+    ] = False,
 ) -> ImpactReport:
-    return await store.impact(uid, depth=depth, limit=limit)
+    return await store.impact(uid, depth=depth, limit=limit, view=view, live=live)
 
 
 @router.get(
@@ -82,6 +93,7 @@ async def impact(
 )
 async def ask(
     store: StoreDep,
+    view: ViewDep,
     question: QuestionName,
     uid: RootUid,
     depth: Depth = DEFAULT_IMPACT_DEPTH,
@@ -99,4 +111,5 @@ async def ask(
         depth=depth,
         kinds=frozenset({asked.returns}),
         limit=limit,
+        view=view,
     )

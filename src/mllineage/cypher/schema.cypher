@@ -13,3 +13,16 @@ CREATE TEXT INDEX entity_name_text IF NOT EXISTS FOR (n:Entity) ON (n.name);
 
 // Finding entities by owner ("what does team X own?").
 CREATE INDEX entity_owner IF NOT EXISTS FOR (n:Entity) ON (n.owner);
+
+// The lifecycle's property names (see lifecycle.py), known before any node or edge has one:
+// the live-graph filters name them in every walk, and a name the database has never seen
+// draws a warning on every query.
+CALL db.createProperty('retired_at');
+CALL db.createProperty('retired_from');
+CALL db.createProperty('retired_until');
+CALL db.createProperty('restores');
+CALL db.createProperty('ended_at');
+CALL db.createProperty('ended_from');
+CALL db.createProperty('ended_until');
+CALL db.createProperty('deprecated_at');
+CALL db.createProperty('replaced_by');

@@ -1,21 +1,30 @@
 """``Store``: the API's one handle on the store, composing the modules of each concern.
 
 Each concern is a module of functions that take the shared ``Database`` (writes, reads,
-walks, schema); a new concern (runs, lifecycle) adds such a module and a method here.
+walks, schema, lifecycle); a new concern (runs) adds such a module and a method here.
 """
 
 from __future__ import annotations
 
+from datetime import datetime
 from pathlib import Path
 
 from neo4j import AsyncDriver
 
-from mllineage.domain import Kind
+from mllineage.domain import EdgeIn, Kind
 from mllineage.events import GraphDelta
-from mllineage.store import queries, reads, schema, walks, writes
+from mllineage.lifecycle import LIVE, View
+from mllineage.store import lifecycle, queries, reads, schema, walks, writes
 from mllineage.store.database import Database
 from mllineage.traversal import Direction
-from mllineage.views import EntityDetail, EntityPage, ImpactReport, LineageGraph, WriteSummary
+from mllineage.views import (
+    EntityDetail,
+    EntityPage,
+    ImpactReport,
+    LineageGraph,
+    WhatIfReport,
+    WriteSummary,
+)
 
 
 class Store:
@@ -62,8 +71,8 @@ class Store:
     async def write(self, delta: GraphDelta) -> WriteSummary:
         return await writes.write(self.db, delta)
 
-    async def get_entity(self, uid: str) -> EntityDetail:
-        return await reads.get_entity(self.db, uid)
+    async def get_entity(self, uid: str, view: View = LIVE) -> EntityDetail:
+        return await reads.get_entity(self.db, uid, view)
 
     async def list_entities(
         self,
@@ -73,9 +82,10 @@ class Store:
         q: str | None,
         limit: int,
         cursor: str | None,
+        view: View = LIVE,
     ) -> EntityPage:
         return await reads.list_entities(
-            self.db, kind=kind, namespace=namespace, q=q, limit=limit, cursor=cursor
+            self.db, kind=kind, namespace=namespace, q=q, limit=limit, cursor=cursor, view=view
         )
 
     async def lineage(
@@ -86,10 +96,35 @@ class Store:
         depth: int,
         kinds: frozenset[Kind] | None,
         limit: int,
+        view: View = LIVE,
     ) -> LineageGraph:
         return await walks.lineage(
-            self.db, uid, direction=direction, depth=depth, kinds=kinds, limit=limit
+            self.db, uid, direction=direction, depth=depth, kinds=kinds, limit=limit, view=view
         )
 
-    async def impact(self, uid: str, *, depth: int, limit: int) -> ImpactReport:
-        return await walks.impact(self.db, uid, depth=depth, limit=limit)
+    async def impact(
+        self, uid: str, *, depth: int, limit: int, view: View = LIVE, live: bool = False
+    ) -> ImpactReport:
+        return await walks.impact(self.db, uid, depth=depth, limit=limit, view=view, live=live)
+
+    # --- lifecycle ----------------------------------------------------------------------
+
+    async def deprecate(
+        self, uid: str, *, reason: str, replaced_by: str | None, at: datetime
+    ) -> None:
+        await lifecycle.deprecate(self.db, uid, reason=reason, replaced_by=replaced_by, at=at)
+
+    async def retire(self, uid: str, *, reason: str | None, at: datetime) -> None:
+        await lifecycle.retire(self.db, uid, reason=reason, at=at)
+
+    async def restore(self, uid: str, *, at: datetime) -> None:
+        await lifecycle.restore(self.db, uid, at=at)
+
+    async def purge(self, uid: str) -> None:
+        await lifecycle.purge(self.db, uid)
+
+    async def end_edges(self, edges: list[EdgeIn], *, at: datetime) -> int:
+        return await lifecycle.end_edges(self.db, edges, at=at)
+
+    async def what_if(self, retire: list[str], *, view: View, limit: int) -> WhatIfReport:
+        return await lifecycle.what_if(self.db, retire, view=view, limit=limit)

@@ -8,12 +8,14 @@ Labels and relationship types are spliced into query text only from the fixed ``
 
 from __future__ import annotations
 
+import functools
 import re
 from importlib import resources
 from pathlib import Path
 
 from mllineage.domain import RUN_PROPERTY_PREFIX, EdgeType
 from mllineage.events import TIME_PROPERTIES
+from mllineage.lifecycle import HIDDEN_PROPERTIES, LIFECYCLE_TIMES
 from mllineage.traversal import Direction
 
 # Temporal values cross the driver as ISO strings, both ways: the driver converts each one
@@ -21,16 +23,23 @@ from mllineage.traversal import Direction
 # bench/README.md). Cypher's datetime() and toString() do it in the server, and the store
 # parses with datetime.fromisoformat.
 
+
+def _names(keys: tuple[str, ...]) -> str:
+    return "[" + ", ".join(f"'{key}'" for key in keys) + "]"
+
+
 # A node's properties as [key, value] pairs, temporal values as ISO strings. (Keys are read
 # dynamically: naming a key no node has yet, such as run.started_at in a database without
 # OpenLineage runs, draws a server warning on every query.)
-_TIME_KEYS = "[" + ", ".join(f"'{key}'" for key in TIME_PROPERTIES) + "]"
+_TIME_KEYS = _names(TIME_PROPERTIES + LIFECYCLE_TIMES)
+_HIDDEN_KEYS = _names(HIDDEN_PROPERTIES)
 
 
 def properties_of(node: str) -> str:
-    """The Cypher for the properties of the node variable ``node`` as [key, value] pairs."""
+    """The Cypher for the properties of the node variable ``node`` as [key, value] pairs
+    (the lifecycle's interval lists left out: only ``as_of`` filters read them)."""
     return (
-        f"[k IN keys({node}) | "
+        f"[k IN keys({node}) WHERE NOT k IN {_HIDDEN_KEYS} | "
         f"[k, CASE WHEN k IN {_TIME_KEYS} THEN toString({node}[k]) ELSE {node}[k] END]]"
     )
 
@@ -40,6 +49,79 @@ PROPERTIES = properties_of("n")
 # The latest run's times travel apart from its other properties (row.run_times).
 RUN_TIMES = [key for key in TIME_PROPERTIES if key.startswith(RUN_PROPERTY_PREFIX)]
 _RUN_TIMES_MAP = ", ".join(f"`{key}`: datetime(row.run_times.`{key}`)" for key in RUN_TIMES)
+
+# Lifecycle (see lifecycle.py): a node's retirements and an edge's ends are intervals kept
+# in two parallel lists, `<p>_from` and `<p>_until`, the open one ending at FOREVER; `<p>_at`
+# is the start of the open one (null while live), so the live graph filters on one property.
+FOREVER = "datetime('9999-12-31T23:59:59Z')"
+
+
+def _open_start(var: str, prefix: str) -> str:
+    """The earliest start of an open interval of ``var``, or null."""
+    f, u = f"{var}.{prefix}_from", f"{var}.{prefix}_until"
+    return (
+        f"reduce(m = null, i IN range(0, size({f}) - 1) | "
+        f"CASE WHEN {u}[i] = {FOREVER} AND (m IS NULL OR {f}[i] < m) THEN {f}[i] ELSE m END)"
+    )
+
+
+def revive(var: str, prefix: str, times: str) -> str:
+    """Clauses for live events at ``times`` (mentions, a restore): each interval that one of
+    them starts strictly after now ends at the earliest such time (newer wins; a tie or an
+    older, late event changes nothing)."""
+    f, u = f"{var}.{prefix}_from", f"{var}.{prefix}_until"
+    return f"""
+FOREACH (x IN CASE WHEN {f} IS NULL THEN [] ELSE [1] END |
+  SET {u} = [i IN range(0, size({f}) - 1) |
+             reduce(m = {u}[i], t IN {times} | CASE WHEN t > {f}[i] AND t < m THEN t ELSE m END)]
+  SET {var}.{prefix}_at = {_open_start(var, prefix)})"""
+
+
+def close(var: str, prefix: str, live_times: str) -> str:
+    """Clauses for a retirement or an end at ``at``: a new interval from ``at`` to the earliest
+    live time remembered after it (``live_times``, or the end of a later interval), else
+    open; nothing when an interval already covers ``at``. Leaves ``covered`` and the old
+    starts ``starts`` in scope."""
+    f, u = f"{var}.{prefix}_from", f"{var}.{prefix}_until"
+    return f"""
+WITH *, coalesce({f}, []) AS starts, coalesce({u}, []) AS ends
+WITH *, any(i IN range(0, size(starts) - 1) WHERE starts[i] <= at AND at < ends[i]) AS covered,
+     reduce(m = {FOREVER}, t IN {live_times} + ends |
+            CASE WHEN t > at AND t < m THEN t ELSE m END) AS until
+SET {f} = CASE WHEN covered THEN starts ELSE starts + at END,
+    {u} = CASE WHEN covered THEN ends ELSE ends + until END
+SET {var}.{prefix}_at = {_open_start(var, prefix)}"""
+
+
+# The read filters of each view mode (lifecycle.View.mode) on a node or an edge variable.
+AS_OF = "datetime($as_of)"
+
+
+def _outside(var: str, prefix: str) -> str:
+    f, u = f"{var}.{prefix}_from", f"{var}.{prefix}_until"
+    return (
+        f"none(i IN range(0, size(coalesce({f}, [])) - 1) "
+        f"WHERE {f}[i] <= {AS_OF} AND {AS_OF} < {u}[i])"
+    )
+
+
+def node_filter(mode: str, var: str) -> str:
+    return {
+        "live": f"{var}.retired_at IS NULL",
+        "all": "true",
+        "as_of": f"{var}.created_at <= {AS_OF} AND {_outside(var, 'retired')}",
+        "created": f"{var}.created_at <= {AS_OF}",
+    }[mode]
+
+
+def edge_filter(mode: str, var: str) -> str:
+    return {
+        "live": f"{var}.ended_at IS NULL",
+        "all": "true",
+        "as_of": f"{var}.first_seen <= {AS_OF} AND {_outside(var, 'ended')}",
+        "created": f"{var}.first_seen <= {AS_OF}",
+    }[mode]
+
 
 # One statement for every kind, rows in uid order: node locks are then always taken in one
 # global order. The label is row.kind, a value of the Kind enum (validated at the edge),
@@ -53,21 +135,22 @@ MERGE (n:Entity {{uid: row.uid}})
                 n.created_at = first_seen, n.updated_at = last_seen
   ON MATCH SET n.created_at = CASE WHEN first_seen < n.created_at
                                    THEN first_seen ELSE n.created_at END
-WITH n, row, last_seen, last_seen >= n.updated_at AS newer,
+WITH n, row, first_seen, last_seen, last_seen >= n.updated_at AS newer,
      row.run IS NOT NULL AND coalesce(run_time >= n.`run.event_time`, true) AS newer_run
 SET n += CASE WHEN newer THEN row.props ELSE {{}} END,
     n.updated_at = CASE WHEN newer THEN last_seen ELSE n.updated_at END,
     n += CASE WHEN newer_run THEN row.run ELSE {{}} END,
     n += CASE WHEN newer_run THEN {{{_RUN_TIMES_MAP}}} ELSE {{}} END
+{revive("n", "retired", "[first_seen, last_seen]")}
 """
 
 # MERGE with a dynamic relationship type scans every relationship (5.26), so edges keep one
 # statement per type, the type spliced in from the EdgeType enum.
-_EDGE_UPSERT = """
+_EDGE_UPSERT = f"""
 UNWIND $rows AS row
 WITH row, datetime(row.first_seen) AS first_seen, datetime(row.last_seen) AS last_seen
-MATCH (a:Entity {uid: row.source})
-MATCH (b:Entity {uid: row.target})
+MATCH (a:Entity {{uid: row.source}})
+MATCH (b:Entity {{uid: row.target}})
 MERGE (a)-[r:$TYPE]->(b)
   ON CREATE SET r.first_seen = first_seen, r.last_seen = last_seen, r.producer = row.producer
   ON MATCH SET r.first_seen = CASE WHEN first_seen < r.first_seen
@@ -76,6 +159,7 @@ MERGE (a)-[r:$TYPE]->(b)
                                  THEN row.producer ELSE r.producer END,
                r.last_seen = CASE WHEN last_seen > r.last_seen
                                   THEN last_seen ELSE r.last_seen END
+{revive("r", "ended", "[first_seen, last_seen]")}
 """
 
 MISSING = """
@@ -85,25 +169,44 @@ WITH uid, n WHERE n IS NULL
 RETURN collect(uid) AS missing
 """
 
-GET_ENTITY = """
+# One entity and its direct neighbours in a view: `alive` says whether the entity itself is
+# in it (a retired one is not, unless the view includes what is retired).
+_GET_ENTITY = """
 MATCH (n:Entity {uid: $uid})
-RETURN $PROPERTIES AS node,
-       [(m)-[r]->(n) | {uid: m.uid, kind: m.kind, name: m.name, type: type(r)}][..$cap]
-         AS upstream,
-       [(n)-[r]->(m) | {uid: m.uid, kind: m.kind, name: m.name, type: type(r)}][..$cap]
-         AS downstream
-""".replace("$PROPERTIES", PROPERTIES)
+RETURN $PROPERTIES AS node, $ALIVE AS alive,
+       [(m)-[r]->(n) WHERE $NODE_M AND $EDGE_R
+        | {uid: m.uid, kind: m.kind, name: m.name, type: type(r)}][..$cap] AS upstream,
+       [(n)-[r]->(m) WHERE $NODE_M AND $EDGE_R
+        | {uid: m.uid, kind: m.kind, name: m.name, type: type(r)}][..$cap] AS downstream
+"""
 
-LIST_ENTITIES = """
+_LIST_ENTITIES = """
 MATCH (n:Entity)
 WHERE ($kind IS NULL OR n.kind = $kind)
   AND ($namespace IS NULL OR n.namespace = $namespace)
   AND ($q IS NULL OR toLower(n.name) CONTAINS toLower($q))
   AND ($after IS NULL OR n.uid > $after)
+  AND $NODE_N
 RETURN $PROPERTIES AS node
 ORDER BY n.uid
 LIMIT $limit
-""".replace("$PROPERTIES", PROPERTIES)
+"""
+
+
+def get_entity_query(mode: str) -> str:
+    return (
+        _GET_ENTITY.replace("$PROPERTIES", PROPERTIES)
+        .replace("$ALIVE", node_filter(mode, "n"))
+        .replace("$NODE_M", node_filter(mode, "m"))
+        .replace("$EDGE_R", edge_filter(mode, "r"))
+    )
+
+
+def list_entities_query(mode: str) -> str:
+    return _LIST_ENTITIES.replace("$PROPERTIES", PROPERTIES).replace(
+        "$NODE_N", node_filter(mode, "n")
+    )
+
 
 # Walks. A walk is one query returning one record of lists (collect): the driver spends
 # Python time on every record it receives, while one big list is unpacked by
@@ -112,40 +215,55 @@ LIMIT $limit
 
 # A pruning breadth-first expansion (VarLengthExpand(Pruning,BFS) in the plan): each node
 # is visited once and min(length(p)) is its shortest distance; no path is ever enumerated.
-# `both` is the two walks, each node kept at the smaller distance (the outer min()).
-# $DEPTH is an int checked by the API, spliced in because Cypher cannot parameterize it.
-_WALK = {
-    Direction.downstream: "MATCH p = (root)-[*1..$DEPTH]->(n:Entity) "
-    "RETURN n, min(length(p)) AS depth",
-    Direction.upstream: "MATCH p = (root)<-[*1..$DEPTH]-(n:Entity) "
-    "RETURN n, min(length(p)) AS depth",
-}
-_WALK[Direction.both] = f"{_WALK[Direction.upstream]} UNION ALL {_WALK[Direction.downstream]}"
+# The view's filters on the nodes and edges of p are inlined into that expansion, so a
+# retired node or an ended edge is never expanded. `both` is the two walks, each node kept
+# at the smaller distance (the outer min()). $DEPTH is an int checked by the API, spliced in
+# because Cypher cannot parameterize it.
+_ARROWS = {Direction.downstream: ("-", "->"), Direction.upstream: ("<-", "-")}
 
-# All edges among the nodes in `among`. Either direction finds them all; scanning along
-# the walk keeps the cost to the walked edges (an upstream walk never touches a popular
-# source's thousands of consumers). `b IN among` does not scan the list per edge: the time
-# per node does not grow with the size of the walk.
-_EDGES_AMONG = {
-    Direction.downstream: """
+
+def _walk(way: Direction, mode: str) -> str:
+    if way is Direction.both:
+        return f"{_walk(Direction.upstream, mode)} UNION ALL {_walk(Direction.downstream, mode)}"
+    left, right = _ARROWS[way]
+    where = (
+        ""
+        if mode == "all"
+        else f" WHERE all(x IN nodes(p) WHERE {node_filter(mode, 'x')})"
+        f" AND all(r IN relationships(p) WHERE {edge_filter(mode, 'r')})"
+    )
+    return (
+        f"MATCH p = (root){left}[*1..$DEPTH]{right}(n:Entity){where} "
+        "RETURN n, min(length(p)) AS depth"
+    )
+
+
+# All edges of the view among the nodes in `among`. Either direction finds them all;
+# scanning along the walk keeps the cost to the walked edges (an upstream walk never touches
+# a popular source's thousands of consumers). `b IN among` does not scan the list per edge:
+# the time per node does not grow with the size of the walk.
+def _edges_among(way: Direction, mode: str) -> str:
+    keep = edge_filter(mode, "r")
+    if way is Direction.upstream:
+        return f"""
 UNWIND among AS a
-MATCH (a)-[r]->(b) WHERE b IN among
-RETURN collect([a.uid, type(r), b.uid]) AS edges""",
-    Direction.upstream: """
+MATCH (a)<-[r]-(b) WHERE b IN among AND {keep}
+RETURN collect([b.uid, type(r), a.uid, toString(r.ended_at)]) AS edges"""
+    return f"""
 UNWIND among AS a
-MATCH (a)<-[r]-(b) WHERE b IN among
-RETURN collect([b.uid, type(r), a.uid]) AS edges""",
-}
-_EDGES_AMONG[Direction.both] = _EDGES_AMONG[Direction.downstream]
+MATCH (a)-[r]->(b) WHERE b IN among AND {keep}
+RETURN collect([a.uid, type(r), b.uid, toString(r.ended_at)]) AS edges"""
+
 
 # A lineage answer: the nodes nearest first (root excluded; of $kinds when given), at most
 # $limit of them with their properties, whether the limit cut any, and the edges among the
-# root and them.
-LINEAGE = {
-    way: f"""
+# root and them; `alive` says whether the root itself is in the view.
+@functools.cache
+def lineage_query(direction: Direction, depth: int, mode: str) -> str:
+    return f"""
 MATCH (root:Entity {{uid: $uid}})
 CALL (root) {{
-  CALL (root) {{ {_WALK[way]} }}
+  CALL (root) {{ {_walk(direction, mode)} }}
   WITH n, min(depth) AS depth
   WHERE n <> root AND ($kinds IS NULL OR n.kind IN $kinds)
   WITH n, depth ORDER BY depth, n.uid LIMIT $limit + 1
@@ -153,27 +271,96 @@ CALL (root) {{
   RETURN found[..$limit] AS chosen, nodes[..$limit] AS nodes, size(found) > $limit AS truncated
 }}
 CALL (root, chosen) {{
-  WITH [root] + chosen AS among{_EDGES_AMONG[way]}
+  WITH [root] + chosen AS among{_edges_among(direction, mode)}
 }}
-RETURN {properties_of("root")} AS root, nodes, edges, truncated
-"""
-    for way in Direction
-}
+RETURN {properties_of("root")} AS root, {node_filter(mode, "root")} AS alive,
+       nodes, edges, truncated
+""".replace("$DEPTH", str(int(depth)))
+
 
 # An impact report: the root's properties, every downstream node with its distance, kind,
-# name and owner, and the edges among them (to draw one shortest path to each).
-IMPACT = f"""
+# name, owner and lifecycle marks (`retired`: not alive in the view's exclusive mode), and
+# the edges among them (to draw one shortest path to each, and to tell what is live).
+@functools.cache
+def impact_query(depth: int, mode: str, alive_mode: str) -> str:
+    return f"""
 MATCH (root:Entity {{uid: $uid}})
 CALL (root) {{
-  CALL (root) {{ {_WALK[Direction.downstream]} }}
+  CALL (root) {{ {_walk(Direction.downstream, mode)} }}
   WITH n, depth WHERE n <> root
   RETURN collect(n) AS reached,
-         collect([n.uid, n.kind, depth, n.namespace, n.name, n.owner]) AS nodes
+         collect([n.uid, n.kind, depth, n.namespace, n.name, n.owner,
+                  n.deprecated_at IS NOT NULL, n.replaced_by,
+                  NOT ({node_filter(alive_mode, "n")})]) AS nodes
 }}
 CALL (root, reached) {{
-  WITH [root] + reached AS among{_EDGES_AMONG[Direction.downstream]}
+  WITH [root] + reached AS among{_edges_among(Direction.downstream, mode)}
 }}
-RETURN {properties_of("root")} AS root, nodes, edges
+RETURN {properties_of("root")} AS root, {node_filter(mode, "root")} AS alive, nodes, edges
+""".replace("$DEPTH", str(int(depth)))
+
+
+# Lifecycle writes (store/lifecycle.py); $at is an ISO time.
+LOOKUP = """
+UNWIND $uids AS uid
+MATCH (n:Entity {uid: uid})
+RETURN n.uid AS uid, n.kind AS kind, n.retired_at IS NOT NULL AS retired,
+       n.replaced_by AS replaced_by
+"""
+
+# Newer wins: an older, late deprecation leaves a newer one as it was.
+DEPRECATE = """
+MATCH (n:Entity {uid: $uid})
+WITH n, datetime($at) AS at
+WHERE n.deprecated_at IS NULL OR at >= n.deprecated_at
+SET n.deprecated_at = at, n.deprecation_reason = $reason, n.replaced_by = $replaced_by
+"""
+
+# The reason is the newest retirement's.
+RETIRE = f"""
+MATCH (n:Entity {{uid: $uid}})
+WITH n, datetime($at) AS at
+{close("n", "retired", "[n.created_at, n.updated_at] + coalesce(n.restores, [])")}
+SET n.retirement_reason = CASE WHEN all(s IN starts WHERE s <= at)
+                               THEN coalesce($reason, n.retirement_reason)
+                               ELSE n.retirement_reason END
+"""
+
+# Restores are remembered (they are few): a retirement that arrives later but is older ends
+# at the first restore after it.
+RESTORE = f"""
+MATCH (n:Entity {{uid: $uid}})
+WITH n, datetime($at) AS at
+SET n.restores = CASE WHEN at IN coalesce(n.restores, []) THEN n.restores
+                      ELSE coalesce(n.restores, []) + at END
+WITH n, [at] AS times
+{revive("n", "retired", "times")}
+"""
+
+# What a purge leaves behind must not point at it: successors named by `replaced_by`.
+PURGE = """
+MATCH (n:Entity {uid: $uid})
+CALL (n) {
+  MATCH (m:Entity) WHERE m.replaced_by = n.uid
+  SET m.replaced_by = null
+}
+DETACH DELETE n
+"""
+
+# Edges by (source, target, type): the ones that do not exist, and ending the ones that do.
+MISSING_EDGES = """
+UNWIND $rows AS row
+OPTIONAL MATCH (:Entity {uid: row.source})-[r]->(:Entity {uid: row.target})
+  WHERE type(r) = row.type
+WITH row, r WHERE r IS NULL
+RETURN collect(row) AS missing
+"""
+
+END_EDGES = f"""
+UNWIND $rows AS row
+MATCH (:Entity {{uid: row.source}})-[r]->(:Entity {{uid: row.target}}) WHERE type(r) = row.type
+WITH r, datetime($at) AS at
+{close("r", "ended", "[r.first_seen, r.last_seen]")}
 """
 
 # Schema and readiness (store/schema.py).
@@ -195,14 +382,6 @@ def schema_names(statements: list[str]) -> set[str]:
 
 def edge_upsert_query(edge_type: EdgeType) -> str:
     return _EDGE_UPSERT.replace("$TYPE", EdgeType(edge_type).value)
-
-
-def lineage_query(direction: Direction, depth: int) -> str:
-    return LINEAGE[direction].replace("$DEPTH", str(int(depth)))
-
-
-def impact_query(depth: int) -> str:
-    return IMPACT.replace("$DEPTH", str(int(depth)))
 
 
 def read_schema(path: Path | None = None) -> list[str]:

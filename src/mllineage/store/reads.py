@@ -1,4 +1,5 @@
-"""Reading entities: one by uid with its direct neighbours, and paged lists."""
+"""Reading entities: one with its direct neighbours, and paged lists, in a view of the graph
+(live by default; see lifecycle.View)."""
 
 from __future__ import annotations
 
@@ -8,21 +9,41 @@ from neo4j import AsyncManagedTransaction
 
 from mllineage.domain import Kind
 from mllineage.errors import NotFound
+from mllineage.lifecycle import LIVE, View
 from mllineage.store import queries
 from mllineage.store.database import Database, single_or_none
 from mllineage.store.rows import decode_cursor, encode_cursor, entity_fields
 from mllineage.views import EntityDetail, EntityOut, EntityPage
 
-# At most this many neighbours each way: a popular source can have thousands of consumers.
+# The most neighbours an entity's detail lists each way; a walk gives the full picture.
 NEIGHBOUR_CAP = 1_000
 
 
-async def get_entity(db: Database, uid: str) -> EntityDetail:
-    record = await db.read(
-        lambda tx: single_or_none(tx, queries.GET_ENTITY, uid=uid, cap=NEIGHBOUR_CAP)
+def view_params(view: View) -> dict[str, Any]:
+    """The query parameters every view-filtered query takes."""
+    return {"as_of": view.as_of.isoformat() if view.as_of else None}
+
+
+def not_in_view(uid: str, view: View) -> NotFound:
+    """The 404 of an entity that exists but is not in the view (retired, or not yet created)."""
+    if view.as_of is None:
+        return NotFound(f"{uid!r} is retired; pass include_retired=true to see it, or restore it")
+    if view.include_retired:
+        return NotFound(f"{uid!r} did not exist yet at {view.as_of.isoformat()}")
+    return NotFound(
+        f"{uid!r} did not exist or was retired at {view.as_of.isoformat()}; pass "
+        "include_retired=true to see what was retired then, or a later as_of"
     )
+
+
+async def get_entity(db: Database, uid: str, view: View = LIVE) -> EntityDetail:
+    query = queries.get_entity_query(view.mode)
+    params = {"uid": uid, "cap": NEIGHBOUR_CAP, **view_params(view)}
+    record = await db.read(lambda tx: single_or_none(tx, query, **params))
     if record is None:
         raise NotFound(f"no entity with uid {uid!r}")
+    if not record["alive"]:
+        raise not_in_view(uid, view)
     neighbours = {key: record[key] for key in ("upstream", "downstream")}
     return EntityDetail.model_validate(entity_fields(record["node"], **neighbours))
 
@@ -35,6 +56,7 @@ async def list_entities(
     q: str | None,
     limit: int,
     cursor: str | None,
+    view: View = LIVE,
 ) -> EntityPage:
     """One page of entities in uid order; ``cursor`` is the previous page's last uid."""
     params = {
@@ -43,10 +65,12 @@ async def list_entities(
         "q": q,
         "after": decode_cursor(cursor) if cursor else None,
         "limit": limit + 1,
+        **view_params(view),
     }
+    query = queries.list_entities_query(view.mode)
 
     async def work(tx: AsyncManagedTransaction) -> list[list[list[Any]]]:
-        return [r["node"] async for r in await tx.run(queries.LIST_ENTITIES, params)]
+        return [r["node"] async for r in await tx.run(query, params)]
 
     nodes = await db.read(work)
     items = [EntityOut.model_validate(entity_fields(node)) for node in nodes[:limit]]

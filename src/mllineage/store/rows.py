@@ -47,7 +47,12 @@ def entity_fields(node: list[list[Any]], **extra: Any) -> dict[str, Any]:
         for key in ("parameters", "metrics"):
             if key in run:
                 run[key] = json.loads(run[key])
-    fields.update(properties=props, run=run or None, **extra)
+    fields.update(
+        properties=props,
+        run=run or None,
+        deprecated=fields.get("deprecated_at") is not None,
+        **extra,
+    )
     return fields
 
 

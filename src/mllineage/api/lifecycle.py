@@ -1,0 +1,120 @@
+"""Lifecycle calls (deprecate, retire, restore, purge, end edges), the what-if gate, and the
+view (``as_of``, ``include_retired``) that every read takes."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends, Path, Query
+
+from mllineage.api.deps import SettingsDep, StoreDep, require
+from mllineage.api.limits import refuse_future_times
+from mllineage.domain import MAX_LIMIT, MAX_NAME_LENGTH, Timestamp
+from mllineage.lifecycle import DeprecateIn, EndEdgesIn, RestoreIn, RetireIn, View, WhatIfIn
+from mllineage.settings import Settings
+from mllineage.views import WhatIfReport
+
+router = APIRouter(prefix="/v1", tags=["lifecycle"])
+
+EntityUid = Annotated[str, Path(min_length=5, max_length=MAX_NAME_LENGTH + 200)]
+ERRORS: dict[int | str, dict[str, Any]] = {
+    404: {"description": "No entity (or edge) with that uid; nothing written"},
+    422: {"description": "Invalid input; `message` names the field and the fix; nothing written"},
+}
+
+
+def read_view(
+    as_of: Annotated[
+        Timestamp | None,
+        Query(description="Answer as the graph stood at this time (ISO 8601, with a zone)"),
+    ] = None,
+    include_retired: Annotated[
+        bool, Query(description="Also return retired nodes and ended edges, marked")
+    ] = False,
+) -> View:
+    return View(as_of, include_retired)
+
+
+ViewDep = Annotated[View, Depends(read_view)]
+
+
+def _event_time(given: datetime | None, settings: Settings) -> datetime:
+    """The given event time (refused when too far ahead), else the server's clock."""
+    refuse_future_times([(("event_time",), given)], settings.max_clock_skew_seconds)
+    return given or datetime.now(UTC)
+
+
+@router.post(
+    "/entities/{uid:path}/deprecate",
+    summary="Mark an entity deprecated (still live), naming its replacement",
+    dependencies=[require("write")],
+    responses=ERRORS,
+)
+async def deprecate(
+    uid: EntityUid, body: DeprecateIn, store: StoreDep, settings: SettingsDep
+) -> dict[str, Any]:
+    at = _event_time(body.event_time, settings)
+    await store.deprecate(uid, reason=body.reason, replaced_by=body.replaced_by, at=at)
+    return {"uid": uid, "event_time": at}
+
+
+@router.post(
+    "/entities/{uid:path}/retire",
+    summary="Retire an entity: out of the live graph from event_time, its edges with it",
+    dependencies=[require("write")],
+    responses=ERRORS,
+)
+async def retire(
+    uid: EntityUid, body: RetireIn, store: StoreDep, settings: SettingsDep
+) -> dict[str, Any]:
+    at = _event_time(body.event_time, settings)
+    await store.retire(uid, reason=body.reason, at=at)
+    return {"uid": uid, "event_time": at}
+
+
+@router.post(
+    "/entities/{uid:path}/restore",
+    summary="Undo the retirements older than event_time",
+    dependencies=[require("write")],
+    responses=ERRORS,
+)
+async def restore(
+    uid: EntityUid, body: RestoreIn, store: StoreDep, settings: SettingsDep
+) -> dict[str, Any]:
+    at = _event_time(body.event_time, settings)
+    await store.restore(uid, at=at)
+    return {"uid": uid, "event_time": at}
+
+
+@router.delete(
+    "/entities/{uid:path}",
+    summary="Purge an entity, its edges and its run links for good (admin scope)",
+    dependencies=[require("admin")],
+    responses={404: ERRORS[404], 403: {"description": "The API key lacks the admin scope"}},
+)
+async def purge(uid: EntityUid, store: StoreDep) -> dict[str, Any]:
+    await store.purge(uid)
+    return {"uid": uid, "purged": True}
+
+
+@router.post(
+    "/edges/end",
+    summary="End edges at event_time (e.g. an endpoint stopped serving a model)",
+    dependencies=[require("write")],
+    responses=ERRORS,
+)
+async def end_edges(body: EndEdgesIn, store: StoreDep, settings: SettingsDep) -> dict[str, Any]:
+    at = _event_time(body.event_time, settings)
+    ended = await store.end_edges(body.edges, at=at)
+    return {"ended": ended, "event_time": at}
+
+
+@router.post(
+    "/impact/what-if",
+    summary="Which live endpoints and models would lose an input if these were retired",
+    dependencies=[require("read")],
+    responses=ERRORS,
+)
+async def what_if(body: WhatIfIn, store: StoreDep) -> WhatIfReport:
+    return await store.what_if(body.retire, view=View(body.as_of), limit=MAX_LIMIT)

@@ -1,0 +1,112 @@
+"""Lifecycle writes: deprecate, retire, restore, purge, and end edges; and the what-if walk.
+
+Each call is one transaction that first checks what it names (404 for an unknown uid or
+edge, 422 for an unfit replacement) and writes nothing when a check fails. Every call takes
+an event time and is idempotent and order-independent (see the Cypher in queries.py).
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from neo4j import AsyncManagedTransaction
+
+from mllineage.domain import MAX_DEPTH, EdgeIn
+from mllineage.errors import InvalidInput, NotFound
+from mllineage.lifecycle import View
+from mllineage.store import queries, walks
+from mllineage.store.database import Database
+from mllineage.traversal import what_if_report
+from mllineage.views import WhatIfReport
+
+
+async def _lookup(tx: AsyncManagedTransaction, uids: list[str]) -> dict[str, dict[str, Any]]:
+    """The kind and state of each existing entity among ``uids``; 404 naming the others."""
+    found = {r["uid"]: dict(r) async for r in await tx.run(queries.LOOKUP, uids=uids)}
+    if missing := [uid for uid in uids if uid not in found]:
+        raise NotFound(f"no entity with uid {', '.join(map(repr, missing))}")
+    return found
+
+
+async def deprecate(
+    db: Database, uid: str, *, reason: str, replaced_by: str | None, at: datetime
+) -> None:
+    async def work(tx: AsyncManagedTransaction) -> None:
+        node = (await _lookup(tx, [uid]))[uid]
+        if replaced_by is not None:
+            if replaced_by == uid:
+                raise InvalidInput("replaced_by: an entity cannot replace itself")
+            try:
+                successor = (await _lookup(tx, [replaced_by]))[replaced_by]
+            except NotFound:
+                raise InvalidInput(
+                    f"replaced_by: no entity with uid {replaced_by!r}; record it first"
+                ) from None
+            if successor["kind"] != node["kind"]:
+                raise InvalidInput(
+                    f"replaced_by: {uid!r} is a {node['kind']} and can only be replaced by a "
+                    f"{node['kind']}, but {replaced_by!r} is a {successor['kind']}"
+                )
+            if successor["retired"]:
+                raise InvalidInput(
+                    f"replaced_by: {replaced_by!r} is retired; restore it or name a live one"
+                )
+        await tx.run(
+            queries.DEPRECATE, uid=uid, at=at.isoformat(), reason=reason, replaced_by=replaced_by
+        )
+
+    await db.write(work)
+
+
+async def retire(db: Database, uid: str, *, reason: str | None, at: datetime) -> None:
+    async def work(tx: AsyncManagedTransaction) -> None:
+        await _lookup(tx, [uid])
+        await tx.run(queries.RETIRE, uid=uid, at=at.isoformat(), reason=reason)
+
+    await db.write(work)
+
+
+async def restore(db: Database, uid: str, *, at: datetime) -> None:
+    async def work(tx: AsyncManagedTransaction) -> None:
+        await _lookup(tx, [uid])
+        await tx.run(queries.RESTORE, uid=uid, at=at.isoformat())
+
+    await db.write(work)
+
+
+async def purge(db: Database, uid: str) -> None:
+    """The node and its edges, for good (and any ``replaced_by`` naming it)."""
+
+    async def work(tx: AsyncManagedTransaction) -> None:
+        await _lookup(tx, [uid])
+        await tx.run(queries.PURGE, uid=uid)
+
+    await db.write(work)
+
+
+async def end_edges(db: Database, edges: list[EdgeIn], *, at: datetime) -> int:
+    """End every edge of ``edges`` at ``at``; 404 naming the ones that do not exist."""
+    rows = [{"source": e.source, "target": e.target, "type": e.type.value} for e in edges]
+
+    async def work(tx: AsyncManagedTransaction) -> int:
+        record = await (await tx.run(queries.MISSING_EDGES, rows=rows)).single(strict=True)
+        if missing := record["missing"]:
+            named = "; ".join(f"{m['source']} -{m['type']}-> {m['target']}" for m in missing[:20])
+            raise NotFound(f"no such edge: {named}")
+        await tx.run(queries.END_EDGES, rows=rows, at=at.isoformat())
+        return len(rows)
+
+    return await db.write(work)
+
+
+async def what_if(db: Database, retire: list[str], *, view: View, limit: int) -> WhatIfReport:
+    """The live endpoints and models that retiring ``retire`` would take an input from."""
+    await db.read(lambda tx: _lookup(tx, retire))
+    reports = []
+    for uid in dict.fromkeys(retire):
+        try:
+            reports.append(await walks.impact(db, uid, depth=MAX_DEPTH, limit=limit, view=view))
+        except NotFound:
+            continue  # already retired (or not yet there) in this view: nothing to lose
+    return what_if_report(list(dict.fromkeys(retire)), reports)
