@@ -207,3 +207,21 @@ def test_live_impact_and_what_if(api: httpx.Client) -> None:
     assert {i["uid"] for i in then["endpoints"]} == {EP, EP_OLD}
     unknown = api.post("/v1/impact/what-if", json={"retire": [uid("Model", "nope")]})
     assert unknown.status_code == 404
+
+
+def test_every_read_takes_as_of(api: httpx.Client) -> None:
+    serving_graph(api)
+    assert call(api, M2, "retire", event_time=T2).status_code == 200
+    then, now = {"as_of": T1}, {}
+    assert M2 in walked(api, FG, **then) and M2 not in walked(api, FG, **now)
+    assert api.get(f"/v1/entities/{M2}", params=then).status_code == 200
+    before = api.get(f"/v1/entities/{M2}", params={"as_of": "2026-10-01T00:00:00Z"})
+    assert before.status_code == 404 and "did not exist" in before.json()["message"]
+    models = api.get("/v1/questions/models-of-feature-group", params={"uid": FG, **then})
+    assert {n["uid"] for n in models.json()["nodes"]} == {M2, M3}
+    impact = api.get("/v1/impact", params={"uid": JOB, **then}).json()
+    assert {m["uid"] for m in impact["models"]} == {M2, M3}
+    listed = api.get("/v1/entities", params={"kind": "Model", **then}).json()["items"]
+    assert [e["uid"] for e in listed] == [M2, M3]
+    bad = api.get("/v1/lineage", params={"uid": FG, "as_of": "1700000000"})
+    assert bad.status_code == 422 and "as_of" in bad.json()["message"]

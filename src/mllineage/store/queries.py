@@ -67,29 +67,30 @@ def _open_start(var: str, prefix: str) -> str:
 
 def revive(var: str, prefix: str, times: str) -> str:
     """Clauses for live events at ``times`` (mentions, a restore): each interval that one of
-    them starts strictly after now ends at the earliest such time (newer wins; a tie or an
-    older, late event changes nothing)."""
+    them falls in now ends at the earliest such time (a newer event wins, and a live one wins
+    a tie; an older, late event changes nothing)."""
     f, u = f"{var}.{prefix}_from", f"{var}.{prefix}_until"
     return f"""
 FOREACH (x IN CASE WHEN {f} IS NULL THEN [] ELSE [1] END |
   SET {u} = [i IN range(0, size({f}) - 1) |
-             reduce(m = {u}[i], t IN {times} | CASE WHEN t > {f}[i] AND t < m THEN t ELSE m END)]
+             reduce(m = {u}[i], t IN {times} | CASE WHEN t >= {f}[i] AND t < m THEN t ELSE m END)]
   SET {var}.{prefix}_at = {_open_start(var, prefix)})"""
 
 
 def close(var: str, prefix: str, live_times: str) -> str:
     """Clauses for a retirement or an end at ``at``: a new interval from ``at`` to the earliest
-    live time remembered after it (``live_times``, or the end of a later interval), else
-    open; nothing when an interval already covers ``at``. Leaves ``covered`` and the old
-    starts ``starts`` in scope."""
+    live time remembered at or after it (``live_times``, or the end of a later interval),
+    else open; nothing when an interval already covers ``at`` or a live time equals it.
+    Leaves the old starts ``starts`` in scope."""
     f, u = f"{var}.{prefix}_from", f"{var}.{prefix}_until"
     return f"""
 WITH *, coalesce({f}, []) AS starts, coalesce({u}, []) AS ends
 WITH *, any(i IN range(0, size(starts) - 1) WHERE starts[i] <= at AND at < ends[i]) AS covered,
      reduce(m = {FOREVER}, t IN {live_times} + ends |
-            CASE WHEN t > at AND t < m THEN t ELSE m END) AS until
-SET {f} = CASE WHEN covered THEN starts ELSE starts + at END,
-    {u} = CASE WHEN covered THEN ends ELSE ends + until END
+            CASE WHEN t >= at AND t < m THEN t ELSE m END) AS until
+WITH *, covered OR until = at AS idle
+SET {f} = CASE WHEN idle THEN starts ELSE starts + at END,
+    {u} = CASE WHEN idle THEN ends ELSE ends + until END
 SET {var}.{prefix}_at = {_open_start(var, prefix)}"""
 
 
