@@ -52,6 +52,15 @@ NameOrUid = Annotated[
     str, typer.Argument(metavar="UID", help="A uid, or a name that only one entity has.")
 ]
 AsJson = Annotated[bool, typer.Option("--json", help="The raw answer, for scripts.")]
+AsOf = Annotated[
+    str | None, typer.Option("--as-of", help="The graph as it stood then (ISO 8601, with a zone).")
+]
+IncludeRetired = Annotated[
+    bool, typer.Option("--include-retired", help="Also what is retired or ended, marked.")
+]
+EventTime = Annotated[
+    str | None, typer.Option("--at", help="When it happened (ISO 8601); default: now.")
+]
 
 
 # --- output ---------------------------------------------------------------------------------
@@ -204,6 +213,8 @@ def lineage(
     kinds: Annotated[
         str | None, typer.Option(help="Return only these kinds, e.g. Model,Endpoint.")
     ] = None,
+    as_of: AsOf = None,
+    include_retired: IncludeRetired = False,
     as_json: AsJson = False,
     url: Url = None,
     token: Token = None,
@@ -213,6 +224,8 @@ def lineage(
         "direction": direction.value,
         "depth": depth,
         "kinds": kinds.split(",") if kinds else None,
+        "as_of": as_of,
+        "include_retired": include_retired,
     }
     with LineageClient(url, token) as client:
         uid = client.resolve(uid)
@@ -228,23 +241,129 @@ def lineage(
 
 
 @app.command()
-def impact(uid: NameOrUid, as_json: AsJson = False, url: Url = None, token: Token = None) -> None:
+def impact(
+    uid: NameOrUid,
+    live: Annotated[
+        bool, typer.Option("--live", help="Only what serves now (live endpoints and upstream).")
+    ] = False,
+    as_of: AsOf = None,
+    as_json: AsJson = False,
+    url: Url = None,
+    token: Token = None,
+) -> None:
     """Who breaks if UID changes: the models, endpoints and jobs downstream, and their owners."""
+    options: dict[str, Any] = {"live": live, "as_of": as_of}
     with LineageClient(url, token) as client:
         uid = client.resolve(uid)
         if as_json:
-            typer.echo(json.dumps(client.impact_report(uid), indent=2))
+            typer.echo(json.dumps(client.impact_report(uid, **options), indent=2))
             return
-        frame = client.impact(uid)
+        frame = client.impact(uid, **options)
     counts = ", ".join(f"{n} {kind}" for kind, n in sorted(frame.attrs["counts"].items()))
     typer.echo(f"Changing {uid} affects {frame.attrs['total']} entities downstream")
-    typer.echo(f"  {counts or 'nothing'}")
+    typer.echo(f"  {counts or 'nothing'}; live endpoints hit: {frame.attrs['live_endpoints']}")
     typer.echo(f"  owners to notify: {', '.join(frame.attrs['owners']) or 'none recorded'}")
     for role in ("models", "endpoints", "training_jobs"):
         rows = frame[frame["role"] == role]
         typer.echo(f"\n{role.replace('_', ' ')} ({len(rows)}):")
         if len(rows):
-            _table(rows, ["name", "owner", "depth"])
+            _table(rows, ["name", "owner", "depth", "live", "deprecated"])
+
+
+@app.command()
+def check(
+    uids: Annotated[list[str], typer.Argument(metavar="UID...", help="The uids to retire.")],
+    retire: Annotated[
+        bool, typer.Option("--retire", help="Ask what retiring the UIDs would break.")
+    ] = False,
+    as_of: AsOf = None,
+    url: Url = None,
+    token: Token = None,
+) -> None:
+    """A CI gate: exit 1 when retiring the UIDs would take an input from a live endpoint,
+    0 when it would not, 2 when the question cannot be answered (bad input, no service)."""
+    if not retire:
+        _fail("say what to check: mllineage check --retire UID [UID...]", 2)
+    try:
+        with LineageClient(url, token) as client:
+            frame = client.what_if(uids, as_of=as_of)
+    except LineageAPIError as exc:
+        typer.echo(_api_error(exc), err=True)
+        raise typer.Exit(2) from None
+    hit = frame.attrs["live_endpoints"]
+    typer.echo(f"Retiring {', '.join(uids)} would hit {hit} live endpoint(s)")
+    if len(frame):
+        _table(frame, ["role", "name", "owner", "depth", "loses", "replacement"])
+        typer.echo(f"owners to notify: {', '.join(frame.attrs['owners']) or 'none recorded'}")
+    if hit:
+        raise typer.Exit(1)
+
+
+@app.command()
+def deprecate(
+    uid: NameOrUid,
+    reason: Annotated[str, typer.Option(help="Why (required).")],
+    replaced_by: Annotated[str | None, typer.Option(help="uid of its successor.")] = None,
+    at: EventTime = None,
+    url: Url = None,
+    token: Token = None,
+) -> None:
+    """Mark UID deprecated (still live), naming its successor."""
+    with LineageClient(url, token) as client:
+        done = client.deprecate(client.resolve(uid), reason, replaced_by, at)
+    typer.echo(f"deprecated {done['uid']} at {done['event_time']}")
+
+
+@app.command()
+def retire(
+    uid: NameOrUid,
+    reason: Annotated[str | None, typer.Option(help="Why.")] = None,
+    at: EventTime = None,
+    url: Url = None,
+    token: Token = None,
+) -> None:
+    """Retire UID: out of the live graph from then on, its edges with it."""
+    with LineageClient(url, token) as client:
+        done = client.retire(client.resolve(uid), reason, at)
+    typer.echo(f"retired {done['uid']} at {done['event_time']}")
+
+
+@app.command()
+def restore(uid: NameOrUid, at: EventTime = None, url: Url = None, token: Token = None) -> None:
+    """Undo UID's retirements older than --at."""
+    with LineageClient(url, token) as client:
+        done = client.restore(uid, at)
+    typer.echo(f"restored {done['uid']} at {done['event_time']}")
+
+
+@app.command()
+def purge(
+    uid: NameOrUid,
+    yes: Annotated[bool, typer.Option("--yes", help="Confirm: this cannot be undone.")] = False,
+    url: Url = None,
+    token: Token = None,
+) -> None:
+    """Remove UID and its edges for good (admin scope)."""
+    if not yes:
+        _fail(f"purging {uid} cannot be undone; add --yes", 2)
+    with LineageClient(url, token) as client:
+        client.purge(uid)
+    typer.echo(f"purged {uid}")
+
+
+@app.command("end-edge")
+def end_edge(
+    source: Annotated[str, typer.Argument(help="uid of the upstream end.")],
+    target: Annotated[str, typer.Argument(help="uid of the downstream end.")],
+    edge_type: Annotated[str, typer.Option("--type", help="The edge type.")] = "ContributedTo",
+    at: EventTime = None,
+    url: Url = None,
+    token: Token = None,
+) -> None:
+    """End the edge SOURCE -TYPE-> TARGET (e.g. an endpoint stopped serving a model)."""
+    with LineageClient(url, token) as client:
+        done = client.end_edges([{"source": source, "target": target, "type": edge_type}], at)
+    typer.echo(f"ended {source} -{edge_type}-> {target} at {done['event_time']}")
 
 
 @app.command()

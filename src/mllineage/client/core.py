@@ -20,7 +20,13 @@ import networkx as nx
 import pandas as pd
 
 from mllineage.client.errors import LineageAPIError
-from mllineage.client.frames import ENTITY_COLUMNS, frame, impact_frame, nodes_frame
+from mllineage.client.frames import (
+    ENTITY_COLUMNS,
+    frame,
+    impact_frame,
+    nodes_frame,
+    what_if_frame,
+)
 from mllineage.client.ingest import IngestReport, send
 from mllineage.domain import (
     DEFAULT_IMPACT_DEPTH,
@@ -50,6 +56,16 @@ def is_uid(text: str) -> bool:
     except ValueError:
         return False
     return True
+
+
+def _view(as_of: str | None = None, include_retired: bool = False, **more: Any) -> dict[str, Any]:
+    """The query parameters of a read's view (the live graph unless told otherwise)."""
+    params = {k: v for k, v in more.items() if v is not None}
+    if as_of:
+        params["as_of"] = as_of
+    if include_retired:
+        params["include_retired"] = "true"
+    return params
 
 
 def _uid(kind: Kind, uid_or_name: str, namespace: str) -> str:
@@ -163,20 +179,27 @@ class LineageClient:
 
     # --- finding entities ---------------------------------------------------------------
 
-    def entity(self, uid: str) -> dict[str, Any]:
+    def entity(
+        self, uid: str, as_of: str | None = None, include_retired: bool = False
+    ) -> dict[str, Any]:
         with self._suggesting(uid):
-            return self._call("GET", f"/v1/entities/{uid}")
+            params = _view(as_of, include_retired)
+            return self._call("GET", f"/v1/entities/{uid}", params=params)
 
     def entities(
-        self, kind: str | None = None, namespace: str | None = None, q: str | None = None
+        self,
+        kind: str | None = None,
+        namespace: str | None = None,
+        q: str | None = None,
+        as_of: str | None = None,
+        include_retired: bool = False,
     ) -> pd.DataFrame:
         """Every matching entity (``q``: a substring of the name), all pages."""
-        rows = list(self._pages(kind=kind, namespace=namespace, q=q))
+        view = _view(as_of, include_retired)
+        rows = list(self._pages(kind=kind, namespace=namespace, q=q, **view))
         return frame(rows, ENTITY_COLUMNS)
 
-    def _pages(
-        self, max_pages: int | None = None, **filters: str | None
-    ) -> Iterator[dict[str, Any]]:
+    def _pages(self, max_pages: int | None = None, **filters: Any) -> Iterator[dict[str, Any]]:
         params: dict[str, Any] = {k: v for k, v in filters.items() if v} | {"limit": MAX_PAGE}
         pages = 0
         while True:
@@ -253,9 +276,12 @@ class LineageClient:
         depth: int = DEFAULT_WALK_DEPTH,
         kinds: Iterable[str] | None = None,
         limit: int = DEFAULT_LIMIT,
+        as_of: str | None = None,
+        include_retired: bool = False,
     ) -> dict[str, Any]:
-        """The raw ``/v1/lineage`` answer: ``{root, nodes, edges, truncated}``."""
-        params: dict[str, Any] = {"uid": uid, "direction": direction, "depth": depth}
+        """The raw ``/v1/lineage`` answer: ``{root, nodes, edges, truncated}``; the live
+        graph, or as it stood at ``as_of``; ``include_retired`` adds what is retired, marked."""
+        params = _view(as_of, include_retired, uid=uid, direction=direction, depth=depth)
         params["limit"] = limit
         if kinds:
             params["kinds"] = ",".join(kinds)
@@ -279,63 +305,127 @@ class LineageClient:
             graph.add_edge(edge["source"], edge["target"], type=edge["type"])
         return graph
 
-    def impact(
-        self, uid: str, depth: int = DEFAULT_IMPACT_DEPTH, limit: int = DEFAULT_LIMIT
-    ) -> pd.DataFrame:
+    def impact(self, uid: str, **options: Any) -> pd.DataFrame:
         """Affected models, endpoints and training jobs; columns ``IMPACT_COLUMNS``.
 
-        ``df.attrs`` holds the report's ``total``, ``counts``, ``owners`` and ``truncated``.
+        ``df.attrs`` holds the report's ``total``, ``counts``, ``owners``,
+        ``live_endpoints`` and ``truncated``. Options as ``impact_report``'s.
         """
-        return impact_frame(self.impact_report(uid, depth=depth, limit=limit))
+        return impact_frame(self.impact_report(uid, **options))
 
     def impact_report(
-        self, uid: str, depth: int = DEFAULT_IMPACT_DEPTH, limit: int = DEFAULT_LIMIT
+        self,
+        uid: str,
+        depth: int = DEFAULT_IMPACT_DEPTH,
+        limit: int = DEFAULT_LIMIT,
+        live: bool = False,
+        as_of: str | None = None,
+        include_retired: bool = False,
     ) -> dict[str, Any]:
-        """The raw ``/v1/impact`` answer."""
-        params = {"uid": uid, "depth": depth, "limit": limit}
+        """The raw ``/v1/impact`` answer; ``live`` keeps what serves now (live endpoints and
+        everything upstream of one)."""
+        params = _view(as_of, include_retired, uid=uid, depth=depth, limit=limit)
+        if live:
+            params["live"] = "true"
         with self._suggesting(uid):
             return self._call("GET", "/v1/impact", params=params)
 
+    def what_if(self, retire: Iterable[str], as_of: str | None = None) -> pd.DataFrame:
+        """The live endpoints and models that retiring ``retire`` would take an input from,
+        with what they lose and its replacement; ``attrs``: ``live_endpoints``, ``owners``."""
+        return what_if_frame(self.what_if_report(retire, as_of))
+
+    def what_if_report(self, retire: Iterable[str], as_of: str | None = None) -> dict[str, Any]:
+        body: dict[str, Any] = {"retire": list(retire)}
+        if as_of:
+            body["as_of"] = as_of
+        return self._call("POST", "/v1/impact/what-if", json=body)
+
+    # --- lifecycle (``event_time``: ISO 8601, defaulting to the server's clock) ----------
+
+    def deprecate(
+        self,
+        uid: str,
+        reason: str,
+        replaced_by: str | None = None,
+        event_time: str | None = None,
+    ) -> dict[str, Any]:
+        body = {"reason": reason, "replaced_by": replaced_by, "event_time": event_time}
+        return self._lifecycle(uid, "deprecate", body)
+
+    def retire(
+        self, uid: str, reason: str | None = None, event_time: str | None = None
+    ) -> dict[str, Any]:
+        return self._lifecycle(uid, "retire", {"reason": reason, "event_time": event_time})
+
+    def restore(self, uid: str, event_time: str | None = None) -> dict[str, Any]:
+        return self._lifecycle(uid, "restore", {"event_time": event_time})
+
+    def purge(self, uid: str) -> dict[str, Any]:
+        """Remove the entity and its edges for good (needs the admin scope)."""
+        with self._suggesting(uid):
+            return self._call("DELETE", f"/v1/entities/{uid}")
+
+    def end_edges(
+        self, edges: Iterable[dict[str, str]], event_time: str | None = None
+    ) -> dict[str, Any]:
+        """End edges ``{"source", "target", "type"}`` at ``event_time``, all or none."""
+        body: dict[str, Any] = {"edges": list(edges)}
+        if event_time:
+            body["event_time"] = event_time
+        return self._call("POST", "/v1/edges/end", json=body)
+
+    def _lifecycle(self, uid: str, action: str, body: dict[str, Any]) -> dict[str, Any]:
+        with self._suggesting(uid):
+            body = {k: v for k, v in body.items() if v is not None}
+            return self._call("POST", f"/v1/entities/{uid}/{action}", json=body)
+
     # --- the feature-owner questions (names follow the reference helper library) --------
 
-    def _ask(self, question: str, name: str, namespace: str) -> pd.DataFrame:
-        """``name`` is a name of the question's root kind, or a full uid."""
+    def _ask(self, question: str, name: str, namespace: str, **view: Any) -> pd.DataFrame:
+        """``name`` is a name of the question's root kind, or a full uid; ``view``:
+        ``as_of=`` and ``include_retired=``."""
         uid = _uid(QUESTIONS[question].root, name, namespace)
         with self._suggesting(uid):
-            answer = self._call("GET", f"/v1/questions/{question}", params={"uid": uid})
+            params = _view(**view, uid=uid)
+            answer = self._call("GET", f"/v1/questions/{question}", params=params)
         return nodes_frame(answer)
 
     def get_data_sources_from_feature_group(
-        self, feature_group: str, namespace: str = "default"
+        self, feature_group: str, namespace: str = "default", **view: Any
     ) -> pd.DataFrame:
-        return self._ask("data-sources-of-feature-group", feature_group, namespace)
+        return self._ask("data-sources-of-feature-group", feature_group, namespace, **view)
 
-    def get_feature_groups_from_model(self, model: str, namespace: str = "default") -> pd.DataFrame:
-        return self._ask("feature-groups-of-model", model, namespace)
+    def get_feature_groups_from_model(
+        self, model: str, namespace: str = "default", **view: Any
+    ) -> pd.DataFrame:
+        return self._ask("feature-groups-of-model", model, namespace, **view)
 
     def get_models_from_feature_group(
-        self, feature_group: str, namespace: str = "default"
+        self, feature_group: str, namespace: str = "default", **view: Any
     ) -> pd.DataFrame:
-        return self._ask("models-of-feature-group", feature_group, namespace)
+        return self._ask("models-of-feature-group", feature_group, namespace, **view)
 
     def get_endpoints_from_feature_group(
-        self, feature_group: str, namespace: str = "default"
+        self, feature_group: str, namespace: str = "default", **view: Any
     ) -> pd.DataFrame:
-        return self._ask("endpoints-of-feature-group", feature_group, namespace)
+        return self._ask("endpoints-of-feature-group", feature_group, namespace, **view)
 
     def get_feature_groups_from_data_source(
-        self, data_source: str, namespace: str = "default"
+        self, data_source: str, namespace: str = "default", **view: Any
     ) -> pd.DataFrame:
-        return self._ask("feature-groups-of-data-source", data_source, namespace)
+        return self._ask("feature-groups-of-data-source", data_source, namespace, **view)
 
     def get_features_from_data_source(
-        self, data_source: str, namespace: str = "default"
+        self, data_source: str, namespace: str = "default", **view: Any
     ) -> pd.DataFrame:
-        return self._ask("features-of-data-source", data_source, namespace)
+        return self._ask("features-of-data-source", data_source, namespace, **view)
 
-    def get_models_from_feature(self, feature: str, namespace: str = "default") -> pd.DataFrame:
+    def get_models_from_feature(
+        self, feature: str, namespace: str = "default", **view: Any
+    ) -> pd.DataFrame:
         """``feature`` is ``<group>.<feature>`` or its full uid."""
-        return self._ask("models-using-feature", feature, namespace)
+        return self._ask("models-using-feature", feature, namespace, **view)
 
 
 def _retry_after(response: httpx.Response) -> float | None:

@@ -12,9 +12,10 @@ import pandas as pd
 
 ENTITY_COLUMNS = ["uid", "kind", "namespace", "name", "owner"]
 NODE_COLUMNS = [*ENTITY_COLUMNS, "depth"]
-IMPACT_COLUMNS = ["role", *NODE_COLUMNS, "path"]
+IMPACT_COLUMNS = ["role", *NODE_COLUMNS, "path", "live", "deprecated"]
+WHAT_IF_COLUMNS = ["role", *NODE_COLUMNS, "loses", "replacement", "path"]
 IMPACT_ROLES = ("models", "endpoints", "training_jobs")
-TEXT_COLUMNS = frozenset({"role", *ENTITY_COLUMNS})
+TEXT_COLUMNS = frozenset({"role", *ENTITY_COLUMNS, "loses", "replacement"})
 
 
 def frame(rows: list[dict[str, Any]], columns: list[str]) -> pd.DataFrame:
@@ -37,5 +38,14 @@ def impact_frame(report: dict[str, Any]) -> pd.DataFrame:
     """One row per affected model, endpoint and training job; the report's totals in attrs."""
     rows = [{"role": role, **item} for role in IMPACT_ROLES for item in report[role]]
     table = frame(rows, IMPACT_COLUMNS)
-    table.attrs.update({k: report[k] for k in ("total", "counts", "owners", "truncated")})
+    keys = ("total", "counts", "owners", "live_endpoints", "truncated")
+    table.attrs.update({k: report[k] for k in keys})
+    return table
+
+
+def what_if_frame(report: dict[str, Any]) -> pd.DataFrame:
+    """One row per live endpoint and model that would lose an input; totals in attrs."""
+    rows = [{"role": role, **item} for role in ("endpoints", "models") for item in report[role]]
+    table = frame(rows, WHAT_IF_COLUMNS)
+    table.attrs.update({k: report[k] for k in ("retire", "live_endpoints", "owners")})
     return table
