@@ -90,8 +90,30 @@ def bench_walks(
             **summary(impact_ms),
             "by_reached_nodes": {k: summary(v) for k, v in impact_by_bucket.items() if v},
         }
+        out["lifecycle_filters"] = bench_filters(client, roots_of["downstream"])
     naive_roots = [r for chosen in roots_of["downstream"].values() for r in chosen[:5]]
     out["naive_cypher"] = bench_naive(settings, naive_roots)
+    return out
+
+
+def bench_filters(client: httpx.Client, by_bucket: dict[str, list[str]]) -> dict[str, Any]:
+    """The same downstream walks in the live view (the lifecycle filters inlined in the
+    expansion) and with ``include_retired`` (no filter: the walk as it was before them),
+    interleaved root by root so both meet the same cache and load; three rounds."""
+    ms: dict[str, dict[str, list[float]]] = {"live": {}, "unfiltered": {}}
+    for _ in range(3):
+        for name, chosen in by_bucket.items():
+            for root in chosen:
+                for view, extra in (("live", {}), ("unfiltered", {"include_retired": "true"})):
+                    params = {**lineage_params(root, "downstream"), **extra}
+                    began = time.perf_counter()
+                    client.get("/v1/lineage", params=params).raise_for_status()
+                    ms[view].setdefault(name, []).append((time.perf_counter() - began) * 1000)
+    out: dict[str, Any] = {
+        view: {name: summary(v) for name, v in by_name.items()} for view, by_name in ms.items()
+    }
+    total = {view: sum(sum(v) for v in by_name.values()) for view, by_name in ms.items()}
+    out["live_vs_unfiltered_total"] = round(total["live"] / total["unfiltered"], 3)
     return out
 
 

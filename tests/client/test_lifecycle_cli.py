@@ -3,6 +3,9 @@ DataFrame, and `mllineage check --retire` as a CI gate (exit 0, 1 or 2)."""
 
 from __future__ import annotations
 
+import subprocess
+from pathlib import Path
+
 import pytest
 from neo4j import Driver
 
@@ -65,3 +68,20 @@ def test_lifecycle_with_the_client_and_the_gate(live_server: LocalApi, empty_gra
     assert cli("check", "--retire", DS, url=live_server.url).returncode == 0
     shown = cli("impact", JOB, "--live", url=live_server.url)
     assert shown.returncode == 0 and "live endpoints hit: 0" in shown.stdout
+
+
+def test_the_readme_lifecycle_examples_run_as_written(
+    live_server: LocalApi, empty_graph: Driver
+) -> None:
+    """Every curl of README "Lifecycle and time", after `mllineage demo`, answers 2xx."""
+    readme = (Path(__file__).parents[2] / "README.md").read_text()
+    section = readme.split("## Lifecycle and time", 1)[1].split("\n## ", 1)[0]
+    block = section.split("```sh\n", 1)[1].split("```", 1)[0]
+    assert block.count("curl -s ") == 9
+    assert cli("demo", url=live_server.url).returncode == 0
+    script = "set -e\n" + block.replace("http://127.0.0.1:8000", live_server.url).replace(
+        "curl -s ", "curl -sS -f "
+    )
+    ran = subprocess.run(["bash", "-c", script], capture_output=True, text=True, timeout=120)
+    assert ran.returncode == 0, ran.stderr
+    assert '"live_endpoints":' in ran.stdout
