@@ -60,8 +60,8 @@ class Store:
         await schema.apply_schema(self.db, self.schema.statements)
 
     async def readiness(self, probe_seconds: float | None = None) -> str | None:
-        """None when ready, else why not; only reads (the keeper is asked to check).
-        ``probe_seconds`` bounds the wait for Neo4j's answer (a probe must answer fast)."""
+        """None when ready, else why not, within ``probe_seconds``; only reads (the keeper is
+        asked to check)."""
         reason = await schema.readiness(self.db, self.schema.names, probe_seconds)
         if reason is not None:
             self.schema.want()

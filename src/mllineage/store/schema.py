@@ -45,7 +45,8 @@ async def missing(db: Database, names: set[str]) -> set[str]:
 async def readiness(
     db: Database, names: set[str], probe_seconds: float | None = None
 ) -> str | None:
-    """None when Neo4j answers and the schema objects ``names`` are online; else why not.
+    """None when Neo4j answers and the schema objects ``names`` are online; else why not,
+    within ``probe_seconds`` (a probe must answer fast even while Neo4j does not).
 
     Only reads: the reason may be shown to unauthenticated callers, so it never holds
     Neo4j's address (that goes to the log).
