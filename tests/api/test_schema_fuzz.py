@@ -37,6 +37,9 @@ OPERATIONS = [
     "GET /healthz", "GET /readyz", "POST /v1/events", "POST /v1/graph",
     "GET /v1/entities", "GET /v1/entities/{uid}", "GET /v1/lineage", "GET /v1/impact",
     "GET /v1/questions/{question}", "POST /api/v1/lineage", "POST /api/v1/lineage/batch",
+    "POST /v1/entities/{uid}/deprecate", "POST /v1/entities/{uid}/retire",
+    "POST /v1/entities/{uid}/restore", "DELETE /v1/entities/{uid}", "POST /v1/edges/end",
+    "POST /v1/impact/what-if",
 ]  # fmt: skip
 
 
