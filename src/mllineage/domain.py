@@ -20,6 +20,7 @@ from pydantic import (
     ConfigDict,
     Discriminator,
     Field,
+    PrivateAttr,
     Tag,
     model_validator,
 )
@@ -272,6 +273,9 @@ class FeatureIn(_Strict):
     properties: Properties = Field(default_factory=dict)
 
 
+DatasetKindOrigin = Literal["declared", "default"]
+
+
 class EntityIn(_Strict):
     """A node as clients send it; ``features`` only on a FeatureGroup."""
 
@@ -283,6 +287,9 @@ class EntityIn(_Strict):
     tags: Tags | None = None
     properties: Properties = Field(default_factory=dict)
     features: list[FeatureIn] | None = Field(default=None, max_length=MAX_LIST_LENGTH)
+    # Set only by the OpenLineage mapping, never from a request: "declared" or "default" says
+    # how an OpenLineage dataset got its kind, which decides how it joins existing nodes.
+    _openlineage_kind: DatasetKindOrigin | None = PrivateAttr(default=None)
 
     @model_validator(mode="after")
     def _features_only_on_groups(self) -> EntityIn:
