@@ -238,24 +238,56 @@ def test_job_and_dataset_events(api: httpx.Client, empty_graph: Driver) -> None:
     }  # fmt: skip
 
 
-def test_batches_are_atomic_and_idempotent(api: httpx.Client, empty_graph: Driver) -> None:
+def test_batches_land_together_and_idempotently(api: httpx.Client, empty_graph: Driver) -> None:
     corpus = [
         openlineage_fixture(name)
         for name in ("pipeline_complete", "query_complete", "training_fail")
     ]
-    assert post(api, corpus, batch=True).status_code == 201
+    reply = post(api, corpus, batch=True)
+    assert reply.status_code == 201
+    assert reply.json()["status"] == "success"
+    assert reply.json()["summary"] == {
+        "received": 3, "successful": 3, "failed": 0, "retriable": 0, "non_retriable": 0
+    }  # fmt: skip
     once = dump_graph(empty_graph)
     assert post(api, corpus, batch=True).status_code == 201
     for event in corpus:
         assert post(api, event).status_code == 201
     assert dump_graph(empty_graph) == once
 
+
+def test_a_batch_answers_per_item_and_lands_the_valid_events(
+    api: httpx.Client, empty_graph: Driver
+) -> None:
+    """As the spec's /lineage/batch: which failed and why; the rest lands."""
+    good = [openlineage_fixture(name) for name in ("pipeline_complete", "query_complete")]
+    broken = copy.deepcopy(openlineage_fixture("training_fail"))
+    del broken["run"]["runId"]
+    reply = post(api, [good[0], broken, "not an event", good[1]], batch=True)
+    assert reply.status_code == 200, reply.text
+    answer = reply.json()
+    assert answer["status"] == "partial_success"
+    assert answer["summary"] == {
+        "received": 4, "successful": 2, "failed": 2, "retriable": 0, "non_retriable": 2
+    }  # fmt: skip
+    assert [(f["index"], f["retriable"]) for f in answer["failed_events"]] == [
+        (1, False),
+        (2, False),
+    ]
+    assert "[1].run.runId: Field required" in answer["failed_events"][0]["reason"]
+    landed = dump_graph(empty_graph)
     empty_graph.execute_query("MATCH (n) DETACH DELETE n")
-    broken = copy.deepcopy(corpus)
-    del broken[2]["run"]["runId"]
-    reply = post(api, broken, batch=True)
+    assert post(api, good, batch=True).status_code == 201
+    assert dump_graph(empty_graph) == landed, "the good events did not land, or more did"
+
+
+def test_a_batch_with_no_valid_event_is_refused(api: httpx.Client, empty_graph: Driver) -> None:
+    broken = copy.deepcopy(openlineage_fixture("training_fail"))
+    del broken["run"]["runId"]
+    reply = post(api, [broken, {"eventTime": "yesterday"}], batch=True)
     assert reply.status_code == 422
-    assert "[2].run.runId" in reply.json()["message"]
+    assert "[0].run.runId" in reply.json()["message"]
+    assert [d["loc"][1] for d in reply.json()["detail"]][0] == 0
     assert dump_graph(empty_graph) == {"nodes": [], "edges": []}
 
 
