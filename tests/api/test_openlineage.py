@@ -3,6 +3,11 @@
 from __future__ import annotations
 
 import copy
+import gzip
+import json
+import time
+import zlib
+from collections.abc import Iterator
 from datetime import UTC, datetime
 from typing import Any
 from uuid import uuid4
@@ -17,12 +22,14 @@ from openlineage.client.event_v2 import InputDataset, Job, OutputDataset, Run, R
 from openlineage.client.facet_v2 import job_type_job, ownership_dataset, schema_dataset
 from openlineage.client.transport.http import (
     ApiKeyTokenProvider,
+    HttpCompression,
     HttpConfig,
     HttpTransport,
     TokenProvider,
 )
 
 from mllineage.local import LocalApi
+from mllineage.settings import Settings
 from tests.helpers import WRITER, dump_graph, openlineage_fixture
 
 
@@ -321,3 +328,104 @@ def test_invalid_events_are_refused_and_write_nothing(
     assert reply.status_code == 422, reply.text
     assert fragment in reply.json()["message"]
     assert dump_graph(empty_graph) == {"nodes": [], "edges": []}
+
+
+# --- compressed bodies ----------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def small_bodies(settings: Settings) -> Iterator[LocalApi]:
+    """The API with a 100 kB body limit."""
+    with LocalApi(settings.model_copy(update={"max_body_bytes": 100_000})) as server:
+        yield server
+
+
+def test_the_openlineage_client_may_gzip_its_events(
+    live_server: LocalApi, api: httpx.Client, empty_graph: Driver
+) -> None:
+    """openlineage-python's HTTP transport with `compression: gzip`."""
+    config = HttpConfig.from_dict({"url": live_server.url, "compression": "gzip"})
+    assert config.compression is HttpCompression.GZIP
+    event = RunEvent(
+        eventType=RunState.COMPLETE,
+        eventTime=datetime.now(UTC).isoformat(),
+        run=Run(runId=str(uuid4())),
+        job=Job(namespace="ml", name="zipped"),
+        producer="https://github.com/acme/ml-platform",
+        inputs=[InputDataset(namespace="s3://acme", name="raw/events")],
+    )
+    OpenLineageClient(transport=HttpTransport(config)).emit(event)
+    assert "DataSource:default:s3://acme/raw/events" in nodes_by_uid(empty_graph)
+
+
+def bomb(size: int) -> bytes:
+    """A gzip stream of ``size`` zero bytes (about 1000:1)."""
+    packer = zlib.compressobj(1, zlib.DEFLATED, 16 + zlib.MAX_WBITS)
+    block = bytes(1 << 20)
+    return b"".join(packer.compress(block) for _ in range(size >> 20)) + packer.flush()
+
+
+BOMB = bomb(256 << 20)
+
+
+def test_a_zip_bomb_gets_413_fast(small_bodies: LocalApi) -> None:
+    """The limit counts inflated bytes: 256 MiB of zeros in ~1 MB of gzip stop at 100 kB."""
+    started = time.monotonic()
+    reply = httpx.post(
+        small_bodies.url + "/api/v1/lineage",
+        content=BOMB,
+        headers={"Content-Encoding": "gzip", "Content-Type": "application/json"},
+        timeout=30,
+    )
+    assert reply.status_code == 413, reply.text
+    assert "larger than 100000 bytes" in reply.json()["message"]
+    assert time.monotonic() - started < 3
+
+
+def test_a_gzip_body_within_the_limit_lands_and_the_limit_counts_inflated_bytes(
+    small_bodies: LocalApi, empty_graph: Driver
+) -> None:
+    event = openlineage_fixture("query_complete")
+    zipped = gzip.compress(json.dumps(event).encode())
+    headers = {"Content-Encoding": "gzip", "Content-Type": "application/json"}
+    reply = httpx.post(small_bodies.url + "/api/v1/lineage", content=zipped, headers=headers)
+    assert reply.status_code == 201, reply.text
+    padded = {**event, "padding": "x" * 200_000}  # compresses to far less than the limit
+    zipped = gzip.compress(json.dumps(padded).encode())
+    assert len(zipped) < 100_000
+    reply = httpx.post(small_bodies.url + "/api/v1/lineage", content=zipped, headers=headers)
+    assert reply.status_code == 413
+
+
+@pytest.mark.parametrize(
+    ("body", "encoding", "status", "fragment"),
+    [
+        (b"not gzip at all", "gzip", 400, "not valid gzip"),
+        (gzip.compress(b'{"eventTime": "2026-01-01T00:00:00Z"}')[:-12], "gzip", 400, "ends early"),
+        (b"{}", "br", 415, "Content-Encoding 'br' is not supported"),
+    ],
+    ids=["garbage", "truncated", "brotli"],
+)
+def test_bodies_that_cannot_be_inflated_are_refused(
+    api: httpx.Client, body: bytes, encoding: str, status: int, fragment: str
+) -> None:
+    reply = api.post(
+        "/api/v1/lineage",
+        content=body,
+        headers={"Content-Encoding": encoding, "Content-Type": "application/json"},
+    )
+    assert reply.status_code == status, reply.text
+    assert fragment in reply.json()["message"]
+
+
+def test_a_gzip_body_without_a_token_is_not_inflated(secured: LocalApi) -> None:
+    """Authentication still comes first: 401 before a byte of the bomb is inflated."""
+    started = time.monotonic()
+    reply = httpx.post(
+        secured.url + "/api/v1/lineage",
+        content=BOMB,
+        headers={"Content-Encoding": "gzip"},
+        timeout=30,
+    )
+    assert reply.status_code == 401
+    assert time.monotonic() - started < 5
