@@ -20,17 +20,13 @@ import pytest
 from neo4j import AsyncGraphDatabase, Driver
 from neo4j.exceptions import Neo4jError
 
-from mllineage.auth import new_key
 from mllineage.client import LineageClient
 from mllineage.errors import Unavailable
-from mllineage.local import LocalNeo4j
+from mllineage.local import LocalApi, LocalNeo4j
 from mllineage.settings import Settings
-from mllineage.store import Store
+from mllineage.store import Database
 from tests.events import changed, entity, event
-from tests.helpers import LiveServer, dump_graph, local_settings
-
-WRITER, WRITER_KEY = new_key("pipelines", {"write"})
-READER, READER_KEY = new_key("dashboards", {"read"})
+from tests.helpers import READER, WRITER, dump_graph, local_settings
 
 
 def job_event(**run: Any) -> dict[str, Any]:
@@ -176,14 +172,7 @@ def test_unknown_routes_answer_json_with_a_message(api: httpx.Client) -> None:
 # --- 4. the token is checked before the body is read --------------------------------------------
 
 
-@pytest.fixture(scope="module")
-def secured(settings: Settings) -> Iterator[LiveServer]:
-    keys = json.dumps([k.model_dump(mode="json") for k in (WRITER_KEY, READER_KEY)])
-    with LiveServer(settings.model_copy(update={"auth": "on", "api_keys": keys})) as server:
-        yield server
-
-
-def test_malformed_json_without_a_token_is_401(secured: LiveServer) -> None:
+def test_malformed_json_without_a_token_is_401(secured: LocalApi) -> None:
     for path in ("/v1/events", "/v1/graph", "/api/v1/lineage", "/api/v1/lineage/batch"):
         reply = httpx.post(secured.url + path, content=b"{not json", timeout=10)
         assert_error(reply, 401, "token")
@@ -197,7 +186,7 @@ def test_malformed_json_without_a_token_is_401(secured: LiveServer) -> None:
 
 
 @pytest.mark.parametrize("token", [None, READER])
-def test_an_unauthorized_body_is_never_read(token: str | None, secured: LiveServer) -> None:
+def test_an_unauthorized_body_is_never_read(token: str | None, secured: LocalApi) -> None:
     """Headers and the first chunk of a 'huge' chunked body: the answer comes without the rest."""
     auth = f"Authorization: Bearer {token}\r\n" if token else ""
     head = (
@@ -217,12 +206,12 @@ def test_an_unauthorized_body_is_never_read(token: str | None, secured: LiveServ
 
 
 @pytest.fixture(scope="module")
-def small_bodies(settings: Settings) -> Iterator[LiveServer]:
-    with LiveServer(settings.model_copy(update={"max_body_bytes": 1_000})) as server:
+def small_bodies(settings: Settings) -> Iterator[LocalApi]:
+    with LocalApi(settings.model_copy(update={"max_body_bytes": 1_000})) as server:
         yield server
 
 
-def test_a_chunked_body_over_the_limit_is_413(small_bodies: LiveServer) -> None:
+def test_a_chunked_body_over_the_limit_is_413(small_bodies: LocalApi) -> None:
     def chunks() -> Iterator[bytes]:
         yield b'{"events": ['
         for _ in range(100):
@@ -265,7 +254,7 @@ def test_an_unknown_kind_in_our_openlineage_facet_is_refused(api: httpx.Client) 
 # --- 6. secrets and internals stay out of logs and answers --------------------------------------
 
 
-def test_tokens_in_the_query_string_are_redacted_from_the_access_log(secured: LiveServer) -> None:
+def test_tokens_in_the_query_string_are_redacted_from_the_access_log(secured: LocalApi) -> None:
     lines: list[str] = []
     handler = logging.Handler()
     handler.emit = lambda record: lines.append(record.getMessage())  # type: ignore[method-assign]
@@ -290,7 +279,7 @@ def test_tokens_in_the_query_string_are_redacted_from_the_access_log(secured: Li
 @dataclass
 class Outage:
     neo4j: LocalNeo4j
-    api: LiveServer
+    api: LocalApi
 
     def restart(self) -> None:
         self.neo4j.start()
@@ -307,7 +296,7 @@ def outage(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Outage]:
     neo4j = LocalNeo4j(settings)
     neo4j.start()
     try:
-        with LiveServer(settings.model_copy(update={"neo4j_uri": neo4j.bolt_uri})) as api:
+        with LocalApi(settings.model_copy(update={"neo4j_uri": neo4j.bolt_uri})) as api:
             yield Outage(neo4j, api)
     finally:
         neo4j.stop()
@@ -365,9 +354,8 @@ def test_a_deadlock_that_outlasts_the_retries_says_so(settings: Settings) -> Non
 
     async def write() -> None:
         driver = AsyncGraphDatabase.driver(settings.neo4j_uri)
-        store = Store(driver, settings.neo4j_database, settings.schema_file)
         try:
-            async with store._unavailable_as_domain_error():
+            async with Database(driver, settings.neo4j_database).errors_as_unavailable():
                 raise deadlock
         finally:
             await driver.close()

@@ -100,7 +100,7 @@ def test_errors_carry_status_and_message(client: LineageClient) -> None:
         client.post_event({"event_time": "2026-11-01T00:00:00Z"})
     assert bad.value.status == 422 and "process" in bad.value.message
     with pytest.raises(LineageAPIError) as down:
-        LineageClient("http://127.0.0.1:9").entity("Model:default:m")
+        LineageClient("http://127.0.0.1:9", retry_seconds=0).entity("Model:default:m")
     assert down.value.status == 0 and "cannot reach" in down.value.message
 
 

@@ -90,7 +90,7 @@ class LineageClient:
     def close(self) -> None:
         self._http.close()
 
-    def _call(self, method: str, path: str, **kwargs: Any) -> Any:
+    def _call(self, method: str, path: str, **kwargs: Any) -> dict[str, Any]:
         """One request. A 503 or a connection error is retried, honouring Retry-After, for
         up to ``retry_seconds`` (every write is idempotent), with a warning at each wait."""
         deadline = time.monotonic() + self.retry_seconds
@@ -116,10 +116,10 @@ class LineageClient:
 
     # --- writing ------------------------------------------------------------------------
 
-    def post_event(self, event: dict[str, Any]) -> dict[str, int]:
+    def post_event(self, event: dict[str, Any]) -> dict[str, Any]:
         return self._call("POST", "/v1/events", json=event)
 
-    def post_batch(self, events: list[dict[str, Any]], openlineage: bool = False) -> dict[str, int]:
+    def post_batch(self, events: list[dict[str, Any]], openlineage: bool = False) -> dict[str, Any]:
         """One transaction: all of ``events`` land, or none do."""
         if openlineage:
             return self._call("POST", "/api/v1/lineage/batch", json=events)
@@ -130,7 +130,7 @@ class LineageClient:
         events: Iterable[dict[str, Any]],
         batch_size: int = BATCH_SIZE,
         progress: bool | None = None,
-    ) -> dict[str, int]:
+    ) -> dict[str, Any]:
         """Post many events (native or OpenLineage, told apart one by one) in batches of one
         transaction each; returns the totals. Stops at the first rejected batch, raising
         ``LineageAPIError``; the batches before it stay written. A progress bar is shown on
@@ -154,7 +154,7 @@ class LineageClient:
         nodes: list[dict[str, Any]] | None = None,
         edges: list[dict[str, Any]] | None = None,
         event_time: str | None = None,
-    ) -> dict[str, int]:
+    ) -> dict[str, Any]:
         """Nodes and edges that are facts rather than runs."""
         body: dict[str, Any] = {"nodes": nodes or [], "edges": edges or []}
         if event_time:
@@ -198,7 +198,7 @@ class LineageClient:
         if not name_or_uid:
             raise LineageAPIError(404, "an empty name names no entity")
         search = self._pages(q=name_or_uid[:MAX_NAME_QUERY])
-        namesakes = sorted(row["uid"] for row in search if row["name"] == name_or_uid)
+        namesakes: list[str] = sorted(row["uid"] for row in search if row["name"] == name_or_uid)
         if len(namesakes) == 1:
             return namesakes[0]
         if namesakes:
@@ -343,7 +343,9 @@ def _retry_after(response: httpx.Response) -> float | None:
     return float(value) if value.isdigit() else None
 
 
-def _answer(response: httpx.Response) -> Any:
+def _answer(response: httpx.Response) -> dict[str, Any]:
+    """The JSON object of a successful answer (every answer of the API is one)."""
     if response.is_error:
         raise LineageAPIError.from_response(response)
-    return response.json()
+    answer: dict[str, Any] = response.json()
+    return answer

@@ -128,13 +128,13 @@ class IngestReport:
     def totals(self) -> dict[str, int]:
         return {"events": self.events, **{key: getattr(self, key) for key in COUNTS}}
 
-    def add(self, events: int, written: dict[str, int]) -> None:
+    def add(self, events: int, written: dict[str, Any]) -> None:
         self.events += events
         for key in COUNTS:
             setattr(self, key, getattr(self, key) + written[key])
 
 
-PostBatch = Callable[[list[dict[str, Any]], bool], dict[str, int]]
+PostBatch = Callable[[list[dict[str, Any]], bool], dict[str, Any]]
 
 
 def send(

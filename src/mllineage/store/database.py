@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import time
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from typing import Any, TypeVar
@@ -31,6 +32,13 @@ Work = Callable[[AsyncManagedTransaction], Awaitable[T]]
 log = logging.getLogger("mllineage.store")
 
 LOCAL_HOSTS = frozenset({"127.0.0.1", "localhost", "::1"})
+# Once Neo4j is found unreachable, requests fail at once for this long instead of each
+# waiting out the driver's retry window.
+FAIL_FAST_SECONDS = 2.0
+CONFLICT = (
+    "the write conflicted with a concurrent write on the same nodes (a deadlock that outlasted "
+    "the retries); nothing was written and it is safe to send again"
+)
 
 
 def unavailable_advice(uri: str | None) -> str:
@@ -64,27 +72,36 @@ class Database:
         # Called whenever Neo4j could not be reached or refused the login, so the schema
         # keeper can check the database once it answers again (see schema.SchemaKeeper).
         self.on_unavailable: Callable[[], None] = lambda: None
+        self._down_until = 0.0  # monotonic time until which Neo4j counts as just found down
+
+    def _found_down(self) -> None:
+        self._down_until = time.monotonic() + FAIL_FAST_SECONDS
+        self.on_unavailable()
 
     @asynccontextmanager
     async def errors_as_unavailable(self) -> AsyncIterator[None]:
-        """Errors that retrying later can cure (after the driver's own retries) -> Unavailable."""
+        """Errors that retrying later can cure (after the driver's own retries) -> Unavailable;
+        while Neo4j was just found down (FAIL_FAST_SECONDS), Unavailable at once."""
+        if time.monotonic() < self._down_until:
+            raise Unavailable(f"Neo4j is unavailable; {unavailable_advice(self.uri)}")
         try:
             yield
         except IncompleteCommit as exc:
-            self.on_unavailable()
+            self._found_down()
             raise Unavailable(
                 "Neo4j went away while committing, so the write may or may not have landed; "
                 "send it again (writes are idempotent)"
             ) from exc
         except (ServiceUnavailable, SessionExpired) as exc:
             # The driver's text names the address: logged, not answered.
-            self.on_unavailable()
+            self._found_down()
             log.warning("Neo4j at %s is unavailable: %s", self.uri or "(unknown)", exc)
             raise Unavailable(f"Neo4j is unavailable; {unavailable_advice(self.uri)}") from exc
         except TransientError as exc:
-            # Neo4j answers but could not finish in the retry window (a deadlock, a lock
-            # timeout); its own message holds no address.
-            raise Unavailable(f"Neo4j is unavailable: {exc}") from exc
+            # Neo4j answers but could not finish in the retry window; not an outage.
+            if "Deadlock" in (exc.code or ""):
+                raise Unavailable(CONFLICT) from exc
+            raise Unavailable(f"Neo4j could not serve the request for now: {exc}") from exc
         except Neo4jError as exc:
             # Wrong credentials, or locked out after too many wrong ones (a rate limit).
             if not (exc.code or "").startswith("Neo.ClientError.Security."):

@@ -52,9 +52,10 @@ class Store:
     async def apply_schema(self) -> None:
         await schema.apply_schema(self.db, self.schema.statements)
 
-    async def readiness(self) -> str | None:
-        """None when ready, else why not; only reads (the keeper is asked to check)."""
-        reason = await schema.readiness(self.db, self.schema.names)
+    async def readiness(self, probe_seconds: float | None = None) -> str | None:
+        """None when ready, else why not, within ``probe_seconds``; only reads (the keeper is
+        asked to check)."""
+        reason = await schema.readiness(self.db, self.schema.names, probe_seconds)
         if reason is not None:
             self.schema.want()
         return reason

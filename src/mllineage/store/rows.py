@@ -12,6 +12,7 @@ from typing import Any
 
 from mllineage.domain import (
     COMMON_PROPERTIES,
+    MAX_PROPERTY_DEPTH,
     RESERVED_NODE_PROPERTIES,
     RUN_PROPERTY_PREFIX,
     EdgeType,
@@ -43,12 +44,41 @@ def entity_fields(node: list[list[Any]], **extra: Any) -> dict[str, Any]:
     if run:
         for key in RUN_TIMES:
             if key in run:
-                run[key] = datetime.fromisoformat(run[key])
+                run[key] = _time_or_as_stored(run[key])
         for key in ("parameters", "metrics"):
             if key in run:
-                run[key] = json.loads(run[key])
+                run[key] = _json_or_as_stored(run[key])
     fields.update(properties=props, run=run or None, **extra)
     return fields
+
+
+# No stored value may make a read fail: what an older version let through, or someone wrote
+# by hand in Neo4j Browser, is returned as it is stored when it cannot be decoded.
+
+
+def _time_or_as_stored(value: Any) -> Any:
+    try:
+        return datetime.fromisoformat(value)
+    except (TypeError, ValueError):
+        return value
+
+
+def _json_or_as_stored(text: Any) -> Any:
+    """Decoded JSON, unless it is not JSON or nests deeper than a reply can carry."""
+    try:
+        value = json.loads(text)
+    except (TypeError, ValueError, RecursionError):
+        return text
+    return text if _deeper_than(value, MAX_PROPERTY_DEPTH) else value
+
+
+def _deeper_than(value: Any, levels: int) -> bool:
+    if levels < 0:
+        return True
+    children = (
+        value.values() if isinstance(value, dict) else value if isinstance(value, list) else ()
+    )
+    return any(_deeper_than(child, levels - 1) for child in children)
 
 
 def node_rows(delta: GraphDelta) -> list[dict[str, Any]]:

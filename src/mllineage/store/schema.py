@@ -44,16 +44,21 @@ async def missing(db: Database, names: set[str]) -> set[str]:
     return names - {r["name"] for r in records if r["state"] == "ONLINE"}
 
 
-async def readiness(db: Database, names: set[str]) -> str | None:
-    """None when Neo4j answers and the schema objects ``names`` are online; else why not.
+async def readiness(
+    db: Database, names: set[str], probe_seconds: float | None = None
+) -> str | None:
+    """None when Neo4j answers and the schema objects ``names`` are online; else why not,
+    within ``probe_seconds`` (a probe must answer fast even while Neo4j does not).
 
     Only reads: the reason may be shown to unauthenticated callers, so it never holds
     Neo4j's address (that goes to the log).
     """
     try:
-        if absent := await missing(db, names):
+        if absent := await asyncio.wait_for(missing(db, names), probe_seconds):
             return f"schema objects not online: {', '.join(sorted(absent))}"
         return None
+    except TimeoutError:
+        return f"Neo4j did not answer within {probe_seconds:g} s"
     except Unavailable as exc:
         return str(exc)
     except Neo4jError as exc:
