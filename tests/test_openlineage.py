@@ -396,3 +396,50 @@ def test_a_declared_kind_takes_over_the_stored_nodes() -> None:
     joined, merges = join_stored_datasets(writer, {"DataSource:default:wh/x"})
     assert joined is writer
     assert merges == [("DataSource:default:wh/x", "Model:default:wh/x")]
+
+
+def test_column_lineage_into_a_feature_group() -> None:
+    """Output fields become features keeping their source columns; the input feature
+    group's fields they derive from are features that ContributedTo the job."""
+    group = facet(kind="FeatureGroup")
+    lineage = facet(
+        fields={
+            "age_bucket": {"inputFields": [{"namespace": "feast", "name": "customers",
+                                            "field": "age"}]},
+            "orders_30d": {"inputFields": [
+                {"namespace": "pg", "name": "public.orders", "field": "id"},
+                {"namespace": "pg", "name": "public.orders", "field": "created_at"},
+            ]},
+        }
+    )  # fmt: skip
+    body = run_event(
+        {"jobType": facet(jobType="FEATURE_PIPELINE")},
+        [dataset("feast", "customers", mllineage=group), dataset("pg", "public.orders")],
+        [dataset("feast", "segments", mllineage=group, columnLineage=lineage,
+                 schema=facet(fields=[{"name": "age_bucket", "type": "STRING"}]))],
+    )  # fmt: skip
+    translated = native(body)
+    assert isinstance(translated, LineageEvent)
+    features = {f.name: f for f in translated.outputs[0].features or []}
+    assert features["age_bucket"].dtype == "STRING"
+    assert features["age_bucket"].properties == {"source_columns": ["feast/customers.age"]}
+    assert features["orders_30d"].properties == {
+        "source_columns": ["pg/public.orders.created_at", "pg/public.orders.id"]
+    }
+    assert [f.name for f in translated.inputs[0].features or []] == ["age"]
+    assert translated.inputs[1].features is None  # a data source has no features
+    delta = events_to_delta([translated])
+    job = "FeaturePipeline:default:jobs/j"
+    assert ("Feature:default:feast/customers.age", job, EdgeType.ContributedTo) in delta.edges
+    assert delta.nodes["Feature:default:feast/segments.orders_30d"].props["source_columns"] == [
+        "pg/public.orders.created_at",
+        "pg/public.orders.id",
+    ]
+
+
+def test_column_lineage_into_a_data_source_makes_no_features() -> None:
+    lineage = facet(fields={"a": {"inputFields": [{"namespace": "n", "name": "t", "field": "a"}]}})
+    body = run_event(outputs=[dataset("n", "u", columnLineage=lineage)], inputs=[dataset("n", "t")])
+    translated = native(body)
+    assert isinstance(translated, LineageEvent)
+    assert translated.outputs[0].features is None and translated.inputs[0].features is None

@@ -17,6 +17,9 @@ unknown facets and fields are ignored. The mapping, also in the README:
 - ``ownership`` -> owner (the first owner's name that is not masked as ``***``),
   ``documentation`` -> description, a ``schema`` facet on a feature-group output -> its
   features;
+- ``columnLineage`` on a feature-group output: each output field is a feature keeping its
+  ``source_columns`` (``<namespace>/<name>.<field>``); the input fields of a declared
+  feature-group input are its features that ContributedTo the job;
 - run facets ``nominalTime``, ``errorMessage`` and ``parent`` -> the process's latest run;
 - eventType COMPLETE records inputs and outputs, START/RUNNING/FAIL/ABORT/OTHER the inputs
   and the run only; a JobEvent records the job's inputs and outputs; a DatasetEvent the
@@ -25,6 +28,7 @@ unknown facets and fields are ignored. The mapping, also in the README:
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from typing import Annotated, Any, Literal
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Discriminator, Field, Tag
@@ -33,6 +37,7 @@ from mllineage.domain import (
     ARTIFACT_KINDS,
     DEFAULT_NAMESPACE,
     MAX_ENTITIES_PER_EVENT,
+    MAX_LIST_LENGTH,
     PROCESS_KINDS,
     EntityIn,
     FeatureIn,
@@ -202,22 +207,58 @@ def process_kind(job: OLJob, default: Kind) -> Kind:
     return default
 
 
-def dataset_entity(dataset: OLDataset, namespace: str, output: bool) -> EntityIn:
-    """The artifact of a dataset: its declared kind, else ``DEFAULT_DATASET_KIND``."""
+def _column_lineage(dataset: OLDataset) -> dict[str, list[str]]:
+    """The ``columnLineage`` facet: each output field -> its source columns, each named
+    ``<namespace>/<name>.<field>`` (a feature's own naming, so a column of a feature group
+    is that feature's name)."""
+    fields = _facet(dataset.facets, "columnLineage").get("fields")
+    lineage: dict[str, list[str]] = {}
+    for field, spec in (fields if isinstance(fields, dict) else {}).items():
+        inputs = spec.get("inputFields") if isinstance(spec, dict) else None
+        sources = {
+            f"{column['namespace']}/{column['name']}.{column['field']}"
+            for column in (inputs if isinstance(inputs, list) else ())
+            if isinstance(column, dict)
+            and all(_text(column.get(key)) for key in ("namespace", "name", "field"))
+        }
+        if _text(field) and sources:
+            lineage[field] = sorted(sources)[:MAX_LIST_LENGTH]
+    return lineage
+
+
+def _features(dataset: OLDataset) -> list[FeatureIn]:
+    """A feature-group output's features: its ``schema`` fields and the fields its column
+    lineage names, each with the ``source_columns`` it derives from."""
+    lineage = _column_lineage(dataset)
+    fields = _facet(dataset.facets, "schema").get("fields")
+    features = {
+        field["name"]: FeatureIn(
+            name=field["name"],
+            dtype=_text(field.get("type")),
+            description=_text(field.get("description")),
+        )
+        for field in (fields if isinstance(fields, list) else ())
+        if isinstance(field, dict) and _text(field.get("name"))
+    }
+    for name, sources in lineage.items():
+        feature = features.setdefault(name, FeatureIn(name=name))
+        feature.properties = {"source_columns": sources}
+    return list(features.values())
+
+
+def dataset_entity(
+    dataset: OLDataset, namespace: str, output: bool, read: Iterable[str] = ()
+) -> EntityIn:
+    """The artifact of a dataset: its declared kind, else ``DEFAULT_DATASET_KIND``. A
+    feature-group output lists its features; a feature-group input lists the features
+    ``read`` (the columns the outputs' column lineage names), so each ContributedTo the job."""
     declared = _declared_kind(dataset.facets)
     kind = declared or DEFAULT_DATASET_KIND
     features = None
-    fields = _facet(dataset.facets, "schema").get("fields")
-    if output and kind is Kind.FeatureGroup and isinstance(fields, list):
-        features = [
-            FeatureIn(
-                name=field["name"],
-                dtype=_text(field.get("type")),
-                description=_text(field.get("description")),
-            )
-            for field in fields
-            if isinstance(field, dict) and _text(field.get("name"))
-        ]
+    if kind is Kind.FeatureGroup and output:
+        features = _features(dataset) or None
+    elif kind is Kind.FeatureGroup and (read := sorted(read)):
+        features = [FeatureIn(name=field) for field in read]
     entity = EntityIn(
         kind=kind,
         namespace=namespace,
@@ -228,6 +269,22 @@ def dataset_entity(dataset: OLDataset, namespace: str, output: bool) -> EntityIn
     )
     entity._openlineage_kind = "declared" if declared else "default"
     return entity
+
+
+def _columns_read(outputs: list[OLDataset]) -> dict[tuple[str, str], set[str]]:
+    """(namespace, name) of each input -> its fields that feature-group outputs derive from."""
+    read: dict[tuple[str, str], set[str]] = {}
+    for output in outputs:
+        if _declared_kind(output.facets) is not Kind.FeatureGroup:
+            continue
+        spec = _facet(output.facets, "columnLineage").get("fields")
+        for column_spec in (spec if isinstance(spec, dict) else {}).values():
+            inputs = column_spec.get("inputFields") if isinstance(column_spec, dict) else None
+            for column in inputs if isinstance(inputs, list) else ():
+                if isinstance(column, dict) and _text(column.get("field")):
+                    key = (str(column.get("namespace")), str(column.get("name")))
+                    read.setdefault(key, set()).add(column["field"])
+    return read
 
 
 def _run(event: RunEvent) -> RunIn:
@@ -262,6 +319,7 @@ def to_native(
             nodes=[dataset_entity(event.dataset, namespace, output=True)],
         )
     kind = process_kind(event.job, default_process)
+    read = _columns_read(event.outputs)
     process = EntityIn(
         kind=kind,
         namespace=namespace,
@@ -274,6 +332,9 @@ def to_native(
         producer=event.producer,
         process=process,
         run=_run(event) if isinstance(event, RunEvent) else None,
-        inputs=[dataset_entity(d, namespace, output=False) for d in event.inputs],
+        inputs=[
+            dataset_entity(d, namespace, output=False, read=read.get((d.namespace, d.name), ()))
+            for d in event.inputs
+        ],
         outputs=[dataset_entity(d, namespace, output=True) for d in event.outputs],
     )
