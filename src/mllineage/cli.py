@@ -188,20 +188,17 @@ def ingest(
     url: Url = None,
     token: Token = None,
 ) -> None:
-    """Post events from files; native and OpenLineage events are told apart one by one."""
+    """Post events from files; native and OpenLineage events are told apart one by one.
+    Every valid event lands; each one that fails is reported as FILE:LINE: reason (exit 1)."""
     with LineageClient(url, token) as client:
         report = client.ingest(*files, batch_size=batch_size)
-    for rejected in report.rejected:
-        first, last = rejected.lines
-        where = f"line {rejected.line}" if rejected.line else f"lines {first}-{last}"
-        fate = "nothing from its batch was written" if rejected.error else "its batch was not sent"
-        typer.echo(f"{rejected.source}:{where}: {rejected.reason}; {fate}", err=True)
+    for failed in report.failed:
+        typer.echo(str(failed), err=True)
     typer.echo(
         f"ingested {report.events} events: {report.nodes} nodes ({report.nodes_created} new), "
-        f"{report.edges} edges ({report.edges_created} new); "
-        f"{len(report.rejected)} batches rejected"
+        f"{report.edges} edges ({report.edges_created} new); {len(report.failed)} failed"
     )
-    if report.rejected:
+    if report.failed:
         raise typer.Exit(1)
 
 

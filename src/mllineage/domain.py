@@ -20,6 +20,7 @@ from pydantic import (
     ConfigDict,
     Discriminator,
     Field,
+    PrivateAttr,
     Tag,
     model_validator,
 )
@@ -133,7 +134,7 @@ def parse_uid(uid: str) -> tuple[Kind, str, str]:
     kind, namespace, name = parts
     if kind not in Kind.__members__:
         raise ValueError(f"uid {uid!r} has unknown kind {kind!r}; kinds: {', '.join(Kind)}")
-    if not re.match(NAMESPACE_PATTERN, namespace):
+    if not re.fullmatch(NAMESPACE_PATTERN, namespace):
         raise ValueError(f"uid {uid!r} has an invalid namespace; it must match {NAMESPACE_PATTERN}")
     if not name:
         raise ValueError(f"uid {uid!r} has an empty name")
@@ -198,9 +199,16 @@ def flatten_properties(props: dict[str, Any], prefix: str = "", depth: int = 1) 
     for key, value in props.items():
         full = f"{prefix}{key}"
         if isinstance(value, dict):
-            flat.update(flatten_properties(value, f"{full}.", depth + 1))
+            items = list(flatten_properties(value, f"{full}.", depth + 1).items())
         else:
-            flat[full] = value
+            items = [(full, value)]
+        for name, item in items:
+            if name in flat:
+                raise ValueError(
+                    f"property {name[:200]!r} is given twice (once nested, once dotted); "
+                    "send it once"
+                )
+            flat[name] = item
     return flat
 
 
@@ -211,7 +219,7 @@ def checked_map(props: dict[str, Any]) -> dict[str, Any]:
     if len(flat) > MAX_PROPERTIES:
         raise ValueError(f"at most {MAX_PROPERTIES} properties are allowed, got {len(flat)}")
     for key, value in flat.items():
-        if len(key) > MAX_PROPERTY_KEY_LENGTH or not PROPERTY_KEY_PATTERN.match(key):
+        if len(key) > MAX_PROPERTY_KEY_LENGTH or not PROPERTY_KEY_PATTERN.fullmatch(key):
             raise ValueError(
                 f"property name {key[:200]!r} is invalid; use letters, digits, '_' and '-', "
                 f"starting with a letter or '_', at most {MAX_PROPERTY_KEY_LENGTH} characters"
@@ -228,6 +236,11 @@ def validate_properties(props: dict[str, Any]) -> dict[str, Any]:
             raise ValueError(
                 f"property name {key!r} is reserved by the service "
                 f"({', '.join(sorted(RESERVED_NODE_PROPERTIES))}, and 'run.*'); rename it"
+            )
+        if key in COMMON_PROPERTIES:
+            raise ValueError(
+                f"{key!r} is a field of the entity, not a property: send it beside 'kind' and "
+                "'name', outside 'properties'"
             )
     return flat
 
@@ -289,6 +302,9 @@ class FeatureIn(Strict):
     properties: Properties = Field(default_factory=dict)
 
 
+DatasetKindOrigin = Literal["declared", "default"]
+
+
 class EntityIn(Strict):
     """A node as clients send it; ``features`` only on a FeatureGroup."""
 
@@ -300,6 +316,9 @@ class EntityIn(Strict):
     tags: Tags | None = None
     properties: Properties = Field(default_factory=dict)
     features: list[FeatureIn] | None = Field(default=None, max_length=MAX_LIST_LENGTH)
+    # Set only by the OpenLineage mapping, never from a request: "declared" or "default" says
+    # how an OpenLineage dataset got its kind, which decides how it joins existing nodes.
+    _openlineage_kind: DatasetKindOrigin | None = PrivateAttr(default=None)
 
     @model_validator(mode="after")
     def _features_only_on_groups(self) -> EntityIn:
@@ -329,6 +348,11 @@ class RunIn(Strict):
     error_message: ShortText | None = None
     parameters: RunMap = Field(default_factory=dict)
     metrics: RunMap = Field(default_factory=dict)
+
+    def times(self) -> dict[str, datetime]:
+        """The run's times that are set, by field name (each is checked against the clock)."""
+        names = ("started_at", "ended_at", "nominal_start_time", "nominal_end_time")
+        return {name: at for name in names if (at := getattr(self, name)) is not None}
 
 
 MAX_ENTITIES_PER_EVENT = 1_000

@@ -8,12 +8,14 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import Any
 
 from mllineage.domain import (
+    ARTIFACT_KINDS,
     COMMON_PROPERTIES,
+    DatasetKindOrigin,
     EdgeType,
     EntityIn,
     FeatureIn,
@@ -22,6 +24,7 @@ from mllineage.domain import (
     LineageEvent,
     RunIn,
     make_uid,
+    parse_uid,
 )
 
 # Statuses whose outputs exist: only a completed run Produced anything.
@@ -40,6 +43,12 @@ class NodeDelta:
     last_seen: datetime
     props: dict[str, Any] = field(default_factory=dict)
     run: dict[str, Any] | None = None  # latest run, for process nodes
+    # For an OpenLineage dataset: whether its kind was declared or is the default.
+    openlineage: DatasetKindOrigin | None = None
+
+    @property
+    def dataset_key(self) -> tuple[str, str]:
+        return self.namespace, self.name
 
 
 @dataclass
@@ -65,12 +74,17 @@ class GraphDelta:
         at: datetime,
         props: dict[str, Any],
         run: dict[str, Any] | None = None,
+        openlineage: DatasetKindOrigin | None = None,
     ) -> str:
         uid = make_uid(kind, namespace, name)
         node = self.nodes.get(uid)
         if node is None:
-            self.nodes[uid] = NodeDelta(uid, kind, namespace, name, at, at, dict(props), run)
+            self.nodes[uid] = NodeDelta(
+                uid, kind, namespace, name, at, at, dict(props), run, openlineage
+            )
             return uid
+        if openlineage is not None and node.openlineage != "declared":
+            node.openlineage = openlineage
         # Newer mentions win property by property; older ones only fill gaps.
         if at >= node.last_seen:
             node.props.update(props)
@@ -96,6 +110,39 @@ class GraphDelta:
         if at >= edge.last_seen:
             edge.last_seen, edge.producer = at, producer
 
+    def merged(self, renames: dict[str, str]) -> GraphDelta:
+        """A copy with each node ``old`` of ``renames`` folded into node ``new`` (which must
+        be in the delta too): the times widened, the newer mention's properties winning, edges
+        moved. A HasFeature edge that would no longer start at a FeatureGroup is dropped."""
+        nodes = dict(self.nodes)
+        for old, new in renames.items():
+            gone, kept = nodes.pop(old), nodes.get(new)
+            if kept is None:  # joining a stored node: this mention takes its kind
+                nodes[new] = replace(gone, uid=new, kind=parse_uid(new)[0])
+                continue
+            newer, older = (gone, kept) if gone.last_seen > kept.last_seen else (kept, gone)
+            nodes[new] = replace(
+                kept,
+                first_seen=min(gone.first_seen, kept.first_seen),
+                last_seen=newer.last_seen,
+                props={**older.props, **newer.props},
+            )
+        edges: dict[tuple[str, str, EdgeType], EdgeDelta] = {}
+        for edge in self.edges.values():
+            source = renames.get(edge.source, edge.source)
+            target = renames.get(edge.target, edge.target)
+            stays_valid = source not in nodes or nodes[source].kind is Kind.FeatureGroup
+            if edge.type is EdgeType.HasFeature and not stays_valid:
+                continue
+            moved = replace(edge, source=source, target=target)
+            if (key := (source, target, edge.type)) in edges:
+                same = edges[key]
+                moved.first_seen = min(moved.first_seen, same.first_seen)
+                if same.last_seen > moved.last_seen:
+                    moved.last_seen, moved.producer = same.last_seen, same.producer
+            edges[key] = moved
+        return GraphDelta(nodes, edges)
+
 
 def entity_properties(entity: EntityIn | FeatureIn) -> dict[str, Any]:
     """The stored properties of an entity: its user properties plus the common optional ones."""
@@ -113,7 +160,14 @@ def _add_entity(
     delta: GraphDelta, entity: EntityIn, at: datetime, producer: str
 ) -> tuple[str, list[str]]:
     """Add an entity and its listed features; returns its uid and the features' uids."""
-    uid = delta.add_node(entity.kind, entity.namespace, entity.name, at, entity_properties(entity))
+    uid = delta.add_node(
+        entity.kind,
+        entity.namespace,
+        entity.name,
+        at,
+        entity_properties(entity),
+        openlineage=entity._openlineage_kind,
+    )
     feature_uids = []
     for feature in entity.features or ():
         feature_uid = delta.add_node(
@@ -203,7 +257,57 @@ def to_delta(items: Iterable[LineageEvent | GraphUpsert], received_at: datetime)
             add_event(delta, item)
         else:
             add_upsert(delta, item, received_at)
-    return delta
+    return fold_datasets(delta)
+
+
+# --- OpenLineage datasets: one node per (namespace, name), whatever its kind -----------------
+# A dataset's kind is declared (our facet) or the default; a declared kind wins over the
+# default and the newest declaration wins over older ones, so mentions that disagree on the
+# kind still land on one node. Within a delta that is ``fold_datasets``; against the stored
+# graph it is ``join_stored_datasets``, which the store applies inside the write.
+
+
+def dataset_uids(namespace: str, name: str) -> list[str]:
+    """Every uid an OpenLineage dataset of this name can have, one per artifact kind."""
+    return [make_uid(kind, namespace, name) for kind in sorted(ARTIFACT_KINDS)]
+
+
+def fold_datasets(delta: GraphDelta) -> GraphDelta:
+    """One node per OpenLineage dataset in the delta: the newest declared kind, else the default."""
+    groups: dict[tuple[str, str], list[NodeDelta]] = {}
+    for node in delta.nodes.values():
+        if node.openlineage:
+            groups.setdefault(node.dataset_key, []).append(node)
+    renames = {}
+    for nodes in groups.values():
+        if len(nodes) > 1:
+            target = max(nodes, key=lambda n: (n.openlineage == "declared", n.last_seen, n.uid))
+            renames.update({n.uid: target.uid for n in nodes if n is not target})
+    return delta.merged(renames) if renames else delta
+
+
+def join_stored_datasets(
+    delta: GraphDelta, stored: set[str]
+) -> tuple[GraphDelta, list[tuple[str, str]]]:
+    """Join the delta's OpenLineage datasets to the stored nodes of the same datasets.
+
+    ``stored`` holds the uids among ``dataset_uids`` of the delta's datasets that exist as
+    OpenLineage datasets. A mention with the default kind joins a stored node of another kind
+    (renamed in the returned delta); a declared kind takes over: the returned pairs
+    ``(stored uid, declared uid)`` are the nodes the store merges into the declared one.
+    """
+    renames, merges = {}, []
+    for node in delta.nodes.values():
+        if not node.openlineage:
+            continue
+        others = [
+            uid for uid in dataset_uids(*node.dataset_key) if uid in stored and uid != node.uid
+        ]
+        if node.openlineage == "declared":
+            merges += [(uid, node.uid) for uid in others]
+        elif others and node.uid not in stored:
+            renames[node.uid] = others[0]
+    return (delta.merged(renames) if renames else delta), merges
 
 
 def events_to_delta(events: Iterable[LineageEvent]) -> GraphDelta:

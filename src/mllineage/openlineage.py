@@ -1,16 +1,25 @@
 """OpenLineage events (spec 2-0-x) -> native lineage events and graph upserts (pure, no I/O).
 
-Only the fields the spec requires are enforced; unknown facets and fields are ignored. The
-mapping, also in the README:
+Only the fields the spec requires are enforced (``schemaURL`` excepted, as Marquez does);
+unknown facets and fields are ignored. The mapping, also in the README:
 
 - a job ``(namespace, name)`` is a process named ``<namespace>/<name>``; its kind comes from
-  our ``mllineage`` facet (``{"kind": ...}``), else the ``jobType`` facet's ``jobType``
-  (see ``JOB_TYPES``), else the configured default;
+  our ``mllineage`` facet (``{"kind": ...}``), else the ``jobType`` facet (``process_kind``:
+  ML job types, or a feature store's generic ones), else the configured default;
 - a dataset is an artifact named ``<namespace>/<name>`` (its usual URI form), the originals
-  kept as ``openlineage.namespace`` and ``openlineage.name``; its kind comes from our
-  ``mllineage`` facet, else from what the process is (``INPUT_KINDS``, ``OUTPUT_KINDS``);
-- ``ownership`` -> owner (the first owner's name), ``documentation`` -> description, a
-  ``schema`` facet on a feature-group output -> its features;
+  kept as ``openlineage.namespace`` and ``openlineage.name``. **Identity**: a dataset is one
+  node whatever role it plays and whatever the order of its events. Its kind never depends on
+  its role: our ``mllineage`` facet declares it, else it is ``DEFAULT_DATASET_KIND``
+  (DataSource). A dataset's mentions meet on one node even when only some declare the kind:
+  a declared kind takes over the node (the newest declaration wins), and a mention without
+  one joins whatever kind the dataset already has (``events.fold_datasets`` within a
+  request, ``events.join_stored_datasets`` against the graph);
+- ``ownership`` -> owner (the first owner's name that is not masked as ``***``),
+  ``documentation`` -> description, a ``schema`` facet on a feature-group output -> its
+  features;
+- ``columnLineage`` on a feature-group output: each output field is a feature keeping its
+  ``source_columns`` (``<namespace>/<name>.<field>``); the input fields of a declared
+  feature-group input are its features that ContributedTo the job;
 - run facets ``nominalTime``, ``errorMessage`` and ``parent`` -> the process's latest run;
 - eventType COMPLETE records inputs and outputs, START/RUNNING/FAIL/ABORT/OTHER the inputs
   and the run only; a JobEvent records the job's inputs and outputs; a DatasetEvent the
@@ -19,6 +28,7 @@ mapping, also in the README:
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from typing import Annotated, Any, Literal
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Discriminator, Field, Tag
@@ -27,6 +37,7 @@ from mllineage.domain import (
     ARTIFACT_KINDS,
     DEFAULT_NAMESPACE,
     MAX_ENTITIES_PER_EVENT,
+    MAX_LIST_LENGTH,
     PROCESS_KINDS,
     EntityIn,
     FeatureIn,
@@ -37,26 +48,27 @@ from mllineage.domain import (
     Timestamp,
 )
 
-JOB_TYPES: dict[str, Kind] = {
+# jobType.jobType values that are ML work whatever tool runs them.
+ML_JOB_TYPES: dict[str, Kind] = {
     **dict.fromkeys(
-        ("FEATURE_PIPELINE", "FEATURE_ENGINEERING", "MATERIALIZATION"), Kind.FeaturePipeline
+        ("FEATURE_PIPELINE", "FEATURE_ENGINEERING", "FEATURE_MATERIALIZATION"),
+        Kind.FeaturePipeline,
     ),
-    **dict.fromkeys(("FEATURE_QUERY", "QUERY", "RETRIEVAL"), Kind.FeatureQuery),
-    **dict.fromkeys(("TRAINING", "TRAINING_JOB", "TRAIN"), Kind.TrainingJob),
+    **dict.fromkeys(("FEATURE_QUERY", "FEATURE_RETRIEVAL"), Kind.FeatureQuery),
+    **dict.fromkeys(("TRAINING", "TRAINING_JOB", "TRAIN", "FINE_TUNING"), Kind.TrainingJob),
     **dict.fromkeys(("ENDPOINT", "SERVING", "INFERENCE", "PREDICTION"), Kind.Endpoint),
 }
-INPUT_KINDS = {
-    Kind.FeaturePipeline: Kind.DataSource,
-    Kind.FeatureQuery: Kind.FeatureGroup,
-    Kind.TrainingJob: Kind.Dataset,
-    Kind.Endpoint: Kind.Model,
+# jobType.integration values that are feature stores: there a generic jobType is feature work.
+FEATURE_STORES = frozenset(
+    {"FEAST", "TECTON", "HOPSWORKS", "FEATHR", "FEATUREFORM", "FEATURE_STORE"}
+)
+FEATURE_STORE_JOB_TYPES: dict[str, Kind] = {
+    **dict.fromkeys(("QUERY", "RETRIEVAL", "GET_HISTORICAL_FEATURES"), Kind.FeatureQuery),
+    **dict.fromkeys(("MATERIALIZATION", "MATERIALIZE", "INGESTION", "JOB"), Kind.FeaturePipeline),
+    **dict.fromkeys(("GET_ONLINE_FEATURES", "ONLINE_SERVING"), Kind.Endpoint),
 }
-OUTPUT_KINDS = {
-    Kind.FeaturePipeline: Kind.FeatureGroup,
-    Kind.FeatureQuery: Kind.Dataset,
-    Kind.TrainingJob: Kind.Model,
-    Kind.Endpoint: Kind.DataSource,  # an endpoint's prediction log
-}
+# An OpenLineage dataset whose kind is not declared: one fixed kind, never its role.
+DEFAULT_DATASET_KIND = Kind.DataSource
 OUR_FACET = "mllineage"
 
 
@@ -108,7 +120,8 @@ class OLRun(_Open):
 class _Event(_Open):
     eventTime: Timestamp
     producer: str = Field(min_length=1)
-    schemaURL: str = Field(min_length=1)
+    # Required by the spec, but Marquez and several producers go without: accepted, unused.
+    schemaURL: str | None = None
 
 
 Datasets = Annotated[list[OLDataset], Field(max_length=MAX_ENTITIES_PER_EVENT)]
@@ -150,10 +163,18 @@ def _text(value: Any) -> str | None:
     return value if isinstance(value, str) and value else None
 
 
+def _masked(value: str) -> bool:
+    """Airflow masks secrets as ``***``: such a value is not one."""
+    return set(value) == {"*"}
+
+
 def _owner(facets: dict[str, Any]) -> str | None:
+    """The first owner's name that is not masked."""
     owners = _facet(facets, "ownership").get("owners")
-    if isinstance(owners, list) and owners and isinstance(owners[0], dict):
-        return _text(owners[0].get("name"))
+    for owner in owners if isinstance(owners, list) else ():
+        name = _text(owner.get("name")) if isinstance(owner, dict) else None
+        if name and not _masked(name):
+            return name
     return None
 
 
@@ -172,27 +193,73 @@ def _declared_kind(facets: dict[str, Any]) -> Kind | None:
 
 
 def process_kind(job: OLJob, default: Kind) -> Kind:
+    """Our facet's kind; else an ML jobType (any integration), or a feature store's generic
+    one; else ``default``. A QUERY from Spark, Hive, Flink or dbt is a data pipeline's step,
+    not a feature query. (processingType, batch or streaming, does not change the kind.)"""
     if declared := _declared_kind(job.facets):
         return declared
-    job_type = _facet(job.facets, "jobType").get("jobType")
-    return JOB_TYPES.get(str(job_type).upper(), default)
+    facet = _facet(job.facets, "jobType")
+    job_type = str(facet.get("jobType") or "").upper()
+    if job_type in ML_JOB_TYPES:
+        return ML_JOB_TYPES[job_type]
+    if str(facet.get("integration") or "").upper() in FEATURE_STORES:
+        return FEATURE_STORE_JOB_TYPES.get(job_type, default)
+    return default
 
 
-def dataset_entity(dataset: OLDataset, kind: Kind, namespace: str, output: bool) -> EntityIn:
-    kind = _declared_kind(dataset.facets) or kind
-    features = None
+def _column_lineage(dataset: OLDataset) -> dict[str, list[str]]:
+    """The ``columnLineage`` facet: each output field -> its source columns, each named
+    ``<namespace>/<name>.<field>`` (a feature's own naming, so a column of a feature group
+    is that feature's name)."""
+    fields = _facet(dataset.facets, "columnLineage").get("fields")
+    lineage: dict[str, list[str]] = {}
+    for field, spec in (fields if isinstance(fields, dict) else {}).items():
+        inputs = spec.get("inputFields") if isinstance(spec, dict) else None
+        sources = {
+            f"{column['namespace']}/{column['name']}.{column['field']}"
+            for column in (inputs if isinstance(inputs, list) else ())
+            if isinstance(column, dict)
+            and all(_text(column.get(key)) for key in ("namespace", "name", "field"))
+        }
+        if _text(field) and sources:
+            lineage[field] = sorted(sources)[:MAX_LIST_LENGTH]
+    return lineage
+
+
+def _features(dataset: OLDataset) -> list[FeatureIn]:
+    """A feature-group output's features: its ``schema`` fields and the fields its column
+    lineage names, each with the ``source_columns`` it derives from."""
+    lineage = _column_lineage(dataset)
     fields = _facet(dataset.facets, "schema").get("fields")
-    if output and kind is Kind.FeatureGroup and isinstance(fields, list):
-        features = [
-            FeatureIn(
-                name=field["name"],
-                dtype=_text(field.get("type")),
-                description=_text(field.get("description")),
-            )
-            for field in fields
-            if isinstance(field, dict) and _text(field.get("name"))
-        ]
-    return EntityIn(
+    features = {
+        field["name"]: FeatureIn(
+            name=field["name"],
+            dtype=_text(field.get("type")),
+            description=_text(field.get("description")),
+        )
+        for field in (fields if isinstance(fields, list) else ())
+        if isinstance(field, dict) and _text(field.get("name"))
+    }
+    for name, sources in lineage.items():
+        feature = features.setdefault(name, FeatureIn(name=name))
+        feature.properties = {"source_columns": sources}
+    return list(features.values())
+
+
+def dataset_entity(
+    dataset: OLDataset, namespace: str, output: bool, read: Iterable[str] = ()
+) -> EntityIn:
+    """The artifact of a dataset: its declared kind, else ``DEFAULT_DATASET_KIND``. A
+    feature-group output lists its features; a feature-group input lists the features
+    ``read`` (the columns the outputs' column lineage names), so each ContributedTo the job."""
+    declared = _declared_kind(dataset.facets)
+    kind = declared or DEFAULT_DATASET_KIND
+    features = None
+    if kind is Kind.FeatureGroup and output:
+        features = _features(dataset) or None
+    elif kind is Kind.FeatureGroup and (read := sorted(read)):
+        features = [FeatureIn(name=field) for field in read]
+    entity = EntityIn(
         kind=kind,
         namespace=namespace,
         name=f"{dataset.namespace}/{dataset.name}",
@@ -200,6 +267,24 @@ def dataset_entity(dataset: OLDataset, kind: Kind, namespace: str, output: bool)
         features=features,
         **_common(dataset.facets),
     )
+    entity._openlineage_kind = "declared" if declared else "default"
+    return entity
+
+
+def _columns_read(outputs: list[OLDataset]) -> dict[tuple[str, str], set[str]]:
+    """(namespace, name) of each input -> its fields that feature-group outputs derive from."""
+    read: dict[tuple[str, str], set[str]] = {}
+    for output in outputs:
+        if _declared_kind(output.facets) is not Kind.FeatureGroup:
+            continue
+        spec = _facet(output.facets, "columnLineage").get("fields")
+        for column_spec in (spec if isinstance(spec, dict) else {}).values():
+            inputs = column_spec.get("inputFields") if isinstance(column_spec, dict) else None
+            for column in inputs if isinstance(inputs, list) else ():
+                if isinstance(column, dict) and _text(column.get("field")):
+                    key = (str(column.get("namespace")), str(column.get("name")))
+                    read.setdefault(key, set()).add(column["field"])
+    return read
 
 
 def _run(event: RunEvent) -> RunIn:
@@ -228,13 +313,13 @@ def to_native(
 ) -> LineageEvent | GraphUpsert:
     """Translate one OpenLineage event; raises pydantic's ValidationError on unusable input."""
     if isinstance(event, DatasetEvent):
-        kind = _declared_kind(event.dataset.facets) or Kind.DataSource
         return GraphUpsert(
             event_time=event.eventTime,
             producer=event.producer,
-            nodes=[dataset_entity(event.dataset, kind, namespace, output=True)],
+            nodes=[dataset_entity(event.dataset, namespace, output=True)],
         )
     kind = process_kind(event.job, default_process)
+    read = _columns_read(event.outputs)
     process = EntityIn(
         kind=kind,
         namespace=namespace,
@@ -247,6 +332,9 @@ def to_native(
         producer=event.producer,
         process=process,
         run=_run(event) if isinstance(event, RunEvent) else None,
-        inputs=[dataset_entity(d, INPUT_KINDS[kind], namespace, False) for d in event.inputs],
-        outputs=[dataset_entity(d, OUTPUT_KINDS[kind], namespace, True) for d in event.outputs],
+        inputs=[
+            dataset_entity(d, namespace, output=False, read=read.get((d.namespace, d.name), ()))
+            for d in event.inputs
+        ],
+        outputs=[dataset_entity(d, namespace, output=True) for d in event.outputs],
     )

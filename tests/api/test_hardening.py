@@ -119,7 +119,8 @@ FAR = "2999-01-01T00:00:00Z"
          "events[1].event_time"),
         ("/v1/graph", {"event_time": ahead(3600), "nodes": [entity("Dataset", "d")]}, "event_time"),
         ("/api/v1/lineage", openlineage(eventTime=ahead(3600)), "eventTime"),
-        ("/api/v1/lineage/batch", [openlineage(), openlineage(eventTime=ahead(3600))],
+        # (an OpenLineage batch answers per item: refused whole when no event is valid)
+        ("/api/v1/lineage/batch", [openlineage(eventTime=FAR), openlineage(eventTime=FAR)],
          "[1].eventTime"),
     ],
 )  # fmt: skip
@@ -232,7 +233,7 @@ def test_a_chunked_body_over_the_limit_is_413(small_bodies: LocalApi) -> None:
         (b'{"event_time": 123}', 422, ("event_time", "ISO 8601")),
         (json.dumps({"event_time": "2026-11-02T10:00:00Z", "process": entity(
             "TrainingJob", "t", properties={"p": float("nan")})}).encode(), 422,
-         ("process.properties", "finite number")),
+         ("NaN is not a JSON number", "finite number", "line 1, column")),
         (b'{"a": ' + b"9" * 5_000 + b"}", 400, ("digits",)),
     ],
     ids=["utf-8", "nesting", "malformed", "epoch", "nan-property", "long-number"],
@@ -362,3 +363,46 @@ def test_a_deadlock_that_outlasts_the_retries_says_so(settings: Settings) -> Non
 
     with pytest.raises(Unavailable, match="conflicted with a concurrent write.*safe to send again"):
         asyncio.run(write())
+
+
+# --- what a rerun of the bad-input probe found ---------------------------------------------------
+
+PROBED = {  # each was accepted (or a 500) before; a raw body, so the bad value arrives as sent
+    "surrogate-property": ("/v1/graph", '{"nodes": [{"kind": "Model", "name": "m", '
+                           '"properties": {"v": "a\\ud800b"}}]}', "half of a UTF-16"),
+    "surrogate-parameter": ("/v1/events", json.dumps(job_event()).replace(
+        '"lr": 0.1', '"w": "a\\udc00"'), "half of a UTF-16"),
+    "nan-in-a-facet": ("/api/v1/lineage", json.dumps(openlineage()).replace(
+        '"runId": "r"', '"runId": "r", "facets": {"parent": {"job": {"name": NaN}}}'),
+        "NaN is not a JSON number"),
+    "utf-16-body": ("/v1/events", json.dumps(job_event()).encode("utf-16").decode("latin-1"),
+                    "UTF-8"),
+    "owner-as-a-property": ("/v1/graph", json.dumps({"nodes": [entity(
+        "Model", "m", properties={"owner": 7})]}), "outside 'properties'"),
+    "newline-after-a-reserved-name": ("/v1/graph", json.dumps({"nodes": [entity(
+        "Model", "m", properties={"uid\n": "evil"})]}), "is invalid"),
+    "dotted-and-nested-twice": ("/v1/graph", json.dumps({"nodes": [entity(
+        "Model", "m", properties={"a.b": 1, "a": {"b": 2}})]}), "given twice"),
+    "run-started-in-2999": ("/v1/events", json.dumps(job_event(started_at=FAR)),
+                            "run.started_at"),
+    "nominal-time-in-2999": ("/api/v1/lineage", json.dumps(openlineage(run={"runId": "r",
+        "facets": {"nominalTime": {"nominalStartTime": FAR}}})), "nominalStartTime"),
+}  # fmt: skip
+
+
+@pytest.mark.parametrize("case", list(PROBED))
+def test_what_the_probe_found_is_refused_and_writes_nothing(
+    case: str, api: httpx.Client, empty_graph: Driver
+) -> None:
+    path, content, fragment = PROBED[case]
+    reply = api.post(path, content=content.encode("latin-1" if case == "utf-16-body" else "utf-8",
+                     "surrogatepass"), headers={"content-type": "application/json"})  # fmt: skip
+    assert 400 <= reply.status_code < 500, reply.text[:500]
+    assert fragment in reply.json()["message"], reply.json()["message"]
+    assert dump_graph(empty_graph) == {"nodes": [], "edges": []}
+
+
+def test_many_bad_events_get_a_short_answer(api: httpx.Client) -> None:
+    bad = {**job_event(), "process": entity("Model", "not-a-process")}
+    assert_error(api.post("/v1/events", json={"events": [bad] * 30}), 422, "(and 25 more)")
+    assert len(api.post("/v1/events", json={"events": [bad] * 3_000}).content) < 8_000

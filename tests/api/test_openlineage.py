@@ -3,25 +3,33 @@
 from __future__ import annotations
 
 import copy
+import gzip
+import json
+import time
+import zlib
+from collections.abc import Iterator
 from datetime import UTC, datetime
 from typing import Any
 from uuid import uuid4
 
+import attr
 import httpx
 import pytest
 import requests
 from neo4j import Driver
-from openlineage.client import OpenLineageClient
+from openlineage.client import OpenLineageClient, facet_v2
 from openlineage.client.event_v2 import InputDataset, Job, OutputDataset, Run, RunEvent, RunState
 from openlineage.client.facet_v2 import job_type_job, ownership_dataset, schema_dataset
 from openlineage.client.transport.http import (
     ApiKeyTokenProvider,
+    HttpCompression,
     HttpConfig,
     HttpTransport,
     TokenProvider,
 )
 
 from mllineage.local import LocalApi
+from mllineage.settings import Settings
 from tests.helpers import WRITER, dump_graph, openlineage_fixture
 
 
@@ -31,6 +39,13 @@ def nodes_by_uid(driver: Driver) -> dict[str, dict[str, Any]]:
 
 def edges(driver: Driver) -> set[tuple[str, str, str]]:
     return {(s, t, d) for s, t, d, _ in dump_graph(driver)["edges"]}
+
+
+@attr.define
+class MllineageFacet(facet_v2.DatasetFacet):
+    """Our facet, as a producer using the openlineage-python client declares it."""
+
+    kind: str
 
 
 def test_the_openlineage_client_builds_the_ml_graph(
@@ -57,6 +72,9 @@ def test_the_openlineage_client_builds_the_ml_graph(
                 )
             )
 
+    def declared(kind: str) -> MllineageFacet:
+        return MllineageFacet(kind=kind)
+
     features = schema_dataset.SchemaDatasetFacet(
         fields=[schema_dataset.SchemaDatasetFacetFields(name="age", type="INT")]
     )
@@ -67,17 +85,20 @@ def test_the_openlineage_client_builds_the_ml_graph(
         "customer_features", "FEATURE_PIPELINE",
         [InputDataset(namespace="s3://acme", name="raw/customers")],
         [OutputDataset(namespace="feast", name="customers",
-                       facets={"schema": features, "ownership": owners})],
+                       facets={"schema": features, "ownership": owners,
+                               "mllineage": declared("FeatureGroup")})],
     )  # fmt: skip
-    run(
-        "churn_training_set", "QUERY",
+    run(  # the reader need not declare what the writer declared
+        "churn_training_set", "FEATURE_QUERY",
         [InputDataset(namespace="feast", name="customers")],
-        [OutputDataset(namespace="s3://acme", name="datasets/churn")],
+        [OutputDataset(namespace="s3://acme", name="datasets/churn",
+                       facets={"mllineage": declared("Dataset")})],
     )  # fmt: skip
     run(
         "churn_train", "TRAINING",
         [InputDataset(namespace="s3://acme", name="datasets/churn")],
-        [OutputDataset(namespace="models", name="churn-xgb@3")],
+        [OutputDataset(namespace="models", name="churn-xgb@3",
+                       facets={"mllineage": declared("Model")})],
     )  # fmt: skip
 
     reply = api.get(
@@ -220,28 +241,60 @@ def test_job_and_dataset_events(api: httpx.Client, empty_graph: Driver) -> None:
         ("DataSource:default:s3://acme/raw/orders", "ContributedTo",
          "FeaturePipeline:default:feature-jobs/orders_features"),
         ("FeaturePipeline:default:feature-jobs/orders_features", "Produced",
-         "FeatureGroup:default:feast/orders"),
+         "DataSource:default:feast/orders"),
     }  # fmt: skip
 
 
-def test_batches_are_atomic_and_idempotent(api: httpx.Client, empty_graph: Driver) -> None:
+def test_batches_land_together_and_idempotently(api: httpx.Client, empty_graph: Driver) -> None:
     corpus = [
         openlineage_fixture(name)
         for name in ("pipeline_complete", "query_complete", "training_fail")
     ]
-    assert post(api, corpus, batch=True).status_code == 201
+    reply = post(api, corpus, batch=True)
+    assert reply.status_code == 201
+    assert reply.json()["status"] == "success"
+    assert reply.json()["summary"] == {
+        "received": 3, "successful": 3, "failed": 0, "retriable": 0, "non_retriable": 0
+    }  # fmt: skip
     once = dump_graph(empty_graph)
     assert post(api, corpus, batch=True).status_code == 201
     for event in corpus:
         assert post(api, event).status_code == 201
     assert dump_graph(empty_graph) == once
 
+
+def test_a_batch_answers_per_item_and_lands_the_valid_events(
+    api: httpx.Client, empty_graph: Driver
+) -> None:
+    """As the spec's /lineage/batch: which failed and why; the rest lands."""
+    good = [openlineage_fixture(name) for name in ("pipeline_complete", "query_complete")]
+    broken = copy.deepcopy(openlineage_fixture("training_fail"))
+    del broken["run"]["runId"]
+    reply = post(api, [good[0], broken, "not an event", good[1]], batch=True)
+    assert reply.status_code == 200, reply.text
+    answer = reply.json()
+    assert answer["status"] == "partial_success"
+    assert answer["summary"] == {
+        "received": 4, "successful": 2, "failed": 2, "retriable": 0, "non_retriable": 2
+    }  # fmt: skip
+    assert [(f["index"], f["retriable"]) for f in answer["failed_events"]] == [
+        (1, False),
+        (2, False),
+    ]
+    assert "[1].run.runId: Field required" in answer["failed_events"][0]["reason"]
+    landed = dump_graph(empty_graph)
     empty_graph.execute_query("MATCH (n) DETACH DELETE n")
-    broken = copy.deepcopy(corpus)
-    del broken[2]["run"]["runId"]
-    reply = post(api, broken, batch=True)
+    assert post(api, good, batch=True).status_code == 201
+    assert dump_graph(empty_graph) == landed, "the good events did not land, or more did"
+
+
+def test_a_batch_with_no_valid_event_is_refused(api: httpx.Client, empty_graph: Driver) -> None:
+    broken = copy.deepcopy(openlineage_fixture("training_fail"))
+    del broken["run"]["runId"]
+    reply = post(api, [broken, {"eventTime": "yesterday"}], batch=True)
     assert reply.status_code == 422
-    assert "[2].run.runId" in reply.json()["message"]
+    assert "[0].run.runId" in reply.json()["message"]
+    assert [d["loc"][1] for d in reply.json()["detail"]][0] == 0
     assert dump_graph(empty_graph) == {"nodes": [], "edges": []}
 
 
@@ -259,7 +312,6 @@ def _without(path: list[str]) -> dict[str, Any]:
     [
         (_without(["eventTime"]), "eventTime"),
         (_without(["producer"]), "producer"),
-        (_without(["schemaURL"]), "schemaURL"),
         (_without(["job", "name"]), "job.name"),
         (_without(["inputs", 0, "namespace"]), "inputs[0].namespace"),  # type: ignore[list-item]
         ({**openlineage_fixture("query_complete"), "eventTime": "yesterday"}, "eventTime"),
@@ -276,3 +328,104 @@ def test_invalid_events_are_refused_and_write_nothing(
     assert reply.status_code == 422, reply.text
     assert fragment in reply.json()["message"]
     assert dump_graph(empty_graph) == {"nodes": [], "edges": []}
+
+
+# --- compressed bodies ----------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def small_bodies(settings: Settings) -> Iterator[LocalApi]:
+    """The API with a 100 kB body limit."""
+    with LocalApi(settings.model_copy(update={"max_body_bytes": 100_000})) as server:
+        yield server
+
+
+def test_the_openlineage_client_may_gzip_its_events(
+    live_server: LocalApi, api: httpx.Client, empty_graph: Driver
+) -> None:
+    """openlineage-python's HTTP transport with `compression: gzip`."""
+    config = HttpConfig.from_dict({"url": live_server.url, "compression": "gzip"})
+    assert config.compression is HttpCompression.GZIP
+    event = RunEvent(
+        eventType=RunState.COMPLETE,
+        eventTime=datetime.now(UTC).isoformat(),
+        run=Run(runId=str(uuid4())),
+        job=Job(namespace="ml", name="zipped"),
+        producer="https://github.com/acme/ml-platform",
+        inputs=[InputDataset(namespace="s3://acme", name="raw/events")],
+    )
+    OpenLineageClient(transport=HttpTransport(config)).emit(event)
+    assert "DataSource:default:s3://acme/raw/events" in nodes_by_uid(empty_graph)
+
+
+def bomb(size: int) -> bytes:
+    """A gzip stream of ``size`` zero bytes (about 1000:1)."""
+    packer = zlib.compressobj(1, zlib.DEFLATED, 16 + zlib.MAX_WBITS)
+    block = bytes(1 << 20)
+    return b"".join(packer.compress(block) for _ in range(size >> 20)) + packer.flush()
+
+
+BOMB = bomb(256 << 20)
+
+
+def test_a_zip_bomb_gets_413_fast(small_bodies: LocalApi) -> None:
+    """The limit counts inflated bytes: 256 MiB of zeros in ~1 MB of gzip stop at 100 kB."""
+    started = time.monotonic()
+    reply = httpx.post(
+        small_bodies.url + "/api/v1/lineage",
+        content=BOMB,
+        headers={"Content-Encoding": "gzip", "Content-Type": "application/json"},
+        timeout=30,
+    )
+    assert reply.status_code == 413, reply.text
+    assert "larger than 100000 bytes" in reply.json()["message"]
+    assert time.monotonic() - started < 3
+
+
+def test_a_gzip_body_within_the_limit_lands_and_the_limit_counts_inflated_bytes(
+    small_bodies: LocalApi, empty_graph: Driver
+) -> None:
+    event = openlineage_fixture("query_complete")
+    zipped = gzip.compress(json.dumps(event).encode())
+    headers = {"Content-Encoding": "gzip", "Content-Type": "application/json"}
+    reply = httpx.post(small_bodies.url + "/api/v1/lineage", content=zipped, headers=headers)
+    assert reply.status_code == 201, reply.text
+    padded = {**event, "padding": "x" * 200_000}  # compresses to far less than the limit
+    zipped = gzip.compress(json.dumps(padded).encode())
+    assert len(zipped) < 100_000
+    reply = httpx.post(small_bodies.url + "/api/v1/lineage", content=zipped, headers=headers)
+    assert reply.status_code == 413
+
+
+@pytest.mark.parametrize(
+    ("body", "encoding", "status", "fragment"),
+    [
+        (b"not gzip at all", "gzip", 400, "not valid gzip"),
+        (gzip.compress(b'{"eventTime": "2026-01-01T00:00:00Z"}')[:-12], "gzip", 400, "ends early"),
+        (b"{}", "br", 415, "Content-Encoding 'br' is not supported"),
+    ],
+    ids=["garbage", "truncated", "brotli"],
+)
+def test_bodies_that_cannot_be_inflated_are_refused(
+    api: httpx.Client, body: bytes, encoding: str, status: int, fragment: str
+) -> None:
+    reply = api.post(
+        "/api/v1/lineage",
+        content=body,
+        headers={"Content-Encoding": encoding, "Content-Type": "application/json"},
+    )
+    assert reply.status_code == status, reply.text
+    assert fragment in reply.json()["message"]
+
+
+def test_a_gzip_body_without_a_token_is_not_inflated(secured: LocalApi) -> None:
+    """Authentication still comes first: 401 before a byte of the bomb is inflated."""
+    started = time.monotonic()
+    reply = httpx.post(
+        secured.url + "/api/v1/lineage",
+        content=BOMB,
+        headers={"Content-Encoding": "gzip"},
+        timeout=30,
+    )
+    assert reply.status_code == 401
+    assert time.monotonic() - started < 5

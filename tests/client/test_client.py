@@ -123,9 +123,15 @@ def test_errors_keep_the_servers_problems(empty: LineageClient) -> None:
     assert "is a process" in problem.message and native.value.index == 2
 
     no_time = {k: v for k, v in ol_event().items() if k != "eventTime"}
-    with pytest.raises(LineageAPIError) as openlineage:
-        empty.post_batch([ol_event(), no_time], openlineage=True)
-    assert openlineage.value.problems == [Problem("eventTime", "Field required", 1)]
+    with pytest.raises(LineageAPIError) as openlineage:  # no valid event: refused
+        empty.post_batch([no_time, no_time], openlineage=True)
+    assert openlineage.value.problems == [
+        Problem("eventTime", "Field required", 0),
+        Problem("eventTime", "Field required", 1),
+    ]
+    partly = empty.post_batch([ol_event(), no_time], openlineage=True)  # answered per item
+    assert partly["status"] == "partial_success"
+    assert [f["index"] for f in partly["failed_events"]] == [1]
 
     with pytest.raises(LineageAPIError) as single:
         empty.post_event(bad)
@@ -154,7 +160,7 @@ def test_post_events_tells_native_from_openlineage_and_stops_at_a_rejected_batch
     assert "q2" in uids and "q3" not in uids  # written before the bad batch; not after it
 
 
-def test_ingest_sums_what_landed_and_points_at_the_event_at_fault(
+def test_ingest_lands_every_valid_event_and_lists_each_failed_one(
     empty: LineageClient, tmp_path: Path
 ) -> None:
     bad = event(entity("FeatureQuery", "q-bad"), [entity("Endpoint", "e")], [])
@@ -170,13 +176,31 @@ def test_ingest_sums_what_landed_and_points_at_the_event_at_fault(
 
     report = empty.ingest(path, iterable, batch_size=2)
 
-    assert (report.events, report.nodes, report.nodes_created) == (4, 10, 9)
+    assert report.events == 5  # q3 lands though it shares a batch with the bad event
     assert report.nodes_created == len(empty.entities())
-    in_file, in_iterable = report.rejected
-    assert (in_file.source, in_file.line, in_file.lines) == (str(path), 3, (3, 4))
+    assert "FeatureQuery:default:q3" in set(empty.entities()["uid"])
+    in_file, in_iterable = report.failed
+    assert (in_file.source, in_file.line) == (str(path), 3)
+    assert in_file.reason.startswith("inputs[0]: Endpoint is a process")
     assert in_file.error is not None and in_file.error.status == 422
-    assert (in_iterable.source, in_iterable.line, in_iterable.error) == ("events", 3, None)
-    assert in_iterable.reason == "not a JSON object"
+    assert str(in_iterable) == "events:3: not a JSON object" and in_iterable.error is None
+
+
+def test_ingest_reports_the_openlineage_events_a_batch_refused(
+    empty: LineageClient, tmp_path: Path
+) -> None:
+    """The server answers an OpenLineage batch per item: the client reports those lines."""
+    broken = {**ol_event(), "eventTime": "yesterday"}
+    path = tmp_path / "ol.jsonl"
+    path.write_text("\n".join(json.dumps(e) for e in [ol_event(), broken, ol_event()]))
+    report = empty.ingest(path)
+    assert report.events == 2
+    [failed] = report.failed
+    assert (failed.line, failed.source) == (2, str(path))
+    assert "eventTime" in failed.reason
+    with pytest.raises(LineageAPIError) as refused:
+        empty.post_events([ol_event(), broken])
+    assert refused.value.status == 422 and refused.value.index == 1
 
 
 def test_names_resolve_to_uids_and_unknown_ones_get_the_closest(client: LineageClient) -> None:

@@ -10,6 +10,7 @@ from fastapi import FastAPI
 from neo4j import AsyncGraphDatabase
 
 from mllineage.api import docs, entities, health, ingest, lifecycle, lineage, openlineage
+from mllineage.api.compression import GunzipBody
 from mllineage.api.errors import install_error_handlers
 from mllineage.api.guard import Authenticate
 from mllineage.api.limits import BodySizeLimit
@@ -78,6 +79,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.keyring = keyring_for(settings)
     redact_access_log()
     app.add_middleware(BodySizeLimit, max_bytes=settings.max_body_bytes)
+    app.add_middleware(GunzipBody)  # outside the limit, so it counts the inflated bytes
     app.add_middleware(Authenticate)  # added last, so it runs first: before any body is read
     install_error_handlers(app)
     for module in (health, ingest, lifecycle, entities, lineage, openlineage):

@@ -38,7 +38,7 @@ HEADERS: dict[int, dict[str, str]] = {401: {"WWW-Authenticate": "Bearer"}}
 RETRY_AFTER_SECONDS = "5"
 EXCERPT_CHARS = 200
 MESSAGE_CHARS = 2_000
-MAX_DETAILS = 20
+MAX_DETAILS = 5  # the problems the message names; the rest are counted there
 
 _repr = reprlib.Repr()  # bounded: depth 3, a few items, short strings (whatever the input)
 _repr.maxlevel, _repr.maxdict, _repr.maxlist, _repr.maxstring, _repr.maxlong = 3, 5, 5, 80, 40

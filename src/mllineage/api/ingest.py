@@ -6,13 +6,16 @@ from datetime import UTC, datetime
 
 from fastapi import APIRouter
 
+from mllineage.api.body import StrictJsonRoute
 from mllineage.api.deps import SettingsDep, StoreDep, require
-from mllineage.api.limits import refuse_future_times
+from mllineage.api.limits import event_times, refuse_future_times
 from mllineage.domain import EventBatch, EventsRequest, GraphUpsert
 from mllineage.events import events_to_delta, to_delta
 from mllineage.views import WriteSummary
 
-router = APIRouter(prefix="/v1", tags=["ingest"], dependencies=[require("write")])
+router = APIRouter(
+    prefix="/v1", tags=["ingest"], dependencies=[require("write")], route_class=StrictJsonRoute
+)
 
 WRITE_ERRORS: dict[int | str, dict[str, str]] = {
     400: {"description": "Body not UTF-8, or nested too deeply to parse; `message` says which"},
@@ -28,12 +31,11 @@ WRITE_ERRORS: dict[int | str, dict[str, str]] = {
     responses=WRITE_ERRORS,
 )
 async def post_events(body: EventsRequest, store: StoreDep, settings: SettingsDep) -> WriteSummary:
-    times: list[tuple[tuple[str | int, ...], datetime]]
     if isinstance(body, EventBatch):
         events = body.events
-        times = [(("events", i, "event_time"), e.event_time) for i, e in enumerate(events)]
+        times = [t for i, e in enumerate(events) for t in event_times(e, ("batch", "events", i))]
     else:
-        events, times = [body], [(("event_time",), body.event_time)]
+        events, times = [body], event_times(body, ("event",))
     refuse_future_times(times, settings.max_clock_skew_seconds)
     return await store.write(events_to_delta(events))
 

@@ -8,6 +8,7 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Path, Query
 
+from mllineage.api.body import StrictJsonRoute
 from mllineage.api.deps import SettingsDep, StoreDep, require
 from mllineage.api.limits import refuse_future_times
 from mllineage.domain import MAX_LIMIT, MAX_NAME_LENGTH, Timestamp
@@ -15,7 +16,7 @@ from mllineage.lifecycle import DeprecateIn, EndEdgesIn, RestoreIn, RetireIn, Vi
 from mllineage.settings import Settings
 from mllineage.views import WhatIfReport
 
-router = APIRouter(prefix="/v1", tags=["lifecycle"])
+router = APIRouter(prefix="/v1", tags=["lifecycle"], route_class=StrictJsonRoute)
 
 EntityUid = Annotated[str, Path(min_length=5, max_length=MAX_NAME_LENGTH + 200)]
 ERRORS: dict[int | str, dict[str, Any]] = {

@@ -9,6 +9,7 @@ from fastapi.exceptions import RequestValidationError
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from mllineage.api.errors import error_response
+from mllineage.domain import LineageEvent
 
 
 class BodyTooLarge(Exception):
@@ -94,3 +95,15 @@ def refuse_future_times(
     ]
     if errors:
         raise RequestValidationError(errors)
+
+
+Located = tuple[tuple[str | int, ...], datetime]
+
+
+def event_times(event: LineageEvent, at: tuple[str | int, ...] = ()) -> list[Located]:
+    """An event's times with their places in the body (``at`` is the event's, with the tag
+    of its union as pydantic gives it): its ``event_time`` and its run's times."""
+    times: list[Located] = [((*at, "event_time"), event.event_time)]
+    if event.run is not None:
+        times += [((*at, "run", name), time) for name, time in event.run.times().items()]
+    return times

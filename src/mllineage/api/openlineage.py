@@ -1,46 +1,100 @@
-"""OpenLineage's HTTP endpoints, where its clients and integrations post (as to Marquez)."""
+"""OpenLineage's HTTP endpoints, where its clients and integrations post (as to Marquez).
+
+A batch answers per item, as the spec's ``/lineage/batch`` does: the valid events land
+together (one transaction) and each invalid one is listed with its index and the reason.
+"""
 
 from __future__ import annotations
 
 from datetime import UTC, datetime
-from typing import Annotated
+from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter
+from fastapi import APIRouter, Body, Response
 from fastapi.exceptions import RequestValidationError
-from pydantic import Field, ValidationError
+from pydantic import BaseModel, Field, TypeAdapter, ValidationError
 
+from mllineage.api.body import StrictJsonRoute
 from mllineage.api.deps import SettingsDep, StoreDep, require
+from mllineage.api.errors import validation_message
 from mllineage.api.ingest import WRITE_ERRORS
-from mllineage.api.limits import refuse_future_times
+from mllineage.api.limits import Located, refuse_future_times
 from mllineage.domain import MAX_EVENTS_PER_REQUEST, GraphUpsert, LineageEvent
 from mllineage.events import to_delta
-from mllineage.openlineage import OpenLineageEvent, to_native
+from mllineage.openlineage import DatasetEvent, JobEvent, OpenLineageEvent, RunEvent, to_native
 from mllineage.settings import Settings
 from mllineage.views import WriteSummary
 
-router = APIRouter(prefix="/api/v1", tags=["openlineage"], dependencies=[require("write")])
+router = APIRouter(
+    prefix="/api/v1",
+    tags=["openlineage"],
+    dependencies=[require("write")],
+    route_class=StrictJsonRoute,
+)
+
+_EVENT: TypeAdapter[Any] = TypeAdapter(OpenLineageEvent)
 
 
-def _translate(
-    events: list[OpenLineageEvent], settings: Settings, batch: bool
-) -> list[LineageEvent | GraphUpsert]:
-    """Map every event, or answer 422 naming the first one that cannot be mapped."""
-    native = []
-    for index, event in enumerate(events):
-        try:
-            native.append(
-                to_native(
-                    event,
-                    namespace=settings.openlineage_namespace,
-                    default_process=settings.openlineage_default_process_kind,
-                )
-            )
-        except ValidationError as exc:
-            where = ("body", index) if batch else ("body",)
-            raise RequestValidationError(
-                [{**error, "loc": (*where, *error["loc"])} for error in exc.errors()]
-            ) from None
-    return native
+def _native(event: Any, settings: Settings) -> LineageEvent | GraphUpsert:
+    """One event, checked and mapped; RequestValidationError (locations from the event)."""
+    try:
+        parsed: RunEvent | JobEvent | DatasetEvent = (
+            event
+            if isinstance(event, RunEvent | JobEvent | DatasetEvent)
+            else _EVENT.validate_python(event)
+        )
+        native = to_native(
+            parsed,
+            namespace=settings.openlineage_namespace,
+            default_process=settings.openlineage_default_process_kind,
+        )
+        refuse_future_times(_times(parsed, native), settings.max_clock_skew_seconds)
+        return native
+    except ValidationError as exc:
+        raise RequestValidationError(
+            [{**error, "loc": ("body", *error["loc"])} for error in exc.errors()]
+        ) from None
+
+
+class FailedEvent(BaseModel):
+    index: int = Field(description="Position of the event in the array, from 0")
+    reason: str = Field(description="What is wrong, naming the field and the fix")
+    retriable: bool = Field(False, description="Never: the same event fails again")
+
+
+class BatchCounts(BaseModel):
+    received: int
+    successful: int
+    failed: int
+    retriable: int = 0
+    non_retriable: int
+
+
+class BatchSummary(WriteSummary):
+    """The write counts of what landed, and the spec's per-item answer."""
+
+    status: Literal["success", "partial_success"]
+    summary: BatchCounts
+    failed_events: list[FailedEvent] = Field(default_factory=list)
+
+
+# Where the native run's times come from in an OpenLineage event.
+_RUN_TIME_FIELDS = {
+    "nominal_start_time": ("run", "facets", "nominalTime", "nominalStartTime"),
+    "nominal_end_time": ("run", "facets", "nominalTime", "nominalEndTime"),
+}
+
+
+def _times(
+    event: RunEvent | JobEvent | DatasetEvent, native: LineageEvent | GraphUpsert
+) -> list[Located]:
+    """The event's times, each with its place in the event, to check against the clock."""
+    times: list[Located] = [(("eventTime",), event.eventTime)]
+    if isinstance(native, LineageEvent) and native.run is not None:
+        times += [
+            (("run", *_RUN_TIME_FIELDS.get(name, ("run", name))), time)  # "run": the union's tag
+            for name, time in native.run.times().items()
+        ]
+    return times
 
 
 @router.post(
@@ -52,23 +106,50 @@ def _translate(
 async def post_lineage(
     body: OpenLineageEvent, store: StoreDep, settings: SettingsDep
 ) -> WriteSummary:
-    refuse_future_times([(("eventTime",), body.eventTime)], settings.max_clock_skew_seconds)
-    native = _translate([body], settings, batch=False)
-    return await store.write(to_delta(native, received_at=datetime.now(UTC)))
+    native = _native(body, settings)
+    return await store.write(to_delta([native], received_at=datetime.now(UTC)))
 
 
 @router.post(
     "/lineage/batch",
     status_code=201,
-    summary="Record a JSON array of OpenLineage events in one transaction",
+    summary="Record a JSON array of OpenLineage events: the valid ones land in one "
+    "transaction (201, or 200 with the failed ones listed); 422 when none is valid",
     responses=WRITE_ERRORS,
 )
 async def post_lineage_batch(
-    body: Annotated[list[OpenLineageEvent], Field(min_length=1, max_length=MAX_EVENTS_PER_REQUEST)],
+    body: Annotated[
+        list[Any],
+        Body(description="OpenLineage RunEvents, JobEvents or DatasetEvents"),
+        Field(min_length=1, max_length=MAX_EVENTS_PER_REQUEST),
+    ],
     store: StoreDep,
     settings: SettingsDep,
-) -> WriteSummary:
-    times = (((i, "eventTime"), event.eventTime) for i, event in enumerate(body))
-    refuse_future_times(times, settings.max_clock_skew_seconds)
-    native = _translate(body, settings, batch=True)
-    return await store.write(to_delta(native, received_at=datetime.now(UTC)))
+    response: Response,
+) -> BatchSummary:
+    native: list[LineageEvent | GraphUpsert] = []
+    failed: list[FailedEvent] = []
+    errors: list[dict[str, Any]] = []
+    for index, event in enumerate(body):
+        try:
+            native.append(_native(event, settings))
+        except RequestValidationError as exc:
+            located = [{**e, "loc": ("body", index, *e["loc"][1:])} for e in exc.errors()]
+            errors += located
+            failed.append(FailedEvent(index=index, reason=validation_message(located)))
+    if not native:
+        raise RequestValidationError(errors)
+    written = await store.write(to_delta(native, received_at=datetime.now(UTC)))
+    if failed:
+        response.status_code = 200
+    return BatchSummary(
+        **written.model_dump(),
+        status="partial_success" if failed else "success",
+        summary=BatchCounts(
+            received=len(body),
+            successful=len(native),
+            failed=len(failed),
+            non_retriable=len(failed),
+        ),
+        failed_events=failed,
+    )

@@ -14,19 +14,19 @@ its structured problems.
 from mllineage.client.core import BATCH_SIZE, DEFAULT_URL, LineageClient, is_uid
 from mllineage.client.errors import LineageAPIError, Problem
 from mllineage.client.frames import IMPACT_COLUMNS, NODE_COLUMNS
-from mllineage.client.ingest import IngestReport, Item, Rejected, is_openlineage, read_events
+from mllineage.client.ingest import Failed, IngestReport, Item, is_openlineage, read_events
 
 __all__ = [
     "BATCH_SIZE",
     "DEFAULT_URL",
     "IMPACT_COLUMNS",
     "NODE_COLUMNS",
+    "Failed",
     "IngestReport",
     "Item",
     "LineageAPIError",
     "LineageClient",
     "Problem",
-    "Rejected",
     "is_openlineage",
     "is_uid",
     "read_events",

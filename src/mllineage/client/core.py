@@ -136,7 +136,8 @@ class LineageClient:
         return self._call("POST", "/v1/events", json=event)
 
     def post_batch(self, events: list[dict[str, Any]], openlineage: bool = False) -> dict[str, Any]:
-        """One transaction: all of ``events`` land, or none do."""
+        """One transaction. Native events: all land, or none do (422). OpenLineage ones: the
+        valid ones land and the answer's ``failed_events`` lists the others."""
         if openlineage:
             return self._call("POST", "/api/v1/lineage/batch", json=events)
         return self._call("POST", "/v1/events", json={"events": events})
@@ -148,9 +149,10 @@ class LineageClient:
         progress: bool | None = None,
     ) -> dict[str, Any]:
         """Post many events (native or OpenLineage, told apart one by one) in batches of one
-        transaction each; returns the totals. Stops at the first rejected batch, raising
-        ``LineageAPIError``; the batches before it stay written. A progress bar is shown on
-        long inputs (more than 10 batches) unless ``progress`` says otherwise."""
+        transaction each; returns the totals. Stops at the first batch with a refused event,
+        raising its ``LineageAPIError``; the batches before it and the valid events of that
+        batch are written. A progress bar is shown on long inputs (more than 10 batches)
+        unless ``progress`` says otherwise."""
         report = send(self.post_batch, [events], batch_size, progress, keep_going=False)
         return report.totals()
 
@@ -160,9 +162,9 @@ class LineageClient:
         batch_size: int = BATCH_SIZE,
         progress: bool | None = None,
     ) -> IngestReport:
-        """Post the events of files (JSON or JSON Lines) or iterables in batches, going on
-        past a rejected batch. The report sums what landed and lists each rejected batch
-        with the line (or position) of the event at fault when the server named it."""
+        """Post the events of files (JSON or JSON Lines) or iterables in batches: every valid
+        event lands. The report sums what landed and lists each event that failed
+        (``report.failed``) with its source, line (or position) and reason."""
         return send(self.post_batch, sources, batch_size, progress, keep_going=True)
 
     def upsert(

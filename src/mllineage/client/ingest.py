@@ -2,8 +2,8 @@
 cut into batches of one transaction each, and summed up.
 
 A file is JSON (one event, ``{"events": [...]}`` or an array) or JSON Lines. Every event
-keeps where it came from (its line in a JSON Lines file, else its position), so a rejected
-batch can point at the event at fault.
+keeps where it came from (its line in a JSON Lines file, else its position), so each event
+that fails is reported as ``FILE:LINE: reason`` while the valid ones of its batch land.
 """
 
 from __future__ import annotations
@@ -17,7 +17,7 @@ from typing import Any
 
 from tqdm import tqdm
 
-from mllineage.client.errors import LineageAPIError
+from mllineage.client.errors import LineageAPIError, Problem
 
 NOT_AN_OBJECT = "not a JSON object"
 
@@ -89,26 +89,16 @@ def batches(items: Iterable[Item], size: int) -> Iterator[list[Item]]:
 
 
 @dataclass(frozen=True)
-class Rejected:
-    """A batch that was not written: nothing of it landed."""
+class Failed:
+    """An event that was not written, where it came from, and why."""
 
     source: str
-    items: list[Item]
-    reason: str  # the unreadable event's error, or the server's answer
-    error: LineageAPIError | None = None  # None when the batch was not sent
+    line: int  # its line in a JSON Lines file, else its position (from 1)
+    reason: str
+    error: LineageAPIError | None = None  # None when it was not sent (unreadable)
 
-    @property
-    def line(self) -> int | None:
-        """The line (or position) of the event at fault, when it is known."""
-        if self.error is None:
-            return next(item.line for item in self.items if item.error)
-        index = self.error.index
-        return self.items[index].line if index is not None and index < len(self.items) else None
-
-    @property
-    def lines(self) -> tuple[int, int]:
-        """The first and last line of the batch."""
-        return self.items[0].line, self.items[-1].line
+    def __str__(self) -> str:
+        return f"{self.source}:{self.line}: {self.reason}"
 
 
 COUNTS = ("nodes", "edges", "nodes_created", "edges_created")
@@ -116,14 +106,14 @@ COUNTS = ("nodes", "edges", "nodes_created", "edges_created")
 
 @dataclass
 class IngestReport:
-    """What landed, summed over every batch, and the batches that did not."""
+    """What landed, summed over every batch, and each event that did not."""
 
     events: int = 0
     nodes: int = 0
     edges: int = 0
     nodes_created: int = 0
     edges_created: int = 0
-    rejected: list[Rejected] = field(default_factory=list)
+    failed: list[Failed] = field(default_factory=list)
 
     def totals(self) -> dict[str, int]:
         return {"events": self.events, **{key: getattr(self, key) for key in COUNTS}}
@@ -144,9 +134,10 @@ def send(
     progress: bool | None,
     keep_going: bool,
 ) -> IngestReport:
-    """Post every source in batches. A rejected batch is recorded and the rest goes on, or,
-    unless ``keep_going``, raised. A progress bar (on stderr) is shown for a source of more
-    than 10 batches unless ``progress`` says otherwise."""
+    """Post every source in batches. With ``keep_going``, the valid events of a batch land
+    and each invalid one is recorded in ``failed``; else the first failure is raised. A
+    progress bar (on stderr) is shown for a source of more than 10 batches unless
+    ``progress`` says otherwise."""
     report = IngestReport()
     for source in sources:
         if isinstance(source, Path | str):
@@ -156,26 +147,51 @@ def send(
         chunks = list(batches(items, batch_size))
         show = progress if progress is not None else len(chunks) > 10
         for batch in tqdm(chunks, unit="batch", disable=not show, file=sys.stderr):
-            rejected = _post(post_batch, name, batch, report)
-            if rejected is not None and not keep_going:
-                raise rejected.error or ValueError(
-                    f"{name}: item {rejected.line}: {rejected.reason}"
-                )
-            if rejected is not None:
-                report.rejected.append(rejected)
+            failed = _post(post_batch, name, batch, report)
+            if failed and not keep_going:
+                raise failed[0].error or ValueError(str(failed[0]))
+            report.failed += failed
     return report
+
+
+def _at_fault(error: LineageAPIError, size: int) -> dict[int, str]:
+    """The items of a batch the server refused, by index, with its reasons; empty when the
+    refusal was not about particular items (the whole batch failed)."""
+    if error.status != 422:
+        return {}
+    reasons: dict[int, list[str]] = {}
+    for problem in error.problems:
+        if problem.index is not None and 0 <= problem.index < size:
+            reasons.setdefault(problem.index, []).append(f"{problem.field}: {problem.message}")
+    return {index: "; ".join(found) for index, found in reasons.items()}
 
 
 def _post(
     post_batch: PostBatch, name: str, batch: list[Item], report: IngestReport
-) -> Rejected | None:
-    """Post one batch and count what it wrote; or say why nothing of it was written."""
-    if bad := next((item for item in batch if item.error), None):
-        return Rejected(name, batch, str(bad.error))
-    events = [item.event for item in batch if item.event is not None]
-    try:
-        written = post_batch(events, batch[0].openlineage)
-    except LineageAPIError as exc:
-        return Rejected(name, batch, str(exc), exc)
-    report.add(len(events), written)
-    return None
+) -> list[Failed]:
+    """Post one batch and count what landed. An item the server refuses is dropped and the
+    rest sent again (each round drops at least one), so every valid event lands; an error
+    that is not about particular items (an outage past the retries, a body too large)
+    fails the batch's events that are left."""
+    failed = [Failed(name, item.line, str(item.error)) for item in batch if item.error]
+    pending = [item for item in batch if not item.error]
+    while pending:
+        events = [item.event for item in pending if item.event is not None]
+        try:
+            written = post_batch(events, pending[0].openlineage)
+        except LineageAPIError as exc:
+            at_fault = _at_fault(exc, len(pending))
+            if not at_fault:
+                return failed + [Failed(name, item.line, str(exc), exc) for item in pending]
+            failed += [Failed(name, pending[i].line, why, exc) for i, why in at_fault.items()]
+            pending = [item for i, item in enumerate(pending) if i not in at_fault]
+            continue
+        # OpenLineage batches answer per item: the valid events landed, these did not.
+        refused = {f["index"]: f["reason"] for f in written.get("failed_events", [])}
+        failed += [
+            Failed(name, pending[i].line, why, LineageAPIError(422, why, [Problem("", why, i)]))
+            for i, why in sorted(refused.items())
+        ]
+        report.add(len(pending) - len(refused), written)
+        break
+    return sorted(failed, key=lambda f: f.line)

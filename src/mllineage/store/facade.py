@@ -44,7 +44,9 @@ class Store:
         uri: str | None = None,
     ) -> None:
         self.db = Database(driver, database, write_queue_seconds, uri=uri)
-        self.schema = schema.SchemaKeeper(self.db, queries.read_schema(schema_file))
+        self.schema = schema.SchemaKeeper(
+            self.db, queries.read_schema(schema_file), migrations=(writes.merge_split_datasets,)
+        )
         self.db.on_unavailable = self.schema.want
 
     # --- lifetime, schema and readiness -------------------------------------------------

@@ -163,6 +163,73 @@ MERGE (a)-[r:$TYPE]->(b)
 {revive("r", "ended", "[first_seen, last_seen]")}
 """
 
+# OpenLineage datasets (events.join_stored_datasets): which of these uids are stored
+# OpenLineage datasets. (The key is looked up in keys(n): naming it draws a server warning
+# on every write to a database that has none yet.)
+STORED_DATASETS = """
+UNWIND $uids AS uid
+MATCH (n:Entity {uid: uid}) WHERE 'openlineage.name' IN keys(n)
+RETURN collect(uid) AS uids
+"""
+
+# Merging node $old into node $new (plain Cypher: no APOC). Each edge of $old moves to
+# $new: an edge $new already has of that type and end takes the wider times, any other is
+# created with the same properties. A HasFeature edge moves only to a FeatureGroup. $new's
+# properties win; $old's fill the gaps; created_at and updated_at widen. Then $old goes.
+_MOVE_EDGES = """
+CALL (old, new) {
+CALL (old, new) {
+  MATCH (old)-[r]->(m)
+  WHERE type(r) <> 'HasFeature' OR new.kind = 'FeatureGroup'
+  WITH new, r, CASE WHEN m = old THEN new ELSE m END AS m
+  OPTIONAL MATCH (new)-[same]->(m) WHERE type(same) = type(r)
+  RETURN r, m, same, true AS out
+  UNION ALL
+  MATCH (m)-[r]->(old) WHERE m <> old
+  OPTIONAL MATCH (m)-[same]->(new) WHERE type(same) = type(r)
+  RETURN r, m, same, false AS out
+}
+CALL (new, r, m, same) {
+  WITH * WHERE same IS NOT NULL
+  SET same.first_seen = CASE WHEN r.first_seen < same.first_seen
+                             THEN r.first_seen ELSE same.first_seen END,
+      same.producer = CASE WHEN r.last_seen > same.last_seen
+                           THEN r.producer ELSE same.producer END,
+      same.last_seen = CASE WHEN r.last_seen > same.last_seen
+                            THEN r.last_seen ELSE same.last_seen END
+}
+CALL (new, r, m, same, out) {
+  WITH * WHERE same IS NULL AND out
+  CREATE (new)-[c:$(type(r))]->(m) SET c = properties(r)
+}
+CALL (new, r, m, same, out) {
+  WITH * WHERE same IS NULL AND NOT out
+  CREATE (m)-[c:$(type(r))]->(new) SET c = properties(r)
+}
+}
+"""
+MERGE_NODE = f"""
+MATCH (old:Entity {{uid: $old}}), (new:Entity {{uid: $new}}) WHERE old <> new
+{_MOVE_EDGES}
+WITH old, new, properties(old) AS was, properties(new) AS kept
+DETACH DELETE old
+SET new += was {{.*, uid: kept.uid}}, new += kept
+SET new.created_at = CASE WHEN was.created_at < kept.created_at
+                          THEN was.created_at ELSE kept.created_at END,
+    new.updated_at = CASE WHEN was.updated_at > kept.updated_at
+                          THEN was.updated_at ELSE kept.updated_at END
+"""
+
+# The migration to one node per OpenLineage dataset: datasets stored as several nodes (an
+# older version chose the kind by role), each node with whether it has features.
+SPLIT_DATASETS = """
+MATCH (n:Entity) WHERE n.kind IN $kinds AND 'openlineage.name' IN keys(n)
+WITH n.namespace AS namespace, n.name AS name,
+     collect([n.uid, EXISTS { (n)-[:HasFeature]->() }]) AS nodes
+WHERE size(nodes) > 1
+RETURN nodes
+"""
+
 MISSING = """
 UNWIND $uids AS uid
 OPTIONAL MATCH (n:Entity {uid: uid})

@@ -12,6 +12,7 @@ Readiness only reads. The schema is written by the ``SchemaKeeper`` alone:
   a check that arrive while one runs cost at most one more.
 
 So a probe never writes, yet the service restores its schema by itself once Neo4j is back.
+Once the schema is online, the data migrations (idempotent) run once per process.
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+from collections.abc import Awaitable, Callable
 
 from neo4j.exceptions import DriverError, Neo4jError
 
@@ -76,8 +78,11 @@ class SchemaKeeper:
         *,
         first_retry: float = 1.0,
         max_retry: float = 5.0,
+        migrations: tuple[Callable[[Database], Awaitable[int]], ...] = (),
     ) -> None:
         self.db = db
+        self.migrations = migrations
+        self._migrated = False
         self.statements = statements
         self.names = queries.schema_names(statements)
         self.first_retry = first_retry
@@ -95,6 +100,11 @@ class SchemaKeeper:
             if await missing(self.db, self.names):
                 await apply_schema(self.db, self.statements)
                 log.info("schema applied")
+            if not self._migrated:
+                for migration in self.migrations:
+                    if changed := await migration(self.db):
+                        log.info("migration %s changed %d nodes", migration.__name__, changed)
+                self._migrated = True
             return None
         except Unavailable as exc:
             return str(exc)
