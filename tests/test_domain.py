@@ -19,11 +19,10 @@ from mllineage.domain import (
     Kind,
     LineageEvent,
     check_edge,
-    flatten_properties,
     make_uid,
     parse_uid,
-    validate_properties,
 )
+from mllineage.properties import flatten_properties, validate_properties
 from tests.events import entity, event
 
 namespaces = st.from_regex(r"[A-Za-z0-9._-]+", fullmatch=True)

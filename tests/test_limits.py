@@ -8,8 +8,9 @@ from typing import Any
 import pytest
 from pydantic import TypeAdapter, ValidationError
 
-from mllineage.domain import MAX_PROPERTY_DEPTH, EventsRequest, LineageEvent
+from mllineage.domain import EventsRequest, LineageEvent
 from mllineage.openlineage import OpenLineageEvent
+from mllineage.properties import MAX_PROPERTY_DEPTH
 from tests.events import changed, entity, event
 
 EVENTS: TypeAdapter[Any] = TypeAdapter(EventsRequest)

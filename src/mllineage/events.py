@@ -14,7 +14,6 @@ from typing import Any
 
 from mllineage.domain import (
     ARTIFACT_KINDS,
-    COMMON_PROPERTIES,
     DatasetKindOrigin,
     EdgeType,
     EntityIn,
@@ -26,6 +25,7 @@ from mllineage.domain import (
     make_uid,
     parse_uid,
 )
+from mllineage.properties import COMMON_PROPERTIES
 
 # Statuses whose outputs exist: only a completed run Produced anything.
 PRODUCING_STATUSES = frozenset({"COMPLETE"})

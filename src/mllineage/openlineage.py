@@ -37,7 +37,6 @@ from mllineage.domain import (
     ARTIFACT_KINDS,
     DEFAULT_NAMESPACE,
     MAX_ENTITIES_PER_EVENT,
-    MAX_LIST_LENGTH,
     PROCESS_KINDS,
     EntityIn,
     FeatureIn,
@@ -47,6 +46,7 @@ from mllineage.domain import (
     RunIn,
     Timestamp,
 )
+from mllineage.properties import MAX_LIST_LENGTH
 
 # jobType.jobType values that are ML work whatever tool runs them.
 ML_JOB_TYPES: dict[str, Kind] = {

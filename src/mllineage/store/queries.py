@@ -13,9 +13,10 @@ import re
 from importlib import resources
 from pathlib import Path
 
-from mllineage.domain import RUN_PROPERTY_PREFIX, EdgeType
+from mllineage.domain import EdgeType
 from mllineage.events import TIME_PROPERTIES
 from mllineage.lifecycle import HIDDEN_PROPERTIES, LIFECYCLE_TIMES
+from mllineage.properties import RUN_PROPERTY_PREFIX
 from mllineage.traversal import Direction
 
 # Temporal values cross the driver as ISO strings, both ways: the driver converts each one

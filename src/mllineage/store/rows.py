@@ -10,16 +10,15 @@ from collections import defaultdict
 from datetime import datetime
 from typing import Any
 
-from mllineage.domain import (
+from mllineage.domain import EdgeType, parse_uid
+from mllineage.errors import InvalidInput
+from mllineage.events import GraphDelta
+from mllineage.properties import (
     COMMON_PROPERTIES,
     MAX_PROPERTY_DEPTH,
     RESERVED_NODE_PROPERTIES,
     RUN_PROPERTY_PREFIX,
-    EdgeType,
-    parse_uid,
 )
-from mllineage.errors import InvalidInput
-from mllineage.events import GraphDelta
 from mllineage.store import queries
 
 # Stored as node properties, returned as fields of their own (the rest go to `properties`).
