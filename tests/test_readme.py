@@ -80,7 +80,7 @@ def mllineage(args: list[str], url: str) -> subprocess.CompletedProcess[str]:
 def test_the_tour_loads_the_demo_and_answers(demo: str) -> None:
     assert [c[0] for c in tour_commands()][:1] == ["demo"]
     impact = mllineage(["impact", "FeatureGroup:default:customers"], demo)
-    assert "churn-xgb@3" in impact.stdout and "churn-prod" in impact.stdout, impact.stdout
+    assert "churn-xgb@4" in impact.stdout and "churn-prod" in impact.stdout, impact.stdout
 
 
 @pytest.mark.parametrize("command, shown", curl_examples(), ids=lambda v: str(v)[:40])

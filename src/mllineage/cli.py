@@ -382,10 +382,10 @@ def find(
 @app.command()
 def demo(url: Url = None, token: Token = None) -> None:
     """Load the demo lineage (loading it again changes nothing)."""
-    from mllineage.demo import demo_events
+    from mllineage.demo import load_demo
 
     with LineageClient(url, token) as client:
-        written = client.post_events(demo_events())
+        written = load_demo(client)
     typer.echo(
         f"demo lineage loaded: {written['events']} events, {written['nodes']} nodes "
         f"({written['nodes_created']} new), {written['edges']} edges "

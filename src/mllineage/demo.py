@@ -5,14 +5,19 @@ groups; feature-store queries building training sets (some listing the features 
 training jobs producing model versions; endpoints serving them, one retired. There are
 diamonds (``customers`` and ``transactions`` feed both the churn and the fraud sets) and a
 feedback loop (churn-prod's prediction log feeds the ``engagement`` group that churn models
-train on). Event times are fixed, so loading it again changes nothing.
+train on). Then the registry lifecycle: churn-xgb@4 is trained and deployed to churn-prod,
+@3's serving edge ends and @3 is retired, so live impact counts only @4. Event times are
+fixed, so loading it again changes nothing.
 """
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from mllineage.builders import entity, event, features
+
+if TYPE_CHECKING:
+    from mllineage.client import LineageClient
 
 DAY = "2026-11-{day:02d}T{hour:02d}:00:00Z"
 
@@ -98,6 +103,9 @@ def demo_events() -> list[dict[str, Any]]:
         _event(4, 9, entity("TrainingJob", "fraud-gbm-train", risk), [fraud_set],
                [model("fraud-gbm", 1, risk, lifecycle="serving")], "tj-fraud-1",
                parameters={"n_estimators": 400}, metrics={"precision_at_1pct": 0.72}),
+        _event(6, 9, entity("TrainingJob", "churn-xgb-train", ml), [churn_set],
+               [model("churn-xgb", 4, ml, lifecycle="serving")], "tj-churn-4",
+               parameters={"max_depth": 10}, metrics={"auc": 0.88}),
         _event(5, 9, entity("TrainingJob", "ltv-regressor-train", growth), [ltv_set],
                [model("ltv-regressor", 1, growth, lifecycle="staging")], "tj-ltv-1",
                metrics={"rmse": 41.2}),
@@ -107,6 +115,10 @@ def demo_events() -> list[dict[str, Any]]:
         _event(3, 12, entity("Endpoint", "churn-prod", ml, properties={"lifecycle": "serving"}),
                [entity("Model", "churn-xgb@3"), read(customers), read(engagement)],
                [predictions_log], "ep-churn-1103"),
+        # churn-xgb@4 replaces @3 on churn-prod (the lifecycle calls below end @3's edge).
+        _event(6, 12, entity("Endpoint", "churn-prod", ml, properties={"lifecycle": "serving"}),
+               [entity("Model", "churn-xgb@4"), read(customers), read(engagement)],
+               [predictions_log], "ep-churn-1106"),
         _event(4, 12,
                entity("Endpoint", "fraud-realtime", risk, properties={"lifecycle": "serving"}),
                [entity("Model", "fraud-gbm@1"), read(transactions), read(payments)], [],
@@ -115,3 +127,20 @@ def demo_events() -> list[dict[str, Any]]:
         _event(4, 2, entity("FeaturePipeline", "engagement-features", growth),
                [clicks_raw, predictions_log], [engagement], "fp-engagement-1104"),
     ]  # fmt: skip
+
+
+SUPERSEDED = DAY.format(day=6, hour=12)
+OLD, NEW = "Model:default:churn-xgb@3", "Model:default:churn-xgb@4"
+
+
+def load_demo(client: LineageClient) -> dict[str, Any]:
+    """Post the demo events, then retire churn-xgb@3 as a model registry would on deploying
+    @4: deprecated in favour of @4, its serving edge ended, retired. Returns the events'
+    totals; the calls at fixed times make loading it again change nothing."""
+    written = client.post_events(demo_events())
+    reason = "superseded by churn-xgb@4"
+    client.deprecate(OLD, reason, replaced_by=NEW, event_time=SUPERSEDED)
+    serving = {"source": OLD, "target": "Endpoint:default:churn-prod", "type": "ContributedTo"}
+    client.end_edges([serving], event_time=SUPERSEDED)
+    client.retire(OLD, reason, event_time=SUPERSEDED)
+    return written

@@ -49,16 +49,38 @@ def test_demo_is_idempotent_and_impact_prints_models_and_endpoints(
 
     impact = cli("impact", "FeatureGroup:default:customers", url=demo)
     assert impact.returncode == 0, impact.stderr
-    for name in ("churn-xgb@3", "fraud-gbm@1", "churn-prod", "fraud-realtime", "team-risk"):
+    for name in ("churn-xgb@4", "fraud-gbm@1", "churn-prod", "fraud-realtime", "team-risk"):
         assert name in impact.stdout
     as_json = cli("impact", "FeatureGroup:default:customers", "--json", url=demo)
     assert json.loads(as_json.stdout)["counts"]["Endpoint"] == 3
 
-    walk = cli("lineage", "Model:default:churn-xgb@3", "--direction", "upstream",
+    walk = cli("lineage", "Model:default:churn-xgb@4", "--direction", "upstream",
                "--kinds", "FeatureGroup", "--depth", "4", url=demo)  # fmt: skip
     assert walk.returncode == 0 and "customers" in walk.stdout and "engagement" in walk.stdout
     missing = cli("impact", "FeatureGroup:default:nope", url=demo)
     assert missing.returncode == 1 and "404" in missing.stderr
+
+
+def test_demo_replaces_churn_xgb_3_with_4_and_live_impact_counts_only_4(demo: str) -> None:
+    live = cli("impact", "FeatureGroup:default:customers", "--live", url=demo)
+    assert live.returncode == 0, live.stderr
+    assert "churn-xgb@4" in live.stdout and "churn-xgb@3" not in live.stdout
+    report = json.loads(
+        cli("impact", "FeatureGroup:default:customers", "--live", "--json", url=demo).stdout
+    )
+    models = {m["name"]: m for m in report["models"]}
+    assert "churn-xgb@4" in models and "churn-xgb@3" not in models
+    assert models["churn-xgb@4"]["live"] is True
+
+    with LineageClient(demo) as client:
+        everything = client.impact_report("FeatureGroup:default:customers", include_retired=True)
+        walk = client.lineage_graph("Model:default:churn-xgb@3", include_retired=True)
+        old = client.entity("Model:default:churn-xgb@3", include_retired=True)
+    assert "churn-xgb@3" in {m["name"] for m in everything["models"]}
+    assert old["retired_at"] == "2026-11-06T12:00:00Z"
+    assert old["replaced_by"] == "Model:default:churn-xgb@4" and old["deprecated"] is True
+    ended = {e["target"]: e["ended_at"] for e in walk["edges"] if e["source"] == old["uid"]}
+    assert ended["Endpoint:default:churn-prod"] == "2026-11-06T12:00:00Z"
 
 
 def test_ingest_lands_every_valid_line_and_reports_each_bad_one(
@@ -94,7 +116,7 @@ def test_find_lists_the_entities_whose_name_contains_the_text(demo: str) -> None
     assert rows[0] == ["uid", "kind", "name", "owner"]
     assert [row[0] for row in rows[2:]] == [
         "Model:default:churn-xgb@2",
-        "Model:default:churn-xgb@3",
+        "Model:default:churn-xgb@4",
     ]
     assert all(line == line.rstrip() for line in models.stdout.splitlines())
 
@@ -111,13 +133,13 @@ def test_names_stand_for_uids_and_unknown_uids_get_the_closest(demo: str) -> Non
     impact = cli("impact", "customers", url=demo)
     assert impact.returncode == 0, impact.stderr
     assert "Changing FeatureGroup:default:customers affects" in impact.stdout
-    walk = cli("lineage", "churn-xgb@3", "--direction", "upstream", "--depth", "1", url=demo)
+    walk = cli("lineage", "churn-xgb@4", "--direction", "upstream", "--depth", "1", url=demo)
     assert walk.returncode == 0 and "churn-xgb-train" in walk.stdout
 
     missing = cli("lineage", "Model:default:churn-xgb", url=demo)
     assert missing.returncode == 1 and "Traceback" not in missing.stderr
     assert "404" in missing.stderr and "did you mean" in missing.stderr
-    assert "Model:default:churn-xgb@3" in missing.stderr
+    assert "Model:default:churn-xgb@4" in missing.stderr
     typo = cli("impact", "custmers", url=demo)
     assert typo.returncode == 1 and "FeatureGroup:default:customers" in typo.stderr
 

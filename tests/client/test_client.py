@@ -13,7 +13,7 @@ from neo4j import Driver
 
 import mllineage
 from mllineage.client import LineageAPIError, LineageClient, Problem
-from mllineage.demo import demo_events
+from mllineage.demo import load_demo
 from mllineage.local import LocalApi
 from tests.events import entity, event
 
@@ -31,7 +31,7 @@ def empty(live_server: LocalApi, empty_graph: Driver) -> Iterator[LineageClient]
 @pytest.fixture
 def client(empty: LineageClient) -> LineageClient:
     """A client of the live service over the demo lineage."""
-    empty.post_events(demo_events())
+    load_demo(empty)
     return empty
 
 
@@ -44,7 +44,7 @@ def test_feature_owner_questions_as_dataframes(client: LineageClient) -> None:
     assert list(models.columns) == ["uid", "kind", "namespace", "name", "owner", "depth"]
     assert sorted(models["name"]) == [
         "churn-xgb@2",
-        "churn-xgb@3",
+        "churn-xgb@4",
         "fraud-gbm@1",
         "ltv-regressor@1",
     ]
@@ -225,7 +225,7 @@ def test_names_resolve_to_uids_and_unknown_ones_get_the_closest(client: LineageC
             call()
         assert missing.value.status == 404
         assert set(missing.value.candidates[:2]) == {
-            "Model:default:churn-xgb@2", "Model:default:churn-xgb@3",
+            "Model:default:churn-xgb@2", "Model:default:churn-xgb@4",
         }  # fmt: skip
 
     namesakes = [
@@ -275,7 +275,7 @@ def test_browser_queries_answer_on_the_demo(
     query: str, live_server: LocalApi, empty_graph: Driver
 ) -> None:
     with LineageClient(live_server.url) as lineage:
-        lineage.post_events(demo_events())
+        load_demo(lineage)
     text = (CYPHER / query).read_text()
     assert text.startswith("//"), "each query opens with the question it answers"
     records, _, _ = empty_graph.execute_query(text)
