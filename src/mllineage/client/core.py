@@ -1,21 +1,17 @@
 """``LineageClient``: one synchronous client of one mllineage service, over httpx.
 
-503s and connection errors are retried for up to ``retry_seconds`` (writes are idempotent).
+Requests go through ``transport.Transport``, which retries 503s and lost connections.
 """
 
 from __future__ import annotations
 
 import difflib
-import logging
-import os
 import re
-import time
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-import httpx
 import networkx as nx
 import pandas as pd
 
@@ -28,6 +24,7 @@ from mllineage.client.frames import (
     what_if_frame,
 )
 from mllineage.client.ingest import IngestReport, send
+from mllineage.client.transport import Transport
 from mllineage.domain import (
     DEFAULT_IMPACT_DEPTH,
     DEFAULT_LIMIT,
@@ -40,13 +37,7 @@ from mllineage.domain import (
 )
 from mllineage.traversal import QUESTIONS
 
-DEFAULT_URL = "http://127.0.0.1:8000"
 BATCH_SIZE = 500
-RETRY_SECONDS = 60.0
-# The request never reached the service, or the connection broke: safe to send again.
-RETRIED_ERRORS = (httpx.NetworkError, httpx.ConnectTimeout, httpx.RemoteProtocolError)
-
-log = logging.getLogger("mllineage.client")
 
 
 def is_uid(text: str) -> bool:
@@ -86,16 +77,8 @@ class LineageClient:
         retry_seconds: float | None = None,
     ) -> None:
         """``retry_seconds`` bounds the retries of one call (``MLLINEAGE_RETRY_SECONDS``, 60)."""
-        token = token or os.environ.get("MLLINEAGE_TOKEN")
-        if retry_seconds is None:
-            retry_seconds = float(os.environ.get("MLLINEAGE_RETRY_SECONDS", RETRY_SECONDS))
-        self.retry_seconds = retry_seconds
-        self.url = url or os.environ.get("MLLINEAGE_URL", DEFAULT_URL)
-        self._http = httpx.Client(
-            base_url=self.url,
-            timeout=timeout,
-            headers={"Authorization": f"Bearer {token}"} if token else {},
-        )
+        self._transport = Transport(url, token, timeout, retry_seconds)
+        self.url = self._transport.url
 
     def __enter__(self) -> LineageClient:
         return self
@@ -104,31 +87,10 @@ class LineageClient:
         self.close()
 
     def close(self) -> None:
-        self._http.close()
+        self._transport.close()
 
     def _call(self, method: str, path: str, **kwargs: Any) -> dict[str, Any]:
-        """One request. A 503 or a connection error is retried, honouring Retry-After, for
-        up to ``retry_seconds`` (every write is idempotent), with a warning at each wait."""
-        deadline = time.monotonic() + self.retry_seconds
-        attempt = 0
-        while True:
-            try:
-                response = self._http.request(method, path, **kwargs)
-            except httpx.HTTPError as exc:
-                if not isinstance(exc, RETRIED_ERRORS) or time.monotonic() >= deadline:
-                    raise LineageAPIError(0, f"cannot reach {self.url}: {exc}") from exc
-                reason, wait = f"cannot reach {self.url} ({exc})", None
-            else:
-                if response.status_code != 503 or time.monotonic() >= deadline:
-                    return _answer(response)
-                reason = f"503: {LineageAPIError.from_response(response).message}"
-                wait = _retry_after(response)
-            attempt += 1
-            left = deadline - time.monotonic()
-            wait = max(0.0, min(wait or min(2.0**attempt, 10.0), left))
-            log.warning("%s %s: %s; retrying in %.1f s (for %.0f s more)", method, path,
-                        reason, wait, left)  # fmt: skip
-            time.sleep(wait)
+        return self._transport.call(method, path, **kwargs)
 
     # --- writing ------------------------------------------------------------------------
 
@@ -428,16 +390,3 @@ class LineageClient:
     ) -> pd.DataFrame:
         """``feature`` is ``<group>.<feature>`` or its full uid."""
         return self._ask("models-using-feature", feature, namespace, **view)
-
-
-def _retry_after(response: httpx.Response) -> float | None:
-    value = response.headers.get("retry-after", "")
-    return float(value) if value.isdigit() else None
-
-
-def _answer(response: httpx.Response) -> dict[str, Any]:
-    """The JSON object of a successful answer (every answer of the API is one)."""
-    if response.is_error:
-        raise LineageAPIError.from_response(response)
-    answer: dict[str, Any] = response.json()
-    return answer

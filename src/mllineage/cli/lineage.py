@@ -1,0 +1,150 @@
+"""Commands that record lineage and ask questions of it: ingest, lineage, impact, find, demo."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+
+from mllineage.cli.common import (
+    AsJson,
+    AsOf,
+    IncludeRetired,
+    NameOrUid,
+    Token,
+    Url,
+    app,
+    print_table,
+)
+from mllineage.client import BATCH_SIZE, LineageClient
+from mllineage.domain import DEFAULT_WALK_DEPTH, MAX_DEPTH, MAX_EVENTS_PER_REQUEST, Kind
+from mllineage.traversal import Direction
+
+PANEL = "Lineage"  # where --help lists these commands
+
+
+@app.command(rich_help_panel=PANEL)
+def ingest(
+    files: Annotated[
+        list[Path],
+        typer.Argument(
+            exists=True, dir_okay=False, help="JSON (an event, an array, {events: [...]}) or JSONL."
+        ),
+    ],
+    batch_size: Annotated[
+        int, typer.Option(min=1, max=MAX_EVENTS_PER_REQUEST, help="Events per transaction.")
+    ] = BATCH_SIZE,
+    url: Url = None,
+    token: Token = None,
+) -> None:
+    """Post events from files; native and OpenLineage events are told apart one by one.
+    Every valid event lands; each one that fails is reported as FILE:LINE: reason (exit 1)."""
+    with LineageClient(url, token) as client:
+        report = client.ingest(*files, batch_size=batch_size)
+    for failed in report.failed:
+        typer.echo(str(failed), err=True)
+    typer.echo(
+        f"ingested {report.events} events: {report.nodes} nodes ({report.nodes_created} new), "
+        f"{report.edges} edges ({report.edges_created} new); {len(report.failed)} failed"
+    )
+    if report.failed:
+        raise typer.Exit(1)
+
+
+@app.command(rich_help_panel=PANEL)
+def lineage(
+    uid: NameOrUid,
+    direction: Annotated[Direction, typer.Option(help="Which way to walk.")] = Direction.downstream,
+    depth: Annotated[int, typer.Option(min=1, max=MAX_DEPTH, help="Hops.")] = DEFAULT_WALK_DEPTH,
+    kinds: Annotated[
+        str | None, typer.Option(help="Return only these kinds, e.g. Model,Endpoint.")
+    ] = None,
+    as_of: AsOf = None,
+    include_retired: IncludeRetired = False,
+    as_json: AsJson = False,
+    url: Url = None,
+    token: Token = None,
+) -> None:
+    """Walk from an entity: what is upstream, downstream or both, as a table."""
+    walk: dict[str, Any] = {
+        "direction": direction.value,
+        "depth": depth,
+        "kinds": kinds.split(",") if kinds else None,
+        "as_of": as_of,
+        "include_retired": include_retired,
+    }
+    with LineageClient(url, token) as client:
+        uid = client.resolve(uid)
+        if as_json:
+            typer.echo(json.dumps(client.lineage_graph(uid, **walk), indent=2))
+            return
+        frame = client.lineage(uid, **walk)
+    typer.echo(f"{direction.value} of {uid} (depth {depth}): {len(frame)} nodes")
+    if len(frame):
+        print_table(frame, ["depth", "kind", "name", "owner"])
+    if frame.attrs["truncated"]:
+        typer.echo("(truncated: more nodes than the limit)")
+
+
+@app.command(rich_help_panel=PANEL)
+def impact(
+    uid: NameOrUid,
+    live: Annotated[
+        bool, typer.Option("--live", help="Only what serves now (live endpoints and upstream).")
+    ] = False,
+    as_of: AsOf = None,
+    include_retired: IncludeRetired = False,
+    as_json: AsJson = False,
+    url: Url = None,
+    token: Token = None,
+) -> None:
+    """Who breaks if UID changes: the models, endpoints and jobs downstream, and their owners."""
+    options: dict[str, Any] = {"live": live, "as_of": as_of, "include_retired": include_retired}
+    with LineageClient(url, token) as client:
+        uid = client.resolve(uid)
+        if as_json:
+            typer.echo(json.dumps(client.impact_report(uid, **options), indent=2))
+            return
+        frame = client.impact(uid, **options)
+    counts = ", ".join(f"{n} {kind}" for kind, n in sorted(frame.attrs["counts"].items()))
+    typer.echo(f"Changing {uid} affects {frame.attrs['total']} entities downstream")
+    typer.echo(f"  {counts or 'nothing'}; live endpoints hit: {frame.attrs['live_endpoints']}")
+    typer.echo(f"  owners to notify: {', '.join(frame.attrs['owners']) or 'none recorded'}")
+    for role in ("models", "endpoints", "training_jobs"):
+        rows = frame[frame["role"] == role]
+        typer.echo(f"\n{role.replace('_', ' ')} ({len(rows)}):")
+        if len(rows):
+            print_table(rows, ["name", "owner", "depth", "live", "deprecated"])
+
+
+@app.command(rich_help_panel=PANEL)
+def find(
+    text: Annotated[str, typer.Argument(help="Part of the name.")],
+    kind: Annotated[Kind | None, typer.Option(help="Only this kind.")] = None,
+    url: Url = None,
+    token: Token = None,
+) -> None:
+    """Entities whose name contains TEXT, with their uids."""
+    with LineageClient(url, token) as client:
+        frame = client.entities(kind=kind.value if kind else None, q=text)
+    if not len(frame):
+        typer.echo(f"no entity's name contains {text!r}")
+        return
+    print_table(frame, ["uid", "kind", "name", "owner"])
+
+
+@app.command(rich_help_panel=PANEL)
+def demo(url: Url = None, token: Token = None) -> None:
+    """Load the demo lineage (loading it again changes nothing)."""
+    from mllineage.demo import load_demo
+
+    with LineageClient(url, token) as client:
+        written = load_demo(client)
+    typer.echo(
+        f"demo lineage loaded: {written['events']} events, {written['nodes']} nodes "
+        f"({written['nodes_created']} new), {written['edges']} edges "
+        f"({written['edges_created']} new)\n"
+        "try: mllineage impact FeatureGroup:default:customers"
+    )
