@@ -81,6 +81,8 @@ def test_demo_replaces_churn_xgb_3_with_4_and_live_impact_counts_only_4(demo: st
     assert old["replaced_by"] == "Model:default:churn-xgb@4" and old["deprecated"] is True
     ended = {e["target"]: e["ended_at"] for e in walk["edges"] if e["source"] == old["uid"]}
     assert ended["Endpoint:default:churn-prod"] == "2026-11-06T12:00:00Z"
+    shown = cli("impact", "customers", "--include-retired", url=demo)
+    assert shown.returncode == 0 and "churn-xgb@3" in shown.stdout, shown.stderr
 
 
 def test_ingest_lands_every_valid_line_and_reports_each_bad_one(
