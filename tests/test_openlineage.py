@@ -165,6 +165,7 @@ def test_a_failed_training_keeps_its_error_and_produces_nothing() -> None:
     assert [e.model_dump() for e in translated.inputs] == [e.model_dump() for e in expected.inputs]
     delta = events_to_delta([translated])
     assert {edge_type for _, _, edge_type in delta.edges} == {EdgeType.ContributedTo}
+    assert "Model:default:models/churn-xgb@4" not in delta.nodes
     run = delta.runs["0192f3a0-7c1e-7c1e-9a2b-000000000003"]
     assert not run.wrote and run.status == "FAIL"
 

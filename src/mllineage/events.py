@@ -82,8 +82,9 @@ class RunDelta:
     times: dict[str, datetime]  # nominal times
     parent: str | None
     inputs: set[str] = field(default_factory=set)
-    outputs: set[str] = field(default_factory=set)  # named by any event, written or not
-    wrote: set[str] = field(default_factory=set)  # the outputs written (once completed)
+    outputs: list[EntityIn] = field(default_factory=list)  # named by the delta's events
+    wrote: set[str] = field(default_factory=set)  # uids of the outputs written, once completed
+    written: bool = False  # whether ``outputs`` are in the delta as nodes (complete_runs)
 
     def add(self, other: RunDelta) -> None:
         if other.process != self.process:
@@ -105,7 +106,7 @@ class RunDelta:
             (t for t in (self.completed_at, other.completed_at) if t), default=None
         )
         self.inputs |= other.inputs
-        self.outputs |= other.outputs
+        self.outputs += other.outputs
 
 
 def reused_run_id(run_id: str, process: str, other: str) -> str:
@@ -206,7 +207,6 @@ class GraphDelta:
         for run in runs.values():
             run.process = renames.get(run.process, run.process)
             run.inputs = {renames.get(uid, uid) for uid in run.inputs}
-            run.outputs = {renames.get(uid, uid) for uid in run.outputs}
             run.wrote = {renames.get(uid, uid) for uid in run.wrote}
         return GraphDelta(nodes, edges, runs)
 
@@ -262,7 +262,7 @@ TIME_PROPERTIES = (
 )
 
 
-def run_properties(run: RunIn, at: datetime) -> dict[str, Any]:
+def run_properties(run: RunIn, run_id: str, at: datetime) -> dict[str, Any]:
     """The latest-run properties of a process node, all under the reserved ``run.`` prefix.
 
     Parameters and metrics are kept as JSON text: they are free-form maps, and keeping them
@@ -270,7 +270,7 @@ def run_properties(run: RunIn, at: datetime) -> dict[str, Any]:
     """
     return {
         "run.event_time": at,
-        "run.id": run.id,
+        "run.id": run_id,
         "run.status": run.status,
         "run.started_at": run.started_at,
         "run.ended_at": run.ended_at,
@@ -314,19 +314,20 @@ def run_delta(event: LineageEvent, process_uid: str) -> RunDelta:
 
 
 def add_event(delta: GraphDelta, event: LineageEvent) -> None:
-    """An event's nodes and edges, and its run. A run's outputs are nodes from the first
-    event that names them; ``complete_runs`` gives them their Produced edges."""
+    """An event's nodes and edges, and its run. A run's outputs join the graph when it has
+    completed, whichever of its events named them (``complete_runs``)."""
     at, producer = event.event_time, event.producer
     process = event.process
-    process_uid = delta.add_node(
+    process_uid = make_uid(process.kind, process.namespace, process.name)
+    run = run_delta(event, process_uid) if event.run else None
+    delta.add_node(
         process.kind,
         process.namespace,
         process.name,
         at,
         entity_properties(process),
-        run_properties(event.run, at) if event.run else None,
+        run_properties(event.run, run.id, at) if event.run and run else None,
     )
-    run = run_delta(event, process_uid) if event.run else None
     for entity in event.inputs:
         # A process that lists the features it read of a group read exactly those, so each
         # one ContributedTo it too: that is what makes "models using a feature" work.
@@ -336,13 +337,29 @@ def add_event(delta: GraphDelta, event: LineageEvent) -> None:
             if run:
                 run.inputs.add(source)
     for entity in event.outputs:
-        uid, _ = _add_entity(delta, entity, at, producer)
         if run:
-            run.outputs.add(uid)
+            run.outputs.append(entity)
         else:
+            uid, _ = _add_entity(delta, entity, at, producer)
             delta.add_edge(process_uid, uid, EdgeType.Produced, at, producer)
     if run:
         delta.add_run(run)
+
+
+def pending_output(entity: EntityIn) -> str:
+    """How a run that has not completed keeps an output it named: the entity as JSON (and
+    how an OpenLineage dataset got its kind), to join the graph when the run completes."""
+    return json.dumps(
+        [entity.model_dump(mode="json", exclude_defaults=True), entity._openlineage_kind],
+        sort_keys=True,
+    )
+
+
+def from_pending(text: str) -> EntityIn:
+    fields, origin = json.loads(text)
+    entity = EntityIn.model_validate(fields)
+    entity._openlineage_kind = origin
+    return entity
 
 
 @dataclass(frozen=True)
@@ -351,13 +368,14 @@ class StoredRun:
 
     process: str | None  # None for a parent named by a child before its own events came
     completed_at: datetime | None
-    pending: frozenset[str]  # outputs named while it had not completed
+    pending: tuple[str, ...]  # outputs named while it had not completed (``pending_output``)
 
 
 def complete_runs(delta: GraphDelta, stored: dict[str, StoredRun]) -> None:
     """Each completed run (in the delta or the store) wrote every output any of its events
-    named: Produced edges from its process, Wrote edges from the run. InvalidInput when a
-    run id is stored as another process's run."""
+    named: the outputs join the delta with Produced edges from the process (Wrote edges from
+    the run follow ``wrote``). InvalidInput when a run id is another process's run. Applying
+    it again, with what the store holds, adds only what that brings."""
     for run in delta.runs.values():
         was = stored.get(run.id)
         if was and was.process is not None and was.process != run.process:
@@ -367,11 +385,14 @@ def complete_runs(delta: GraphDelta, stored: dict[str, StoredRun]) -> None:
         )
         if completed_at is None:
             continue
-        outputs = run.outputs | (was.pending if was else frozenset())
+        outputs = [] if run.written else list(run.outputs)
+        outputs += [from_pending(text) for text in (was.pending if was else ())]
         at = run.completed_at or run.last_time
-        for uid in sorted(outputs):
+        for entity in outputs:
+            uid, _ = _add_entity(delta, entity, at, run.producer)
             delta.add_edge(run.process, uid, EdgeType.Produced, at, run.producer)
-        run.wrote = set(outputs)
+            run.wrote.add(uid)
+        run.written = True
 
 
 def add_upsert(delta: GraphDelta, upsert: GraphUpsert, received_at: datetime) -> None:
@@ -391,9 +412,8 @@ def to_delta(items: Iterable[LineageEvent | GraphUpsert], received_at: datetime)
             add_event(delta, item)
         else:
             add_upsert(delta, item, received_at)
-    delta = fold_datasets(delta)
     complete_runs(delta, {})
-    return delta
+    return fold_datasets(delta)
 
 
 # --- OpenLineage datasets: one node per (namespace, name), whatever its kind -----------------

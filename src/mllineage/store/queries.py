@@ -230,6 +230,74 @@ CALL (r, row) {
 }
 """
 
+# Run reads (store/runs.py). A run's properties as [key, value] pairs, times as ISO strings,
+# the merge's bookkeeping left out.
+RUN_TIME_KEYS = (
+    "started_at", "ended_at", "event_time", "nominal_start_time", "nominal_end_time"
+)  # fmt: skip
+_RUN_HIDDEN = _names(("status_rank", "status_time", "completed_at", "pending_outputs"))
+RUN_PROPERTIES = (
+    f"[k IN keys(r) WHERE NOT k IN {_RUN_HIDDEN} | "
+    f"[k, CASE WHEN k IN {_names(RUN_TIME_KEYS)} THEN toString(r[k]) ELSE r[k] END]]"
+)
+
+# Where a run list starts: an artifact's readers or writers, a process's or an experiment's
+# runs (each backed by an index or a relationship), else every run. Stubs (a parent named
+# by a child before its own events) have no start and are never listed.
+_RUN_STARTS = {
+    "produced": "MATCH (:Entity {uid: $produced})<-[:Wrote]-(r:Run)",
+    "used": "MATCH (:Entity {uid: $used})-[:ReadBy]->(r:Run)",
+    "process": "MATCH (r:Run) WHERE r.process = $process",
+    "experiment": "MATCH (r:Run) WHERE r.experiment = $experiment",
+    None: "MATCH (r:Run) WHERE r.started_at IS NOT NULL",
+}
+_RUN_FILTERS = {
+    "produced": "EXISTS { (r)-[:Wrote]->(:Entity {uid: $produced}) }",
+    "used": "EXISTS { (:Entity {uid: $used})-[:ReadBy]->(r) }",
+    "process": "r.process = $process",
+    "experiment": "r.experiment = $experiment",
+    "status": "r.status = $status",
+    "since": "r.started_at >= datetime($since)",
+    "until": "r.started_at < datetime($until)",
+    "after": "(r.started_at < datetime($after_time) "
+    "OR (r.started_at = datetime($after_time) AND r.id < $after_id))",
+}
+
+
+@functools.cache
+def list_runs_query(filters: frozenset[str]) -> str:
+    """Runs newest first (started_at, then id), filtered by the named ``_RUN_FILTERS``."""
+    start = next((f for f in _RUN_STARTS if f in filters), None)
+    where = [_RUN_FILTERS[f] for f in sorted(filters) if f != start]
+    return f"""
+{_RUN_STARTS[start]}
+WITH r WHERE r.started_at IS NOT NULL {"".join(f" AND {w}" for w in where)}
+RETURN {RUN_PROPERTIES} AS run
+ORDER BY r.started_at DESC, r.id DESC
+LIMIT $limit
+"""
+
+
+GET_RUN = f"""
+MATCH (r:Run {{id: $id}})
+RETURN {RUN_PROPERTIES} AS run,
+       [(a:Entity)-[:ReadBy]->(r) | {{uid: a.uid, kind: a.kind, name: a.name}}][..$cap] AS inputs,
+       [(r)-[:Wrote]->(a:Entity) | {{uid: a.uid, kind: a.kind, name: a.name}}][..$cap] AS outputs,
+       coalesce(r.pending_outputs, []) AS pending,
+       [(r)-[:ChildOf]->(p:Run) | p.id][0] AS parent,
+       [(c:Run)-[:ChildOf]->(r) | c.id][..$cap] AS children
+"""
+
+EXPERIMENTS = """
+MATCH (r:Run) WHERE r.experiment IS NOT NULL
+WITH r.experiment AS name, count(*) AS runs, collect(DISTINCT r.process) AS processes,
+     min(r.started_at) AS first, max(r.started_at) AS last
+RETURN name, runs, processes[..$cap] AS processes, toString(first) AS first_run_at,
+       toString(last) AS last_run_at
+ORDER BY last DESC, name
+LIMIT $limit
+"""
+
 # OpenLineage datasets (events.join_stored_datasets): which of these uids are stored
 # OpenLineage datasets. (The key is looked up in keys(n): naming it draws a server warning
 # on every write to a database that has none yet.)
@@ -278,11 +346,6 @@ CALL (new, r, m, same, out) {
 MERGE_NODE = f"""
 MATCH (old:Entity {{uid: $old}}), (new:Entity {{uid: $new}}) WHERE old <> new
 {_MOVE_EDGES}
-CALL (old, new) {{
-  MATCH (r:Run) WHERE old.uid IN r.pending_outputs
-  SET r.pending_outputs = [uid IN r.pending_outputs WHERE uid <> old.uid]
-                          + CASE WHEN new.uid IN r.pending_outputs THEN [] ELSE [new.uid] END
-}}
 WITH old, new, properties(old) AS was, properties(new) AS kept
 DETACH DELETE old
 SET new += was {{.*, uid: kept.uid}}, new += kept

@@ -12,7 +12,7 @@ from typing import Any
 
 from mllineage.domain import STATUS_RANK, EdgeType, parse_uid
 from mllineage.errors import InvalidInput
-from mllineage.events import GraphDelta, StoredRun
+from mllineage.events import GraphDelta, StoredRun, pending_output
 from mllineage.properties import (
     COMMON_PROPERTIES,
     MAX_PROPERTY_DEPTH,
@@ -111,7 +111,8 @@ def run_rows(delta: GraphDelta, stored: dict[str, StoredRun]) -> list[dict[str, 
     for run in sorted(delta.runs.values(), key=lambda r: r.id):
         was = stored.get(run.id)
         completed = run.completed_at or (was and was.completed_at)
-        pending = set() if completed else run.outputs | (was.pending if was else set())
+        named = {pending_output(entity) for entity in run.outputs}
+        pending = set() if completed else named | set(was.pending if was else ())
         rows.append(
             {
                 "id": run.id,

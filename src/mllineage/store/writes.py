@@ -13,6 +13,7 @@ from mllineage.events import (
     StoredRun,
     complete_runs,
     dataset_uids,
+    fold_datasets,
     join_stored_datasets,
     missing_edge_ends,
 )
@@ -45,7 +46,7 @@ async def _stored_runs(tx: AsyncManagedTransaction, delta: GraphDelta) -> dict[s
         record["id"]: StoredRun(
             process=record["process"],
             completed_at=record["completed_at"] and datetime.fromisoformat(record["completed_at"]),
-            pending=frozenset(record["pending"]),
+            pending=tuple(record["pending"]),
         )
         async for record in result
     }
@@ -60,9 +61,9 @@ async def write(db: Database, delta: GraphDelta) -> WriteSummary:
     """
 
     async def work(tx: AsyncManagedTransaction) -> WriteSummary:
-        joined, merges = await _join_datasets(tx, delta)
-        stored_runs = await _stored_runs(tx, joined)
-        complete_runs(joined, stored_runs)
+        stored_runs = await _stored_runs(tx, delta)
+        complete_runs(delta, stored_runs)
+        joined, merges = await _join_datasets(tx, fold_datasets(delta))
         must_exist = sorted(missing_edge_ends(joined))
         if must_exist:
             record = await (await tx.run(queries.MISSING, uids=must_exist)).single(strict=True)
