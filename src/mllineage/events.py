@@ -387,10 +387,9 @@ def complete_runs(delta: GraphDelta, stored: dict[str, StoredRun]) -> None:
             continue
         outputs = [] if run.written else list(run.outputs)
         outputs += [from_pending(text) for text in (was.pending if was else ())]
-        at = run.completed_at or run.last_time
-        for entity in outputs:
-            uid, _ = _add_entity(delta, entity, at, run.producer)
-            delta.add_edge(run.process, uid, EdgeType.Produced, at, run.producer)
+        for entity in outputs:  # written when it completed, whenever the event came
+            uid, _ = _add_entity(delta, entity, completed_at, run.producer)
+            delta.add_edge(run.process, uid, EdgeType.Produced, completed_at, run.producer)
             run.wrote.add(uid)
         run.written = True
 

@@ -131,8 +131,12 @@ class RunOut(BaseModel):
     flat maps with dotted keys."""
 
     id: str
-    process: str | None = Field(description="uid of the process it is a run of")
-    status: str | None = Field(description="START, RUNNING, COMPLETE, FAIL, ABORT or OTHER")
+    process: str | None = Field(
+        default=None, description="uid of its process (none for a parent known only by its id)"
+    )
+    status: str | None = Field(
+        default=None, description="START, RUNNING, COMPLETE, FAIL, ABORT or OTHER"
+    )
     started_at: datetime | None = None
     ended_at: datetime | None = None
     event_time: datetime | None = Field(default=None, description="Its newest event's time")

@@ -206,7 +206,9 @@ def test_every_valid_event_is_accepted(api: httpx.Client, empty_graph: Driver, n
 def written(events: list[dict[str, Any]]) -> set[tuple[str, str]]:
     """(job, dataset) where any event of a run that COMPLETEd names the dataset as an output:
     the events of one run merge (OpenLineage: "all metadata is additive")."""
-    completed = {e["run"]["runId"] for e in events if e.get("eventType") == "COMPLETE"}
+    completed = {
+        e["run"]["runId"] for e in events if "run" in e and e.get("eventType") == "COMPLETE"
+    }
     return {
         (f"{e['job']['namespace']}/{e['job']['name']}", f"{d['namespace']}/{d['name']}")
         for e in events

@@ -102,8 +102,8 @@ def test_before_it_completes_a_run_writes_nothing_and_says_what_it_named(
     run = api.get(f"/v1/runs/{RUN}").json()
     assert run["status"] == "RUNNING" and run["ended_at"] is None
     assert run["outputs"] == [] and run["pending_outputs"] == [OUT]
-    failed = ol("FAIL", "2026-11-02T10:20:00Z",
-                run_facets={"errorMessage": facet(message="disk full", programmingLanguage="py")})  # fmt: skip
+    error = {"errorMessage": facet(message="disk full", programmingLanguage="python")}
+    failed = ol("FAIL", "2026-11-02T10:20:00Z", run_facets=error)
     post(api, failed)
     run = api.get(f"/v1/runs/{RUN}").json()
     assert run["status"] == "FAIL" and run["error_message"] == "disk full"
@@ -121,9 +121,9 @@ def test_run_facets_and_ours_land_on_the_run(api: httpx.Client, empty_graph: Dri
         "mllineage": facet(experiment="churn-2026", params={"lr": 0.1, "model": {"depth": 6}},
                            metrics={"precision": 0.91}, env={"image": "acme/train:7"}),
     }  # fmt: skip
-    code = {"sourceCodeLocation": facet(type="git", url="https://github.com/acme/etl",
-                                        repoUrl="https://github.com/acme/etl.git",
-                                        version="3f2a9c1", branch="main", path="dags/load.py")}  # fmt: skip
+    code = {"sourceCodeLocation": facet(
+        type="git", url="https://github.com/acme/etl", repoUrl="https://github.com/acme/etl.git",
+        version="3f2a9c1", branch="main", path="dags/load.py")}  # fmt: skip
     post(api, ol("COMPLETE", "2026-11-02T10:10:00Z", run_facets=facets, job_facets=code))
     run = api.get(f"/v1/runs/{RUN}").json()
     assert run["experiment"] == "churn-2026" and run["parent_job"] == "airflow/dag"
@@ -147,10 +147,10 @@ def test_run_facets_and_ours_land_on_the_run(api: httpx.Client, empty_graph: Dri
 
 def training(day: int, precision: float, **run: Any) -> dict[str, Any]:
     time = f"2026-11-{day:02d}T09:00:00Z"
+    fields = {"experiment": "daily" if day % 2 else "other", "metrics": {"precision": precision}}
     return event(
         entity("TrainingJob", "train"), [entity("Dataset", f"set@{day}")],
-        [entity("Model", f"m@{day}")], time=time, run_id=f"run-{day:02d}",
-        experiment="daily" if day % 2 else "other", metrics={"precision": precision}, **run,
+        [entity("Model", f"m@{day}")], time=time, run_id=f"run-{day:02d}", **{**fields, **run},
     )  # fmt: skip
 
 
@@ -291,12 +291,12 @@ def test_walks_answer_the_same_with_many_runs(api: httpx.Client, empty_graph: Dr
     def answers() -> list[Any]:
         walks = []
         for uid, direction in itertools.product(oracle.nodes, ("downstream", "upstream")):
-            reply = api.get(f"/v1/lineage/{uid}", params={"direction": direction}).json()
+            reply = api.get("/v1/lineage", params={"uid": uid, "direction": direction}).json()
             walks.append(sorted((n["uid"], n["depth"]) for n in reply["nodes"]))
             reach = (nx.descendants if direction == "downstream" else nx.ancestors)(oracle, uid)
             lengths = nx.shortest_path_length(oracle.to_undirected(as_view=True), uid)
             assert walks[-1] == sorted((n, lengths[n]) for n in reach)
-        impact = api.get("/v1/impact/DataSource:default:src").json()
+        impact = api.get("/v1/impact", params={"uid": "DataSource:default:src"}).json()
         walks.append((impact["total"], impact["counts"]))
         return walks
 
@@ -306,7 +306,8 @@ def test_walks_answer_the_same_with_many_runs(api: httpx.Client, empty_graph: Dr
         event(process, inputs, outputs, time=(start + timedelta(hours=i)).isoformat())
         for i in range(200)
         for process, inputs, outputs in [
-            (entity("TrainingJob", "train"), [entity("DataSource", "src")], [entity("Model", "m@1")]),
+            (entity("TrainingJob", "train"), [entity("DataSource", "src")],
+             [entity("Model", "m@1")]),
             (entity("Endpoint", "serve"), [entity("Model", "m@1")], []),
         ]
     ]  # fmt: skip
