@@ -108,3 +108,59 @@ def scaling() -> str:
             f"{fit.get('ms_per_1000_nodes', '-')} |"
         )
     return "\n".join(lines)
+
+
+# --- Runs (bench/runs.py, bench/runwalks.py) --------------------------------------------
+
+
+def runs_markdown(runs: dict[str, Any]) -> str:
+    """The runs benchmarks' tables: ingest against the ceiling, run-list latency with the
+    plans behind it, and walks before and after attaching runs."""
+    ing, reads, walks = runs["ingest"], runs["reads"], runs["walks"]
+    lines = [
+        f"## Runs: {ing['runs']:,} runs ingested, {reads['process_runs']:,} of one process",
+        "",
+        "| ingest of runs (10 params, 5 metrics, env, code) | runs/s | events/s | / ceiling |",
+        "|---|---|---|---|",
+    ]
+    names = {
+        "native": f"native events, batches of {ing['batch']}",
+        "openlineage": f"OpenLineage START + COMPLETE, batches of {ing['batch']} events",
+        "ceiling": "ceiling: UNWIND MERGE through the driver",
+    }
+    for side, name in names.items():
+        s = ing[side]
+        lines.append(f"| {name} | {s['runs_per_s']:,} | {s['events_per_s']:,} | "
+                     f"{s['vs_ceiling']:.0%} |")  # fmt: skip
+    one = ing["openlineage_single"]
+    lines += [
+        f"| OpenLineage, one event per request ({one['runs']} runs) | {one['runs_per_s']} | "
+        f"{one['events_per_s']} | |",
+        "",
+        f"| `GET /v1/runs`, limit {reads['limit']} | n | median ms | p95 ms | p99 ms |",
+        "|---|---|---|---|---|",
+    ]
+    for name, s in reads["latency"].items():
+        lines.append(f"| {name} | {s['n']} | {s['median_ms']} | {s['p95_ms']} | {s['p99_ms']} |")
+    lines.append("")
+    for name, plan in reads["profile"].items():
+        lines.append(
+            f"- PROFILE {name}: {' < '.join(plan['operators'])}; starts at `{plan['start']}` "
+            f"({plan['rows_from_start']:,} rows), {plan['db_hits']:,} db hits, "
+            + ("sorts every row" if plan["full_sort"] else "no full sort")
+        )
+    after = walks["after"]
+    lines += [
+        "",
+        f"Walks before and after attaching {walks['attached_runs']:,} runs "
+        f"({after['run_edges']:,} run edges, up to {after['most_on_one_entity']:,} on one "
+        f"entity), interleaved: after / before total = {walks['after_vs_before_total']}.",
+        "",
+        "| walk | before median / p99 ms | after median / p99 ms | median ratio | n |",
+        "|---|---|---|---|---|",
+    ]
+    for name, w in walks["by_walk"].items():
+        b, a = w["before"], w["after"]
+        lines.append(f"| {name} | {b['median_ms']} / {b['p99_ms']} | {a['median_ms']} / "
+                     f"{a['p99_ms']} | {w['median_ratio']} | {b['n']} |")  # fmt: skip
+    return "\n".join(lines)
