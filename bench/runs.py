@@ -70,8 +70,9 @@ def run_maps(rng: random.Random, i: int) -> dict[str, dict[str, Any]]:
             "sklearn": "1.5.2", "torch": "2.4.1", "host": f"worker-{rng.randint(1, 16)}",
         },
         "code": {
-            "repo_url": "https://github.com/acme/models.git", "commit": f"{rng.getrandbits(40):010x}",
-            "branch": "main", "path": "train/churn.py", "dirty": rng.random() < 0.1,
+            "repo_url": "https://github.com/acme/models.git",
+            "commit": f"{rng.getrandbits(40):010x}", "branch": "main",
+            "path": "train/churn.py", "dirty": rng.random() < 0.1,
         },
     }  # fmt: skip
 
@@ -156,36 +157,39 @@ def openlineage_pair(run: Run) -> list[dict[str, Any]]:
 # The ceiling: the Run node with the properties the API gives it, RunOf, ReadBy and Wrote,
 # and the entities and lineage edges the run implies, merged with no checks and no merging
 # of one run's events (each row is a whole completed run).
-CEILING = """
-UNWIND $rows AS row
-WITH row, datetime(row.started_at) AS started_at, datetime(row.ended_at) AS ended_at
-MERGE (p:Entity {uid: row.process.uid})
-  ON CREATE SET p:$(row.process.kind), p.kind = row.process.kind, p.namespace = 'default',
-                p.name = row.process.name, p.created_at = ended_at, p.updated_at = ended_at
-MERGE (r:Run {id: row.id})
+RUN_SET = """
 SET r += row.props, r.process = row.process.uid, r.status = 'COMPLETE', r.status_rank = row.rank,
     r.status_time = ended_at, r.event_time = ended_at, r.completed_at = ended_at,
     r.started_at = started_at, r.ended_at = ended_at, r.producer = row.producer
+"""
+CEILING = f"""
+UNWIND $rows AS row
+WITH row, datetime(row.started_at) AS started_at, datetime(row.ended_at) AS ended_at
+MERGE (p:Entity {{uid: row.process.uid}})
+  ON CREATE SET p:$(row.process.kind), p.kind = row.process.kind, p.namespace = 'default',
+                p.name = row.process.name, p.created_at = ended_at, p.updated_at = ended_at
+MERGE (r:Run {{id: row.id}})
+{RUN_SET}
 MERGE (r)-[:RunOf]->(p)
 WITH row, p, r, ended_at
-CALL (row, p, r, ended_at) {
+CALL (row, p, r, ended_at) {{
   UNWIND row.inputs AS input
-  MERGE (a:Entity {uid: input.uid})
+  MERGE (a:Entity {{uid: input.uid}})
     ON CREATE SET a:$(input.kind), a.kind = input.kind, a.namespace = 'default',
                   a.name = input.name, a.created_at = ended_at, a.updated_at = ended_at
   MERGE (a)-[:ReadBy]->(r)
   MERGE (a)-[e:ContributedTo]->(p)
     ON CREATE SET e.first_seen = ended_at, e.last_seen = ended_at, e.producer = row.producer
-}
-CALL (row, p, r, ended_at) {
+}}
+CALL (row, p, r, ended_at) {{
   UNWIND row.outputs AS output
-  MERGE (m:Entity {uid: output.uid})
+  MERGE (m:Entity {{uid: output.uid}})
     ON CREATE SET m:$(output.kind), m.kind = output.kind, m.namespace = 'default',
                   m.name = output.name, m.created_at = ended_at, m.updated_at = ended_at
   MERGE (r)-[:Wrote]->(m)
   MERGE (p)-[e:Produced]->(m)
     ON CREATE SET e.first_seen = ended_at, e.last_seen = ended_at, e.producer = row.producer
-}
+}}
 """
 
 
@@ -215,13 +219,16 @@ def ceiling_rows(runs: list[Run]) -> list[dict[str, Any]]:
     ]
 
 
-def write_ceiling(settings: Settings, runs: list[Run], batch: int = 1_000) -> float:
-    """Write runs through CEILING in batches; returns the seconds it took."""
+def write_ceiling(
+    settings: Settings, runs: list[Run], batch: int = 1_000, query: str = CEILING
+) -> float:
+    """Write runs through CEILING (or a query taking the same rows) in batches; returns the
+    seconds it took."""
     began = time.perf_counter()
     with GraphDatabase.driver(settings.neo4j_uri, auth=login(settings)) as driver:
         for i in range(0, len(runs), batch):
             rows = ceiling_rows(runs[i : i + batch])
-            driver.execute_query(CEILING, rows=rows, database_=settings.neo4j_database)
+            driver.execute_query(query, rows=rows, database_=settings.neo4j_database)
     return time.perf_counter() - began
 
 
@@ -243,7 +250,9 @@ def bench_run_ingest(
         chunk = body[at : at + (batch // 2 if side == "openlineage" else batch)]
         at += len(chunk)
         if side == "native":
-            units.append((side, len(chunk), len(chunk), {"events": [native_event(r) for r in chunk]}))
+            units.append(
+                (side, len(chunk), len(chunk), {"events": [native_event(r) for r in chunk]})
+            )
         elif side == "openlineage":
             pairs = [e for run in chunk for e in openlineage_pair(run)]
             units.append((side, len(chunk), len(pairs), pairs))
@@ -305,7 +314,9 @@ def run_count(settings: Settings, process: str | None = None) -> int:
     return int(records[0]["n"])
 
 
-def page_chain(client: httpx.Client, params: dict[str, str], limit: int) -> tuple[list[str], list[str]]:
+def page_chain(
+    client: httpx.Client, params: dict[str, str], limit: int
+) -> tuple[list[str], list[str]]:
     """Every run id of a filter, newest first, and the cursor of each page after the first."""
     ids: list[str] = []
     cursors: list[str] = []
