@@ -259,9 +259,14 @@ _RUN_FILTERS = {
     "status": "r.status = $status",
     "since": "r.started_at >= datetime($since)",
     "until": "r.started_at < datetime($until)",
-    "after": "(r.started_at < datetime($after_time) "
+    # The first comparison alone is a range the process index can seek to.
+    "after": "r.started_at <= datetime($after_time) AND (r.started_at < datetime($after_time) "
     "OR (r.started_at = datetime($after_time) AND r.id < $after_id))",
 }
+# Sort keys a start's index gives in order, put first in the ORDER BY (a constant there, so
+# the order is the same): then Neo4j reads the run_process_started index newest first and
+# stops after a page (PartialTop), where it otherwise sorts all of a process's runs (Top).
+_RUN_ORDER: dict[str | None, str] = {"process": "r.process DESC, "}
 
 
 @functools.cache
@@ -273,7 +278,7 @@ def list_runs_query(filters: frozenset[str]) -> str:
 {_RUN_STARTS[start]}
 WITH r WHERE r.started_at IS NOT NULL {"".join(f" AND {w}" for w in where)}
 RETURN {RUN_PROPERTIES} AS run
-ORDER BY r.started_at DESC, r.id DESC
+ORDER BY {_RUN_ORDER.get(start, "")}r.started_at DESC, r.id DESC
 LIMIT $limit
 """
 
