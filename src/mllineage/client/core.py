@@ -24,6 +24,7 @@ from mllineage.client.frames import (
     what_if_frame,
 )
 from mllineage.client.ingest import IngestReport, send
+from mllineage.client.tracking import Input, TrackedRun
 from mllineage.client.transport import Transport
 from mllineage.domain import (
     DEFAULT_IMPACT_DEPTH,
@@ -390,3 +391,24 @@ class LineageClient:
     ) -> pd.DataFrame:
         """``feature`` is ``<group>.<feature>`` or its full uid."""
         return self._ask("models-using-feature", feature, namespace, **view)
+
+    # --- tracking a run from the program that runs it (logic in tracking.py) ------------
+
+    def track(
+        self,
+        kind: str,
+        name: str,
+        inputs: Iterable[Input] = (),
+        experiment: str | None = None,
+        namespace: str = "default",
+        run_id: str | None = None,
+        spool: Path | str | None = None,
+    ) -> TrackedRun:
+        """A context manager that records one run of the process ``kind``/``name``: START on
+        enter with ``inputs`` (uids, names of one entity each, or entity dicts), COMPLETE on
+        exit with what the block logged and added, or FAIL with the error (re-raised); the
+        environment and git state are captured. Entering raises on bad input (a 4xx);
+        afterwards nothing raises: an unreachable service spools the events to ``spool``
+        (``MLLINEAGE_SPOOL``, ``~/.local/share/mllineage/spool.jsonl``) with a warning.
+        ``run_id`` defaults to a fresh UUID."""
+        return TrackedRun(self, kind, name, inputs, experiment, namespace, run_id, spool)
