@@ -36,11 +36,20 @@ def ingest(
     batch_size: Annotated[
         int, typer.Option(min=1, max=MAX_EVENTS_PER_REQUEST, help="Events per transaction.")
     ] = BATCH_SIZE,
+    delete_after: Annotated[
+        bool,
+        typer.Option(
+            "--delete-after",
+            help="Delete each file whose events all landed (a track() spool, say); one that "
+            "grew meanwhile is kept, since sending it again is safe.",
+        ),
+    ] = False,
     url: Url = None,
     token: Token = None,
 ) -> None:
     """Post events from files; native and OpenLineage events are told apart one by one.
     Every valid event lands; each one that fails is reported as FILE:LINE: reason (exit 1)."""
+    sizes = {path: path.stat().st_size for path in files}
     with LineageClient(url, token) as client:
         report = client.ingest(*files, batch_size=batch_size)
     for failed in report.failed:
@@ -49,8 +58,24 @@ def ingest(
         f"ingested {report.events} events: {report.nodes} nodes ({report.nodes_created} new), "
         f"{report.edges} edges ({report.edges_created} new); {len(report.failed)} failed"
     )
+    if delete_after:
+        _delete_sent(sizes, {failed.source for failed in report.failed})
     if report.failed:
         raise typer.Exit(1)
+
+
+def _delete_sent(sizes: dict[Path, int], failed_sources: set[str]) -> None:
+    """Delete the files all of whose events landed, unless they grew while being sent."""
+    for path, size in sizes.items():
+        if str(path) in failed_sources:
+            typer.echo(f"kept {path}: some of its events did not land", err=True)
+        elif path.stat().st_size != size:
+            typer.echo(
+                f"kept {path}: it grew while being sent (sending it again is safe)", err=True
+            )
+        else:
+            path.unlink()
+            typer.echo(f"deleted {path}")
 
 
 @app.command(rich_help_panel=PANEL)
