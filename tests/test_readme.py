@@ -114,9 +114,21 @@ def test_quoted_commands_run_on_the_demo(demo: str, command: str) -> None:
 
 
 def test_the_python_example_runs(demo: str, monkeypatch: pytest.MonkeyPatch) -> None:
-    (example,) = blocks("python")
+    (example,) = [block for block in blocks("python") if "to_networkx" in block]
     monkeypatch.setenv("MLLINEAGE_URL", demo)
     namespace: dict[str, object] = {}
     exec(compile(example, "README.md", "exec"), namespace)
     graph = namespace["graph"]
     assert "FeatureGroup:default:customers" in graph  # type: ignore[operator]
+
+
+def test_the_tracking_example_records_a_run(demo: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    (example,) = [block for block in blocks("python") if ".track(" in block]
+    monkeypatch.setenv("MLLINEAGE_URL", demo)
+    namespace: dict[str, object] = {}
+    exec(compile(example, "README.md", "exec"), namespace)
+    run_id = namespace["run"].id  # type: ignore[attr-defined]
+    run = httpx.get(f"{demo}/v1/runs/{run_id}", timeout=60).json()
+    assert run["status"] == "COMPLETE" and run["metrics"] == {"precision": 0.91, "recall": 0.84}
+    assert [i["name"] for i in run["inputs"]] == ["s3://acme-lake/datasets/churn/2026-11-03/"]
+    assert [o["uid"] for o in run["outputs"]] == ["Model:default:churn-xgb@5"]
