@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import Any, Generic, TypeVar
 
 from pydantic import BaseModel, Field
 
@@ -124,3 +125,19 @@ class WhatIfReport(BaseModel):
     endpoints: list[WhatIfItem]
     models: list[WhatIfItem]
     owners: list[str] = Field(description="Owners of the endpoints and models hit")
+
+
+M = TypeVar("M", bound=BaseModel)
+
+
+@dataclass(frozen=True, slots=True)
+class Serialized(Generic[M]):
+    """A reply already in the JSON form of ``model`` (its schema is the contract), built by
+    the store straight from what Neo4j returned: validating a big walk node by node, then
+    serializing it, cost more than the query's own Python. ``parse`` gives the model."""
+
+    model: type[M]
+    json: bytes
+
+    def parse(self) -> M:
+        return self.model.model_validate_json(self.json)

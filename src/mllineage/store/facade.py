@@ -22,6 +22,7 @@ from mllineage.views import (
     EntityPage,
     ImpactReport,
     LineageGraph,
+    Serialized,
     WhatIfReport,
     WriteSummary,
 )
@@ -100,7 +101,7 @@ class Store:
         kinds: frozenset[Kind] | None,
         limit: int,
         view: View = LIVE,
-    ) -> LineageGraph:
+    ) -> Serialized[LineageGraph]:
         return await walks.lineage(
             self.db, uid, direction=direction, depth=depth, kinds=kinds, limit=limit, view=view
         )

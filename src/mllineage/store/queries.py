@@ -25,24 +25,19 @@ from mllineage.traversal import Direction
 # parses with datetime.fromisoformat.
 
 
-def _names(keys: tuple[str, ...]) -> str:
-    return "[" + ", ".join(f"'{key}'" for key in keys) + "]"
-
-
-# A node's properties as [key, value] pairs, temporal values as ISO strings. (Keys are read
-# dynamically: naming a key no node has yet, such as run.started_at in a database without
-# OpenLineage runs, draws a server warning on every query.)
-_TIME_KEYS = _names(TIME_PROPERTIES + LIFECYCLE_TIMES)
-_HIDDEN_KEYS = _names(HIDDEN_PROPERTIES)
+# A node's properties as a map, temporal values as ISO strings and the lifecycle's interval
+# lists left out (only ``as_of`` filters read them): a map projection costs Neo4j less than
+# a list of [key, value] pairs built key by key. The keys it names are null on a node
+# without them (Neo4j stores no nulls, so the store drops null values); naming a key that
+# no node has yet draws a server warning, so the store reads with notifications off.
+_TIME_KEYS = TIME_PROPERTIES + LIFECYCLE_TIMES
 
 
 def properties_of(node: str) -> str:
-    """The Cypher for the properties of the node variable ``node`` as [key, value] pairs
-    (the lifecycle's interval lists left out: only ``as_of`` filters read them)."""
-    return (
-        f"[k IN keys({node}) WHERE NOT k IN {_HIDDEN_KEYS} | "
-        f"[k, CASE WHEN k IN {_TIME_KEYS} THEN toString({node}[k]) ELSE {node}[k] END]]"
-    )
+    """The Cypher for the properties of the node variable ``node`` as a map."""
+    times = (f"`{key}`: toString({node}.`{key}`)" for key in _TIME_KEYS)
+    hidden = (f"`{key}`: null" for key in HIDDEN_PROPERTIES)
+    return f"{node} {{.*, {', '.join([*times, *hidden])}}}"
 
 
 PROPERTIES = properties_of("n")
