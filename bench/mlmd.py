@@ -2,7 +2,7 @@
 
     python -m bench.mlmd                       # 100k nodes, what bench/README.md quotes
     python -m bench.mlmd --nodes 2000 --roots 20 --single 40 --concurrent 160   # a smoke run
-    python -m bench.run --mlmd                 # the same, after the usual benchmark
+    python -m bench.run --mlmd                 # after the usual benchmark, at its --nodes
     python -m bench.mlmd --baseline /tmp/old/src   # and another checkout's API, interleaved
 
 MLMD runs in-process on SQLite (a file) in a venv of its own that this module builds once
