@@ -10,6 +10,7 @@ from fastapi import FastAPI
 from neo4j import AsyncGraphDatabase
 
 from mllineage.api import docs, entities, health, ingest, lifecycle, lineage, openlineage
+from mllineage.api import reports as report_routes
 from mllineage.api.compression import GunzipBody
 from mllineage.api.errors import install_error_handlers
 from mllineage.api.guard import Authenticate
@@ -84,4 +85,5 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     install_error_handlers(app)
     for module in (health, ingest, lifecycle, entities, lineage, openlineage):
         app.include_router(module.router)
+    app.include_router(report_routes.router)
     return app

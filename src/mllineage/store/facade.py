@@ -14,7 +14,9 @@ from neo4j import AsyncDriver
 from mllineage.domain import EdgeIn, Kind
 from mllineage.events import GraphDelta
 from mllineage.lifecycle import LIVE, View
+from mllineage.reports import Report, ReportPage
 from mllineage.store import lifecycle, queries, reads, schema, walks, writes
+from mllineage.store import reports as report_pages
 from mllineage.store.database import Database
 from mllineage.traversal import Direction
 from mllineage.views import (
@@ -131,3 +133,19 @@ class Store:
 
     async def what_if(self, retire: list[str], *, view: View, limit: int) -> WhatIfReport:
         return await lifecycle.what_if(self.db, retire, view=view, limit=limit)
+
+    # --- reports ------------------------------------------------------------------------
+
+    async def report(
+        self,
+        name: Report,
+        *,
+        namespace: str | None,
+        owner: str | None,
+        limit: int,
+        cursor: str | None,
+        view: View = LIVE,
+    ) -> ReportPage:
+        return await report_pages.report(
+            self.db, name, namespace=namespace, owner=owner, limit=limit, cursor=cursor, view=view
+        )
