@@ -5,10 +5,11 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Literal
 
-from pydantic import Field, SecretStr
+from pydantic import Field, SecretStr, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from mllineage.domain import DEFAULT_NAMESPACE, NAMESPACE_PATTERN, Kind
+from mllineage.notifications import parse_webhooks
 
 
 def _data_home() -> Path:
@@ -74,3 +75,32 @@ class Settings(BaseSettings):
     # OpenLineage mapping (see openlineage.py).
     openlineage_namespace: str = Field(DEFAULT_NAMESPACE, pattern=NAMESPACE_PATTERN)
     openlineage_default_process_kind: Kind = Kind.FeaturePipeline
+
+    # --- Owner notifications (notifications.py, notifier.py) -----------------------------
+    webhooks: str | None = Field(
+        None,
+        description='JSON object of owner to URL, "*" for the others: {"team-ml": "https://..."}',
+    )
+    webhook_secret: SecretStr | None = Field(
+        None, description="Key of the HMAC-SHA256 signature of every delivery (required)"
+    )
+    webhook_attempts: int = Field(5, ge=1, le=20, description="Tries per delivery")
+    webhook_backoff_seconds: float = Field(
+        1.0, gt=0, description="Wait before the 2nd try; doubles at each try"
+    )
+    webhook_timeout_seconds: float = Field(10.0, gt=0, description="Per try")
+    webhook_queue: int = Field(1000, ge=1, description="Notifications waiting; beyond, dropped")
+
+    @model_validator(mode="after")
+    def _webhooks_are_signed_urls(self) -> Settings:
+        if self.webhooks:
+            parse_webhooks(self.webhooks)
+            if self.webhook_secret is None or not self.webhook_secret.get_secret_value():
+                raise ValueError(
+                    "MLLINEAGE_WEBHOOKS needs MLLINEAGE_WEBHOOK_SECRET: every delivery is signed"
+                )
+        return self
+
+    @property
+    def webhook_routes(self) -> dict[str, str]:
+        return parse_webhooks(self.webhooks) if self.webhooks else {}

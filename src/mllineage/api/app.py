@@ -9,13 +9,23 @@ from contextlib import asynccontextmanager
 from fastapi import FastAPI
 from neo4j import AsyncGraphDatabase
 
-from mllineage.api import docs, entities, health, ingest, lifecycle, lineage, openlineage
+from mllineage.api import (
+    docs,
+    entities,
+    health,
+    ingest,
+    lifecycle,
+    lineage,
+    notifications,
+    openlineage,
+)
 from mllineage.api import reports as report_routes
 from mllineage.api.compression import GunzipBody
 from mllineage.api.errors import install_error_handlers
 from mllineage.api.guard import Authenticate
 from mllineage.api.limits import BodySizeLimit
 from mllineage.auth import KeyRing, load_keys, redact_access_log
+from mllineage.notifier import Notifier
 from mllineage.settings import Settings
 from mllineage.store import Store
 
@@ -60,9 +70,15 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         # why (503) and the store applies the schema by itself once Neo4j is back.
         await store.start()
         app.state.store = store
+        # Owner notifications: a background sender, only when webhooks are configured.
+        app.state.notifier = Notifier(settings, store) if settings.webhooks else None
+        if app.state.notifier:
+            app.state.notifier.start()
         try:
             yield
         finally:
+            if app.state.notifier:
+                await app.state.notifier.stop()
             await store.close()
             await driver.close()
 
@@ -86,4 +102,5 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     for module in (health, ingest, lifecycle, entities, lineage, openlineage):
         app.include_router(module.router)
     app.include_router(report_routes.router)
+    app.include_router(notifications.router)
     return app

@@ -13,12 +13,14 @@ import sys
 import typer
 
 from mllineage.cli import lifecycle, lineage, local
+from mllineage.cli import reports as report_commands
 from mllineage.cli.common import api_error_text, app
 from mllineage.client import LineageAPIError
 from mllineage.local import Neo4jLocalError
 
 __all__ = ["app", "main"]
 _COMMANDS = (lifecycle, lineage, local)  # imported for the commands they add to ``app``
+_REPORT_COMMANDS = report_commands
 
 
 def main() -> None:

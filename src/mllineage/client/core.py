@@ -35,6 +35,7 @@ from mllineage.domain import (
     make_uid,
     parse_uid,
 )
+from mllineage.reports import COLUMNS, Report, flatten
 from mllineage.traversal import QUESTIONS
 
 BATCH_SIZE = 500
@@ -390,3 +391,37 @@ class LineageClient:
     ) -> pd.DataFrame:
         """``feature`` is ``<group>.<feature>`` or its full uid."""
         return self._ask("models-using-feature", feature, namespace, **view)
+
+    # --- governance reports (see mllineage.reports for what each means) ------------------
+
+    def report_items(
+        self,
+        name: str,
+        namespace: str | None = None,
+        owner: str | None = None,
+        as_of: str | None = None,
+    ) -> list[dict[str, Any]]:
+        """Every item of the report ``name`` (all pages), as the API answers them."""
+        params: dict[str, Any] = {"namespace": namespace, "owner": owner, "as_of": as_of}
+        params = {k: v for k, v in params.items() if v} | {"limit": MAX_PAGE}
+        items: list[dict[str, Any]] = []
+        while True:
+            page = self._call("GET", f"/v1/reports/{name}", params=params)
+            items += page["items"]
+            if not page["next_cursor"]:
+                return items
+            params["cursor"] = page["next_cursor"]
+
+    def report(
+        self,
+        name: str,
+        namespace: str | None = None,
+        owner: str | None = None,
+        as_of: str | None = None,
+    ) -> pd.DataFrame:
+        """The report ``name`` (``orphans``, ``deprecated-in-use``, ``duplicate-features``,
+        ``skew``) as a DataFrame: one row per item, or per listed thing of an item (a
+        consumer, a duplicate, a skewed feature)."""
+        items = self.report_items(name, namespace, owner, as_of)
+        report = Report(name)
+        return frame(flatten(report, items), COLUMNS[report])

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from datetime import datetime
 from pathlib import Path
+from typing import Any
 
 from neo4j import AsyncDriver
 
@@ -15,7 +16,7 @@ from mllineage.domain import EdgeIn, Kind
 from mllineage.events import GraphDelta
 from mllineage.lifecycle import LIVE, View
 from mllineage.reports import Report, ReportPage
-from mllineage.store import lifecycle, queries, reads, schema, walks, writes
+from mllineage.store import lifecycle, notifications, queries, reads, schema, walks, writes
 from mllineage.store import reports as report_pages
 from mllineage.store.database import Database
 from mllineage.traversal import Direction
@@ -148,4 +149,16 @@ class Store:
     ) -> ReportPage:
         return await report_pages.report(
             self.db, name, namespace=namespace, owner=owner, limit=limit, cursor=cursor, view=view
+        )
+
+    # --- owner notifications ------------------------------------------------------------
+
+    async def record_notification(self, fields: dict[str, Any]) -> None:
+        await notifications.record(self.db, fields)
+
+    async def notifications(
+        self, *, owner: str | None, status: str | None, limit: int, cursor: str | None
+    ) -> tuple[list[dict[str, Any]], str | None]:
+        return await notifications.records(
+            self.db, owner=owner, status=status, limit=limit, cursor=cursor
         )

@@ -467,13 +467,14 @@ def read_schema(path: Path | None = None) -> list[str]:
 # --- Reports (store/reports.py; the definitions are in reports.py) ----------------------------
 # Each report pages over its subjects (orphans, deprecated entities, features, endpoints) in uid
 # order, in a view ("live" or "as_of"): $after is the previous page's last uid, $limit + 1 rows
-# are asked so that the store knows whether there is a next page. Walks follow only the lineage
+# are asked so that the store knows whether there is a next page. Absent filters are '' rather
+# than null: Neo4j plans a query again for each combination of parameter types, and these
+# queries take long to plan. Walks follow only the lineage
 # edge types and use the same pruning breadth-first expansion as lineage_query.
 _LINEAGE_TYPES = "ContributedTo|Produced|HasFeature"
 _CONSUMER_KINDS = "['Model', 'Endpoint']"
-_SUBJECT = """($after IS NULL OR {x}.uid > $after)
-  AND ($namespace IS NULL OR {x}.namespace = $namespace)
-  AND ($owner IS NULL OR {owner} = $owner) AND {alive}"""
+_SUBJECT = """{x}.uid > $after AND ($namespace = '' OR {x}.namespace = $namespace)
+  AND ($owner = '' OR {owner} = $owner) AND {alive}"""
 
 
 def _owner(var: str, mode: str) -> str:
@@ -545,16 +546,12 @@ MATCH (x:Entity)
 WHERE x.kind IN ['FeatureGroup', 'Feature', 'Dataset', 'Model'] AND {_subject("x", mode)}
 WITH x ORDER BY x.uid
 CALL (x) {{
-  CALL (x) {{
-    CALL (x) {{ {_report_walk("x", mode)} }}
+  UNWIND [x] + COLLECT {{ {_whole_readers("x", mode)} RETURN reader }} AS start
+  CALL (start) {{
+    CALL (start) {{ {_report_walk("start", mode)} }}
     RETURN n
     UNION
-    {_whole_readers("x", mode)}
-    RETURN reader AS n
-    UNION
-    {_whole_readers("x", mode)}
-    CALL (reader) {{ {_report_walk("reader", mode)} }}
-    RETURN n
+    RETURN start AS n
   }}
   RETURN count(CASE WHEN n.kind IN {_CONSUMER_KINDS} AND n <> x THEN 1 END) AS consumers
 }}
@@ -670,4 +667,23 @@ CALL (e, online) {{
 WITH e, models WHERE size(models) > 0
 RETURN e.uid AS uid, e.namespace AS namespace, e.name AS name, e.owner AS owner, models
 ORDER BY uid LIMIT $limit
+"""
+
+
+# --- Owner notifications (store/notifications.py) ----------------------------------------------
+# Deliveries are :Notification nodes, never :Entity, with no relationships: walks, entity lists
+# and reports never see them. Listed newest first; $before is the previous page's last
+# [recorded_at, id].
+RECORD_NOTIFICATION = """
+CREATE (n:Notification)
+SET n = $record, n.recorded_at = datetime($record.recorded_at)
+"""
+
+LIST_NOTIFICATIONS = """
+MATCH (n:Notification)
+WHERE ($owner = '' OR n.owner = $owner) AND ($status = '' OR n.status = $status)
+  AND ($before_at = '' OR n.recorded_at < datetime($before_at)
+       OR (n.recorded_at = datetime($before_at) AND n.id < $before_id))
+WITH n ORDER BY n.recorded_at DESC, n.id DESC LIMIT $limit
+RETURN n {.*, recorded_at: toString(n.recorded_at)} AS record
 """

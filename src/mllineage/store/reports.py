@@ -37,9 +37,9 @@ async def report(
     ``next_cursor``), and the cursor of the next page when there is one."""
     query = QUERIES[name](view.exclusive.mode)
     params = {
-        "namespace": namespace,
-        "owner": owner,
-        "after": decode_cursor(cursor) if cursor else None,
+        "namespace": namespace or "",
+        "owner": owner or "",
+        "after": decode_cursor(cursor) if cursor else "",
         "limit": limit + 1,
         "cap": CONSUMER_CAP,
         "columns": "source_columns",
