@@ -126,7 +126,10 @@ def test_each_owner_gets_one_signed_digest(
     settings: Settings, empty_graph: Driver, receiver: Receiver
 ) -> None:
     hooks = {"alice": f"{receiver.url}/alice", "bob": f"{receiver.url}/bob"}
-    with LocalApi(notifying(settings, hooks)) as server, httpx.Client(base_url=server.url) as api:
+    with (
+        LocalApi(notifying(settings, hooks)) as server,
+        httpx.Client(base_url=server.url, timeout=60) as api,
+    ):
         load(api)
         body = {"reason": "moving to raw-v2", "event_time": "2026-11-02T00:00:00Z"}
         assert api.post(f"/v1/entities/{DS}/deprecate", json=body).status_code == 200
@@ -164,7 +167,10 @@ def test_a_receiver_that_fails_twice_gets_exactly_one_delivery(
 ) -> None:
     receiver.plans["/all"] = [500, 503]
     hooks = {"*": f"{receiver.url}/all"}
-    with LocalApi(notifying(settings, hooks)) as server, httpx.Client(base_url=server.url) as api:
+    with (
+        LocalApi(notifying(settings, hooks)) as server,
+        httpx.Client(base_url=server.url, timeout=60) as api,
+    ):
         load(api)
         body = {"reason": "gone", "event_time": "2026-11-02T00:00:00Z"}
         assert api.post(f"/v1/entities/{MODEL}/retire", json=body).status_code == 200
@@ -185,7 +191,10 @@ def test_what_if_with_notify(
     reply = api.post("/v1/impact/what-if", json={"retire": [DS], "notify": True})
     assert reply.status_code == 422 and "MLLINEAGE_WEBHOOKS" in reply.json()["message"]
     hooks = {"*": f"{receiver.url}/all"}
-    with LocalApi(notifying(settings, hooks)) as server, httpx.Client(base_url=server.url) as api:
+    with (
+        LocalApi(notifying(settings, hooks)) as server,
+        httpx.Client(base_url=server.url, timeout=60) as api,
+    ):
         reply = api.post("/v1/impact/what-if", json={"retire": [DS]})
         assert reply.status_code == 200 and reply.json()["live_endpoints"] == 1
         reply = api.post("/v1/impact/what-if", json={"retire": [DS], "notify": True})
@@ -202,7 +211,7 @@ def test_a_dead_receiver_does_not_slow_the_api(
 ) -> None:
     hooks = {"*": f"http://127.0.0.1:{dead_port}/hook"}
     slow = notifying(settings, hooks, webhook_timeout_seconds=1.0, webhook_attempts=2)
-    with LocalApi(slow) as server, httpx.Client(base_url=server.url) as api:
+    with LocalApi(slow) as server, httpx.Client(base_url=server.url, timeout=60) as api:
         load(api)
         took = []
         for day in range(2, 6):

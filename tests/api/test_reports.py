@@ -9,6 +9,7 @@ from typing import Any
 
 import httpx
 import networkx as nx
+import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from neo4j import Driver
@@ -64,10 +65,15 @@ def histories(draw: st.DrawFn) -> History:
         return node
 
     def graph(tag: str, created: str) -> None:
-        artifacts = [add(k, f"{tag}a{i}", created) for i, k in enumerate(
-            ARTIFACTS + draw(st.lists(st.sampled_from(ARTIFACTS), max_size=4)))]  # fmt: skip
-        processes = [add(k, f"{tag}p{i}", created) for i, k in enumerate(
-            [Kind.FeatureQuery, Kind.Endpoint] + draw(st.lists(st.sampled_from(PROCESSES), max_size=4)))]  # fmt: skip
+        more_artifacts = draw(st.lists(st.sampled_from(ARTIFACTS), max_size=4))
+        more_processes = draw(st.lists(st.sampled_from(PROCESSES), max_size=4))
+        artifacts = [
+            add(k, f"{tag}a{i}", created) for i, k in enumerate(ARTIFACTS + more_artifacts)
+        ]
+        processes = [
+            add(k, f"{tag}p{i}", created)
+            for i, k in enumerate([Kind.FeatureQuery, Kind.Endpoint, *more_processes])
+        ]
         groups = [n for n in history.nodes if kind(n) is Kind.FeatureGroup]
         features = [
             add(Kind.Feature, f"{tag}f{i}", created) for i in range(draw(st.integers(1, 5)))
@@ -80,8 +86,10 @@ def histories(draw: st.DrawFn) -> History:
 
         for f in features:
             edge(draw(st.sampled_from(groups)), f, "HasFeature")
-        for a, p in draw(st.lists(st.tuples(st.sampled_from(known_artifacts + features),
-                                            st.sampled_from(known_processes)), max_size=14)):  # fmt: skip
+        inputs = st.tuples(
+            st.sampled_from(known_artifacts + features), st.sampled_from(known_processes)
+        )
+        for a, p in draw(st.lists(inputs, max_size=14)):
             edge(a, p, "ContributedTo")
         for p, a in draw(st.lists(st.tuples(st.sampled_from(processes),
                                             st.sampled_from(artifacts)), max_size=10)):  # fmt: skip
@@ -295,8 +303,11 @@ def pages(api: httpx.Client, report: str, limit: int, **params: Any) -> list[dic
         query["cursor"] = page["next_cursor"]
 
 
+# Each example plans the report queries again (the graph's statistics changed), which takes
+# seconds on a loaded machine: few examples, each with all four reports at four times.
+@pytest.mark.timeout(900)
 @settings(
-    max_examples=10,
+    max_examples=6,
     deadline=None,
     suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
 )
