@@ -25,8 +25,7 @@ def test_reports_as_dataframes(demo: str) -> None:  # noqa: F811
         duplicates = client.report("duplicate-features", namespace="default")
         assert {"uid", "duplicate", "data_sources"} <= set(duplicates.columns)
         assert client.report("deprecated-in-use").empty
-        # Before churn-xgb@3 was retired, while it was deprecated, churn-prod still read it?
-        # Its serving edge ended at the same time, so it was never deprecated and in use.
+        # churn-xgb@3's serving edge ended when it was deprecated: never deprecated and in use.
         assert client.report("deprecated-in-use", as_of="2026-11-06T12:00:00Z").empty
 
 
