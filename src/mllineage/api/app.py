@@ -9,16 +9,8 @@ from contextlib import asynccontextmanager
 from fastapi import FastAPI
 from neo4j import AsyncGraphDatabase
 
-from mllineage.api import (
-    docs,
-    entities,
-    health,
-    ingest,
-    lifecycle,
-    lineage,
-    notifications,
-    openlineage,
-)
+from mllineage.api import docs, entities, health, ingest, lifecycle, lineage, openlineage
+from mllineage.api import notifications as notification_routes
 from mllineage.api import reports as report_routes
 from mllineage.api.compression import GunzipBody
 from mllineage.api.errors import install_error_handlers
@@ -102,5 +94,5 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     for module in (health, ingest, lifecycle, entities, lineage, openlineage):
         app.include_router(module.router)
     app.include_router(report_routes.router)
-    app.include_router(notifications.router)
+    app.include_router(notification_routes.router)
     return app

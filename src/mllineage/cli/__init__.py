@@ -20,7 +20,7 @@ from mllineage.local import Neo4jLocalError
 
 __all__ = ["app", "main"]
 _COMMANDS = (lifecycle, lineage, local)  # imported for the commands they add to ``app``
-_REPORT_COMMANDS = report_commands
+_REPORT_COMMANDS = report_commands  # imported for the command it adds
 
 
 def main() -> None:

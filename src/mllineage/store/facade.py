@@ -16,7 +16,8 @@ from mllineage.domain import EdgeIn, Kind
 from mllineage.events import GraphDelta
 from mllineage.lifecycle import LIVE, View
 from mllineage.reports import Report, ReportPage
-from mllineage.store import lifecycle, notifications, queries, reads, schema, walks, writes
+from mllineage.store import lifecycle, queries, reads, schema, walks, writes
+from mllineage.store import notifications as notification_records
 from mllineage.store import reports as report_pages
 from mllineage.store.database import Database
 from mllineage.traversal import Direction
@@ -154,11 +155,11 @@ class Store:
     # --- owner notifications ------------------------------------------------------------
 
     async def record_notification(self, fields: dict[str, Any]) -> None:
-        await notifications.record(self.db, fields)
+        await notification_records.record(self.db, fields)
 
     async def notifications(
         self, *, owner: str | None, status: str | None, limit: int, cursor: str | None
     ) -> tuple[list[dict[str, Any]], str | None]:
-        return await notifications.records(
+        return await notification_records.records(
             self.db, owner=owner, status=status, limit=limit, cursor=cursor
         )
