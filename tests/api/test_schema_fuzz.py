@@ -40,6 +40,9 @@ OPERATIONS = [
     "POST /v1/entities/{uid}/deprecate", "POST /v1/entities/{uid}/retire",
     "POST /v1/entities/{uid}/restore", "DELETE /v1/entities/{uid}", "POST /v1/edges/end",
     "POST /v1/impact/what-if",
+    # reports and notifications
+    "GET /v1/reports", "GET /v1/reports/orphans", "GET /v1/reports/deprecated-in-use",
+    "GET /v1/reports/duplicate-features", "GET /v1/reports/skew", "GET /v1/notifications",
 ]  # fmt: skip
 
 
