@@ -95,6 +95,7 @@ class ImpactItem(BaseModel):
     )
     deprecated: bool = False
     replaced_by: str | None = None
+    retired: bool = Field(default=False, description="Retired (only with include_retired)")
 
 
 class ImpactReport(BaseModel):
