@@ -11,7 +11,8 @@ from functools import cache
 from importlib import resources
 
 _COMMENT = re.compile(r"/\*.*?\*/", re.DOTALL)
-_RULE = re.compile(r"(node|relationship)(?:\.([A-Za-z_][\w]*))?\s*\{([^}]*)\}")
+_RULE = re.compile(r'(node|relationship)(?:\.([A-Za-z_]\w*))?\s*\{((?:[^{}"]|"[^"]*")*)\}')
+_DECLARATION = re.compile(r'([\w-]+)\s*:\s*("[^"]*"|[^;]*)')
 
 
 @cache
@@ -29,11 +30,7 @@ def style_rules() -> dict[str, dict[str, str]]:
     rule's properties with the quotes around values removed."""
     rules: dict[str, dict[str, str]] = {}
     for element, label, body in _RULE.findall(style_text()):
-        properties = {}
-        for declaration in body.split(";"):
-            key, colon, value = declaration.partition(":")
-            if colon:
-                properties[key.strip()] = value.strip().strip('"')
+        properties = {key: value.strip().strip('"') for key, value in _DECLARATION.findall(body)}
         rules[f"{element}.{label}" if label else element] = properties
     return rules
 

@@ -32,6 +32,7 @@ LEGEND_ROW_INCHES = 0.25
 LEGEND_ENTRY_INCHES = 1.45
 MAX_INCHES = 80.0  # 8,000 pixels at 100 dpi: the cap on nodes keeps most pictures far below
 CAPTION_WIDTH = 26
+MAX_ARROWS = 150  # beyond, edges going right are plain lines: one arrow patch each is slow
 _UNDER = {
     "facecolor": "white",
     "edgecolor": "none",
@@ -135,28 +136,36 @@ def figure(picture: Picture) -> Figure:
     uids = list(nodes)
     sizes = [_node_size(nodes[uid].kind) for uid in uids]
 
+    graph.add_edges_from((edge.source, edge.target) for edge in picture.edges)
+    edge_groups: dict[tuple[str, bool, bool], list[tuple[str, str]]] = defaultdict(list)
     for edge in picture.edges:
         backwards = nodes[edge.target].layer <= nodes[edge.source].layer
-        graph.add_edge(edge.source, edge.target)
+        edge_groups[edge.type, edge.ended, backwards].append((edge.source, edge.target))
+    for (edge_type, ended, backwards), edgelist in edge_groups.items():
+        arrows: dict[str, Any] = {}
+        if backwards or len(picture.edges) <= MAX_ARROWS:
+            rad = 0.35 if backwards else 0.0
+            arrows = {"arrowstyle": "-|>", "arrowsize": 11, "connectionstyle": f"arc3,rad={rad}"}
         nx.draw_networkx_edges(
-            graph, positions, edgelist=[(edge.source, edge.target)], ax=ax,
-            nodelist=uids, node_size=sizes, edge_color=edge_style(edge.type)["color"],
-            style="dashed" if edge.ended else "solid", width=1.2, arrows=True,
-            arrowstyle="-|>", arrowsize=11,
-            connectionstyle="arc3,rad=0.35" if backwards else "arc3,rad=0.0",
+            graph, positions, edgelist=edgelist, ax=ax, nodelist=uids, node_size=sizes,
+            edge_color=edge_style(edge_type)["color"], style="dashed" if ended else "solid",
+            width=1.2, arrows=bool(arrows), **arrows,
         )  # fmt: skip
+    node_groups: dict[tuple[str, str, bool, bool], list[str]] = defaultdict(list)
     for node in picture.nodes:
-        style = node_style(node.kind)
-        ring = ring_colour(node, style["border-color"])
-        drawn = nx.draw_networkx_nodes(
-            graph, positions, nodelist=[node.uid], ax=ax, node_size=_node_size(node.kind),
-            node_color=style["color"], edgecolors="#222222" if node.uid == picture.root else ring,
-            linewidths=3.0 if node.deprecated or node.uid == picture.root else 1.5,
-            alpha=0.35 if node.retired else 1.0,
-        )  # fmt: skip
-        if node.retired:
-            drawn.set_linestyle("--")
+        ring = ring_colour(node, node_style(node.kind)["border-color"])
+        ring = "#222222" if node.uid == picture.root else ring
+        thick = node.deprecated or node.uid == picture.root
+        node_groups[node.kind, ring, thick, node.retired].append(node.uid)
         _caption(ax, node, positions[node.uid], node.uid == picture.root)
+    for (kind, ring, thick, retired), nodelist in node_groups.items():
+        drawn = nx.draw_networkx_nodes(
+            graph, positions, nodelist=nodelist, ax=ax, node_size=_node_size(kind),
+            node_color=node_style(kind)["color"], edgecolors=ring,
+            linewidths=3.0 if thick else 1.5, alpha=0.35 if retired else 1.0,
+        )  # fmt: skip
+        if retired:
+            drawn.set_linestyle("--")
     _header(fig, ax, picture, width, height)
     return fig
 

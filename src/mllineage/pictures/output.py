@@ -34,8 +34,11 @@ def render(picture: Picture, format: str) -> bytes | str:
         return to_dot(picture)
     if format not in ("png", "svg"):
         raise ValueError(f"unknown picture format {format!r}: use one of {', '.join(FORMATS)}")
+    import matplotlib
+
     buffer = io.BytesIO()
-    figure(picture).savefig(buffer, format=format, dpi=DPI, facecolor="white")
+    with matplotlib.rc_context({"svg.fonttype": "none"}):  # SVG text stays text: searchable
+        figure(picture).savefig(buffer, format=format, dpi=DPI, facecolor="white")
     data = buffer.getvalue()
     return data.decode() if format == "svg" else data
 
