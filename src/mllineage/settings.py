@@ -71,6 +71,18 @@ class Settings(BaseSettings):
     api_keys: str | None = Field(None, description='JSON list of {"name", "sha256", "scopes"}')
     api_keys_file: Path | None = None
 
+    # Where a web browser reaches this API: the local Neo4j's Browser fetches its style and
+    # guide from there on connect (local/neo4j.py). Default: http://<host>:<port>.
+    public_url: str | None = Field(None, pattern=r"^https?://[^/?#\s]+/?$")
+
+    @property
+    def browser_api_url(self) -> str:
+        """``public_url``, or this server's address (a wildcard host seen as 127.0.0.1)."""
+        if self.public_url:
+            return self.public_url.rstrip("/")
+        host = "127.0.0.1" if self.host in ("0.0.0.0", "::", "") else self.host
+        return f"http://{'[' + host + ']' if ':' in host else host}:{self.port}"
+
     # OpenLineage mapping (see openlineage.py).
     openlineage_namespace: str = Field(DEFAULT_NAMESPACE, pattern=NAMESPACE_PATTERN)
     openlineage_default_process_kind: Kind = Kind.FeaturePipeline

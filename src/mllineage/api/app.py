@@ -9,6 +9,7 @@ from contextlib import asynccontextmanager
 from fastapi import FastAPI
 from neo4j import AsyncGraphDatabase
 
+from mllineage.api import browser as neo4j_browser
 from mllineage.api import docs, entities, health, ingest, lifecycle, lineage, openlineage
 from mllineage.api.compression import GunzipBody
 from mllineage.api.errors import install_error_handlers
@@ -84,4 +85,6 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     install_error_handlers(app)
     for module in (health, ingest, lifecycle, entities, lineage, openlineage):
         app.include_router(module.router)
+    # The Neo4j Browser's style and guide: open, static, with CORS (api/browser.py).
+    app.include_router(neo4j_browser.router)
     return app

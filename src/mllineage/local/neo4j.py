@@ -26,6 +26,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import httpx
 from neo4j import GraphDatabase
@@ -63,6 +64,19 @@ JVM_FLAGS = [
     "--add-opens=java.base/java.util.concurrent=ALL-UNNAMED",
     "--enable-native-access=ALL-UNNAMED",
 ]
+
+
+def browser_settings(api_url: str) -> dict[str, str]:
+    """Neo4j settings that make its Browser open styled, with the guide, after a login: the
+    API serves both (api/browser.py), and the Browser fetches only from allowed hosts (the
+    setting keeps its old name, ``..._whitelist``, in Neo4j 5.26)."""
+    host = urlsplit(api_url).hostname or "127.0.0.1"
+    return {
+        "browser.post_connect_cmd": (
+            f"style {api_url}/browser/style.grass; play {api_url}/browser/guide.html"
+        ),
+        "browser.remote_content_hostname_whitelist": host,
+    }
 
 
 class Neo4jLocalError(RuntimeError):
@@ -254,6 +268,7 @@ class LocalNeo4j:
             "server.directories.import": str(self.dir / "import"),
             "server.directories.plugins": str(self.dir / "plugins"),
             "db.tx_log.rotation.retention_policy": "2 files",
+            **browser_settings(s.browser_api_url),
         }
         path = conf_dir / "neo4j.conf"
         path.write_text(
