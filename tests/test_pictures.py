@@ -182,7 +182,7 @@ def test_an_impact_picture_draws_the_paths_to_the_items() -> None:
     assert {n.name: n.status for n in picture.nodes if n.status} == {
         "m@0": "retired", "e": "deprecated",
     }  # fmt: skip
-    assert picture.title.endswith("1 models, 1 endpoints, 1 training jobs")
+    assert picture.title.endswith("1 model, 1 endpoint, 1 training job")
 
 
 def test_beyond_the_cap_the_nearest_are_drawn_and_the_picture_says_so() -> None:

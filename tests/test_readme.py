@@ -14,6 +14,7 @@ import re
 import shlex
 import subprocess
 import sys
+import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -74,6 +75,7 @@ def mllineage(args: list[str], url: str) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
         [sys.executable, "-m", "mllineage.cli", *args],
         env=env, capture_output=True, text=True, timeout=120,
+        cwd=tempfile.gettempdir(),  # where the tour's `-o impact.png` lands, not the checkout
     )  # fmt: skip
 
 

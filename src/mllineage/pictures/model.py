@@ -154,6 +154,10 @@ def edge_type(source: Kind, target: Kind) -> str:
 ROLES = ("models", "endpoints", "training_jobs")
 
 
+def _count(n: int, plural: str) -> str:
+    return f"{n} {plural.removesuffix('s') if n == 1 else plural}"
+
+
 def from_impact(report: dict[str, Any], max_nodes: int = MAX_NODES) -> Picture:
     """A picture of a ``/v1/impact`` report: the root, the affected models, endpoints and
     training jobs, and the one shortest path the report gives to each. The nodes between
@@ -172,7 +176,7 @@ def from_impact(report: dict[str, Any], max_nodes: int = MAX_NODES) -> Picture:
         for source, target in zip(path, path[1:], strict=False):
             kinds = parse_uid(source)[0], parse_uid(target)[0]
             edges[source, target] = Edge(source, target, edge_type(*kinds))
-    counts = ", ".join(f"{len(report[role])} {role.replace('_', ' ')}" for role in ROLES)
+    counts = ", ".join(_count(len(report[role]), role.replace("_", " ")) for role in ROLES)
     return _capped(
         f"impact of {root['uid']}: {counts}",
         _node(root, 0),
