@@ -23,7 +23,7 @@ from mllineage.pictures import (
     to_mermaid,
     write,
 )
-from mllineage.pictures.draw import DPI, size_inches
+from mllineage.pictures.draw import CAPTION_WIDTH, DPI, size_inches, wrap
 
 # pydot's parser uses pyparsing names that newer pyparsing deprecates
 pytestmark = pytest.mark.filterwarnings("ignore:'\\w+' deprecated")
@@ -240,3 +240,15 @@ def test_svg_and_the_formats_a_file_name_asks_for(tmp_path: Path) -> None:
     assert write(picture, tmp_path / "chain.gv").read_text().startswith("digraph lineage {")
     with pytest.raises(ValueError, match="cannot tell the picture format"):
         write(picture, tmp_path / "chain.txt")
+
+
+def test_long_names_wrap_into_two_lines_keeping_both_ends() -> None:
+    assert wrap("customers") == ["customers"]
+    assert wrap("s3://acme-lake/datasets/churn/2026-11-03/") == [
+        "s3://acme-lake/datasets/", "churn/2026-11-03/",
+    ]  # fmt: skip
+    long = "s3://acme-lake/" + "very-long-folder-name/" * 6 + "part-0001.parquet"
+    first, last = wrap(long)
+    assert long.startswith(first) and last.startswith("…") and long.endswith(last[1:])
+    assert max(len(first), len(last)) <= CAPTION_WIDTH
+    assert all(len(line) <= CAPTION_WIDTH for line in wrap("x" * 60))

@@ -73,7 +73,7 @@ class Settings(BaseSettings):
 
     # Where a web browser reaches this API: the local Neo4j's Browser fetches its style and
     # guide from there on connect (local/neo4j.py). Default: http://<host>:<port>.
-    public_url: str | None = Field(None, pattern=r"^https?://[^/?#\s]+/?$")
+    public_url: str | None = Field(None, pattern=r"^https?://[^/?#\s]+(/[^?#\s]*)?$")
 
     @property
     def browser_api_url(self) -> str:

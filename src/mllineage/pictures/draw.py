@@ -33,12 +33,8 @@ LEGEND_ENTRY_INCHES = 1.45
 MAX_INCHES = 80.0  # 8,000 pixels at 100 dpi: the cap on nodes keeps most pictures far below
 CAPTION_WIDTH = 26
 MAX_ARROWS = 150  # beyond, edges going right are plain lines: one arrow patch each is slow
-_UNDER = {
-    "facecolor": "white",
-    "edgecolor": "none",
-    "alpha": 0.8,
-    "pad": 0.6,
-}  # captions over lines
+# A caption stays readable where a line passes under it.
+_UNDER = {"facecolor": "white", "edgecolor": "none", "alpha": 0.8, "pad": 0.6}
 
 
 def wrap(name: str, width: int = CAPTION_WIDTH) -> list[str]:
