@@ -205,16 +205,19 @@ SET_INPUT = """(function (selector, value) {
 def test_the_browser_opens_styled_with_the_guide(chromium: DevTools, tmp_path: Path) -> None:
     settings = local_settings(tmp_path / "neo4j")
     bolt = f"bolt://127.0.0.1:{settings.neo4j_bolt_port}"
-    with LocalApi(settings.model_copy(update={"neo4j_uri": bolt})) as api:
-        neo4j = LocalNeo4j(settings.model_copy(update={"public_url": api.url}))
-        neo4j.start()
-        try:
+    api = LocalApi(settings.model_copy(update={"neo4j_uri": bolt}))  # its port, not started
+    # Neo4j first: an API knocking with the password before Neo4j has it set would trip
+    # Neo4j's rate limit on failed logins.
+    neo4j = LocalNeo4j(settings.model_copy(update={"public_url": api.url}))
+    neo4j.start()
+    try:
+        with api:
             api.wait_ready()
             with LineageClient(api.url) as client:
                 load_demo(client)
             _log_in_and_look(chromium, neo4j, tmp_path / "browser.png")
-        finally:
-            neo4j.stop()
+    finally:
+        neo4j.stop()
 
 
 def _log_in_and_look(page: DevTools, neo4j: LocalNeo4j, screenshot: Path) -> None:
