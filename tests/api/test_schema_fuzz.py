@@ -40,6 +40,7 @@ OPERATIONS = [
     "POST /v1/entities/{uid}/deprecate", "POST /v1/entities/{uid}/retire",
     "POST /v1/entities/{uid}/restore", "DELETE /v1/entities/{uid}", "POST /v1/edges/end",
     "POST /v1/impact/what-if",
+    "GET /browser/style.grass", "GET /browser/guide.html",
 ]  # fmt: skip
 
 

@@ -12,7 +12,7 @@ from a ``:play``), and the routes declare no ``require``, so the guard lets them
 from __future__ import annotations
 
 from fastapi import APIRouter, Request
-from fastapi.responses import PlainTextResponse, Response
+from fastapi.responses import HTMLResponse, PlainTextResponse, Response
 
 from mllineage.grass import style_text
 from mllineage.guide import guide_html
@@ -29,14 +29,22 @@ PREFLIGHT = {
 }
 
 
-@router.get("/style.grass", summary="The Browser style (nodes coloured by kind)")
+@router.get(
+    "/style.grass",
+    summary="The Neo4j Browser style (nodes coloured by kind); open, with CORS",
+    response_class=PlainTextResponse,
+)
 async def style() -> PlainTextResponse:
     return PlainTextResponse(style_text(), headers=CORS)
 
 
-@router.get("/guide.html", summary="The Browser guide: the saved queries as steps")
-async def guide() -> Response:
-    return Response(guide_html(), media_type="text/html; charset=utf-8", headers=CORS)
+@router.get(
+    "/guide.html",
+    summary="The Neo4j Browser guide: the saved queries as steps; open, with CORS",
+    response_class=HTMLResponse,
+)
+async def guide() -> HTMLResponse:
+    return HTMLResponse(guide_html(), headers=CORS)
 
 
 @router.options("/style.grass", include_in_schema=False)
