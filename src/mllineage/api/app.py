@@ -7,7 +7,6 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
-from neo4j import AsyncGraphDatabase
 
 from mllineage.api import docs, entities, health, ingest, lifecycle, lineage, openlineage
 from mllineage.api.compression import GunzipBody
@@ -16,7 +15,7 @@ from mllineage.api.guard import Authenticate
 from mllineage.api.limits import BodySizeLimit
 from mllineage.auth import KeyRing, load_keys, redact_access_log
 from mllineage.settings import Settings
-from mllineage.store import Store
+from mllineage.store import open_store
 
 log = logging.getLogger("mllineage")
 
@@ -41,29 +40,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        driver = AsyncGraphDatabase.driver(
-            settings.neo4j_uri,
-            auth=(settings.neo4j_user, settings.neo4j_password.get_secret_value()),
-            max_transaction_retry_time=settings.neo4j_retry_seconds,
-            connection_timeout=settings.neo4j_connection_timeout,
-            connection_acquisition_timeout=settings.neo4j_connection_timeout,
-        )
-        store = Store(
-            driver,
-            settings.neo4j_database,
-            settings.schema_file,
-            settings.write_queue_seconds,
-            uri=settings.neo4j_uri,
-        )
-        # Applies the schema, or starts anyway while Neo4j is not usable yet: /readyz says
-        # why (503) and the store applies the schema by itself once Neo4j is back.
-        await store.start()
-        app.state.store = store
-        try:
+        async with open_store(settings) as store:
+            app.state.store = store
             yield
-        finally:
-            await store.close()
-            await driver.close()
 
     app = FastAPI(
         title="mllineage",
