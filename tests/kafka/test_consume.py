@@ -17,7 +17,7 @@ from openlineage.client.event_v2 import InputDataset, Job, OutputDataset, Run, R
 from openlineage.client.serde import Serde
 from openlineage.client.transport.kafka import KafkaConfig, KafkaTransport
 
-from mllineage.local import LocalNeo4j
+from mllineage.local import LocalNeo4j, free_port
 from mllineage.settings import Settings
 from tests.helpers import TEST_PASSWORD, dump_graph, local_settings
 from tests.kafka.conftest import (
@@ -112,8 +112,12 @@ def test_poison_messages_go_to_the_dlq_with_the_reason_and_the_rest_lands(
         json.dumps(last).encode(),
     ]
     produce(kafka_bootstrap, topic, messages)
-    consumer = run_consumer(topic)
+    metrics_port = free_port()
+    consumer = run_consumer(topic, "--metrics-port", str(metrics_port))
     wait_until(lambda: committed(kafka_bootstrap, "mllineage", topic) == 7, what="commit")
+    metrics = httpx.get(f"http://127.0.0.1:{metrics_port}/metrics", timeout=10).text
+    assert 'mllineage_consumer_messages_total{outcome="dead_lettered"} 5.0' in metrics
+    assert 'mllineage_consumer_messages_total{outcome="written"} 2.0' in metrics
     assert consumer.stop() == (2, 5)
 
     uids, _ = stored_graph(empty_graph)
