@@ -10,7 +10,8 @@ between the libraries, in batches of ``--batch`` messages, as the consumer does:
 (``raw``) and bytes parsed as strict JSON (``+json``), the part of the consumer's work that
 is the same whichever library reads.
 
-``--end-to-end N`` measures ``mllineage consume`` itself (in-process) on N synthetic events
+``--end-to-end N`` measures ``mllineage consume`` itself (in-process) on the synthetic events
+of an N-node graph (``bench.synth``, as ``bench.run --nodes N``)
 into a throw-away Neo4j, against the ceiling measured next in the same run (on the emptied
 database, so Neo4j is warmer for it): the same events written straight through
 ``Store.write`` in batches of the same size.
@@ -182,7 +183,8 @@ def end_to_end(bootstrap: str, count: int, batch: int) -> None:
     from mllineage.local import LocalNeo4j
     from mllineage.store import open_store
 
-    events = lineage_events(count)[:count]
+    events = lineage_events(count)  # events of a graph of ``count`` nodes
+    count = len(events)
     topic = f"bench-{uuid.uuid4().hex[:8]}"
     admin = AdminClient({"bootstrap.servers": bootstrap})
     admin.create_topics([NewTopic(topic, PARTITIONS, 1)])[topic].result()
@@ -241,7 +243,9 @@ def main() -> None:
     parser.add_argument("--messages", type=int, default=200_000)
     parser.add_argument("--batch", type=int, default=500)
     parser.add_argument("--rounds", type=int, default=3)
-    parser.add_argument("--end-to-end", type=int, metavar="N", help="the consumer on N events")
+    parser.add_argument(
+        "--end-to-end", type=int, metavar="N", help="the consumer on an N-node graph"
+    )
     args = parser.parse_args()
     with nullcontext(args.bootstrap) if args.bootstrap else local_kafka() as bootstrap:
         if args.end_to_end:
