@@ -12,13 +12,13 @@ import sys
 
 import typer
 
-from mllineage.cli import lifecycle, lineage, local
+from mllineage.cli import lifecycle, lineage, local, runs
 from mllineage.cli.common import api_error_text, app
 from mllineage.client import LineageAPIError
 from mllineage.local import Neo4jLocalError
 
 __all__ = ["app", "main"]
-_COMMANDS = (lifecycle, lineage, local)  # imported for the commands they add to ``app``
+_COMMANDS = (lifecycle, lineage, local, runs)  # imported for the commands they add to ``app``
 
 
 def main() -> None:
