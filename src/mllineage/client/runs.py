@@ -144,7 +144,9 @@ class RunReads:
     ) -> drift.DriftReport:
         """Whether the newest run's metric falls outside the band of the ``window`` runs
         before it (mean ± ``sigma`` standard deviations, default 3; or more than ``min_drop``
-        below the mean), and what changed upstream since the last good run."""
+        below the mean), and what changed upstream since the last good run. A process that
+        does not exist is a ``LineageAPIError`` (404)."""
+        self._call("GET", f"/v1/entities/{process}")
         runs = [r for r in self.run_pages(None, process=process) if metric in r["metrics"]]
         report = drift.check(runs[: window + 1], metric, sigma=sigma, min_drop=min_drop)
         if report.drifted and report.newest is not None and report.last_good is not None:
