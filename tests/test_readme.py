@@ -123,8 +123,9 @@ def test_the_python_examples_run(
     for example in blocks("python"):
         namespaces.append({})
         exec(compile(example, "README.md", "exec"), namespaces[-1])
-    graph = namespaces[0]["graph"]
+    [graph] = [namespace["graph"] for namespace in namespaces if "graph" in namespace]
     assert "FeatureGroup:default:customers" in graph  # type: ignore[operator]
+    assert (tmp_path / "precision.png").exists()
 
 
 def runs_commands() -> list[tuple[list[str], list[str]]]:
