@@ -8,7 +8,7 @@ from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
 
-from mllineage.api import docs, entities, health, ingest, lifecycle, lineage, openlineage
+from mllineage.api import docs, entities, health, ingest, lifecycle, lineage, openlineage, runs
 from mllineage.api.compression import GunzipBody
 from mllineage.api.errors import install_error_handlers
 from mllineage.api.guard import Authenticate
@@ -61,6 +61,6 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.add_middleware(GunzipBody)  # outside the limit, so it counts the inflated bytes
     app.add_middleware(Authenticate)  # added last, so it runs first: before any body is read
     install_error_handlers(app)
-    for module in (health, ingest, lifecycle, entities, lineage, openlineage):
+    for module in (health, ingest, lifecycle, entities, lineage, runs, openlineage):
         app.include_router(module.router)
     return app

@@ -13,13 +13,19 @@ import sys
 
 import typer
 
-from mllineage.cli import kafka, lifecycle, lineage, local
+from mllineage.cli import kafka, lifecycle, lineage, local, runs
 from mllineage.cli.common import api_error_text, app
 from mllineage.client import LineageAPIError
 from mllineage.local import LocalServerError
 
 __all__ = ["app", "main"]
-_COMMANDS = (kafka, lifecycle, lineage, local)  # imported for the commands they add to ``app``
+_COMMANDS = (
+    kafka,
+    lifecycle,
+    lineage,
+    local,
+    runs,
+)  # imported for the commands they add to ``app``
 
 
 def main() -> None:

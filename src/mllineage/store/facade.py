@@ -10,6 +10,7 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from datetime import datetime
 from pathlib import Path
+from typing import Any
 
 from neo4j import AsyncDriver, AsyncGraphDatabase
 
@@ -17,14 +18,17 @@ from mllineage.domain import EdgeIn, Kind
 from mllineage.events import GraphDelta
 from mllineage.lifecycle import LIVE, View
 from mllineage.settings import Settings
-from mllineage.store import lifecycle, queries, reads, schema, walks, writes
+from mllineage.store import lifecycle, queries, reads, runs, schema, walks, writes
 from mllineage.store.database import Database
 from mllineage.traversal import Direction
 from mllineage.views import (
     EntityDetail,
     EntityPage,
+    ExperimentList,
     ImpactReport,
     LineageGraph,
+    RunDetail,
+    RunPage,
     WhatIfReport,
     WriteSummary,
 )
@@ -134,6 +138,19 @@ class Store:
 
     async def what_if(self, retire: list[str], *, view: View, limit: int) -> WhatIfReport:
         return await lifecycle.what_if(self.db, retire, view=view, limit=limit)
+
+    # --- runs ---------------------------------------------------------------------------
+
+    async def list_runs(
+        self, *, filters: dict[str, Any], limit: int, cursor: str | None
+    ) -> RunPage:
+        return await runs.list_runs(self.db, filters=filters, limit=limit, cursor=cursor)
+
+    async def get_run(self, run_id: str) -> RunDetail:
+        return await runs.get_run(self.db, run_id)
+
+    async def experiments(self, *, limit: int) -> ExperimentList:
+        return await runs.experiments(self.db, limit=limit)
 
 
 # --- opening a store from the settings (the API's lifespan, the Kafka consumer) -------------
