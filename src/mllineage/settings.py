@@ -86,3 +86,15 @@ class Settings(BaseSettings):
     # OpenLineage mapping (see openlineage.py).
     openlineage_namespace: str = Field(DEFAULT_NAMESPACE, pattern=NAMESPACE_PATTERN)
     openlineage_default_process_kind: Kind = Kind.FeaturePipeline
+
+    # --- Kafka -------------------------------------------------------------------------
+    # The local broker (``mllineage kafka start``), provisioned like the local Neo4j.
+    kafka_version: str = Field(
+        "[4.1.0,4.2.0)", description="Maven version (or range) of org.apache.kafka:kafka_2.13"
+    )
+    kafka_cache_dir: Path = Field(default_factory=lambda: _cache_home() / "kafka")
+    kafka_instance_dir: Path = Field(default_factory=lambda: _data_home() / "kafka")
+    kafka_port: int = Field(9092, ge=1, le=65535, description="The local broker's client port")
+    kafka_controller_port: int = Field(9093, ge=1, le=65535)
+    kafka_heap: str = "512m"
+    kafka_start_timeout: float = 120.0

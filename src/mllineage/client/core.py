@@ -25,6 +25,7 @@ from mllineage.client.frames import (
     what_if_frame,
 )
 from mllineage.client.ingest import IngestReport, send
+from mllineage.client.runs import RunReads
 from mllineage.client.transport import Transport
 from mllineage.domain import (
     DEFAULT_IMPACT_DEPTH,
@@ -71,7 +72,7 @@ def _uid(kind: Kind, uid_or_name: str, namespace: str) -> str:
     return make_uid(kind, namespace, uid_or_name)
 
 
-class LineageClient:
+class LineageClient(RunReads):
     """Synchronous client of one mllineage service."""
 
     def __init__(
