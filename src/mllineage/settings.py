@@ -72,6 +72,18 @@ class Settings(BaseSettings):
     api_keys: str | None = Field(None, description='JSON list of {"name", "sha256", "scopes"}')
     api_keys_file: Path | None = None
 
+    # Where a web browser reaches this API: the local Neo4j's Browser fetches its style and
+    # guide from there on connect (local/neo4j.py). Default: http://<host>:<port>.
+    public_url: str | None = Field(None, pattern=r"^https?://[^/?#\s]+(/[^?#\s]*)?$")
+
+    @property
+    def browser_api_url(self) -> str:
+        """``public_url``, or this server's address (a wildcard host seen as 127.0.0.1)."""
+        if self.public_url:
+            return self.public_url.rstrip("/")
+        host = "127.0.0.1" if self.host in ("0.0.0.0", "::", "") else self.host
+        return f"http://{'[' + host + ']' if ':' in host else host}:{self.port}"
+
     # OpenLineage mapping (see openlineage.py).
     openlineage_namespace: str = Field(DEFAULT_NAMESPACE, pattern=NAMESPACE_PATTERN)
     openlineage_default_process_kind: Kind = Kind.FeaturePipeline
@@ -104,3 +116,15 @@ class Settings(BaseSettings):
     @property
     def webhook_routes(self) -> dict[str, str]:
         return parse_webhooks(self.webhooks) if self.webhooks else {}
+
+    # --- Kafka -------------------------------------------------------------------------
+    # The local broker (``mllineage kafka start``), provisioned like the local Neo4j.
+    kafka_version: str = Field(
+        "[4.1.0,4.2.0)", description="Maven version (or range) of org.apache.kafka:kafka_2.13"
+    )
+    kafka_cache_dir: Path = Field(default_factory=lambda: _cache_home() / "kafka")
+    kafka_instance_dir: Path = Field(default_factory=lambda: _data_home() / "kafka")
+    kafka_port: int = Field(9092, ge=1, le=65535, description="The local broker's client port")
+    kafka_controller_port: int = Field(9093, ge=1, le=65535)
+    kafka_heap: str = "512m"
+    kafka_start_timeout: float = 120.0

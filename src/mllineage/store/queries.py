@@ -47,6 +47,9 @@ def properties_of(node: str) -> str:
 
 PROPERTIES = properties_of("n")
 
+# The lineage edges: the only ones walks and neighbour lists follow (run edges never are).
+LINEAGE = "|".join(EdgeType)
+
 # The latest run's times travel apart from its other properties (row.run_times).
 RUN_TIMES = [key for key in TIME_PROPERTIES if key.startswith(RUN_PROPERTY_PREFIX)]
 _RUN_TIMES_MAP = ", ".join(f"`{key}`: datetime(row.run_times.`{key}`)" for key in RUN_TIMES)
@@ -164,6 +167,137 @@ MERGE (a)-[r:$TYPE]->(b)
 {revive("r", "ended", "[first_seen, last_seen]")}
 """
 
+# Runs (DESIGN §6; events.RunDelta merges a delta's events the same way). What the store has
+# of the delta's runs, for events.complete_runs.
+STORED_RUNS = """
+UNWIND $ids AS id
+MATCH (r:Run {id: id})
+RETURN r.id AS id, r.process AS process, toString(r.completed_at) AS completed_at,
+       coalesce(r.pending_outputs, []) AS pending
+"""
+
+# A run row's values merge with the stored ones: the newest event's props and nominal times
+# win key by key (an older one fills gaps), the highest status rank wins (the newest among
+# equals), started_at is the earliest, ended_at the latest. Its edges: RunOf its process,
+# ReadBy from its inputs, Wrote to what it wrote, ChildOf its parent (a bare Run until the
+# parent's own events come). Rows in id order, so writers lock runs in one order.
+RUN_UPSERT = """
+UNWIND $rows AS row
+WITH row, datetime(row.last_time) AS last_time, datetime(row.status_time) AS status_time,
+     datetime(row.started_at) AS started_at, datetime(row.ended_at) AS ended_at,
+     datetime(row.completed_at) AS completed_at
+MERGE (r:Run {id: row.id})
+WITH r, row, last_time, status_time, started_at, ended_at, completed_at,
+     coalesce(last_time >= r.event_time, true) AS newer,
+     coalesce(row.rank > r.status_rank
+              OR (row.rank = r.status_rank AND status_time >= r.status_time), true) AS outranks
+SET r.process = row.process,
+    r.status = CASE WHEN outranks THEN row.status ELSE r.status END,
+    r.status_rank = CASE WHEN outranks THEN row.rank ELSE r.status_rank END,
+    r.status_time = CASE WHEN outranks THEN status_time ELSE r.status_time END,
+    r.producer = CASE WHEN newer THEN row.producer ELSE r.producer END,
+    r.event_time = CASE WHEN newer THEN last_time ELSE r.event_time END,
+    r.started_at = CASE WHEN started_at < r.started_at THEN started_at
+                        ELSE coalesce(r.started_at, started_at) END,
+    r.ended_at = CASE WHEN ended_at > r.ended_at THEN ended_at
+                      ELSE coalesce(r.ended_at, ended_at) END,
+    r.completed_at = CASE WHEN completed_at < r.completed_at THEN completed_at
+                          ELSE coalesce(r.completed_at, completed_at) END,
+    r.pending_outputs = row.pending
+FOREACH (k IN keys(row.props) |
+  SET r[k] = CASE WHEN newer OR r[k] IS NULL THEN row.props[k] ELSE r[k] END)
+FOREACH (k IN keys(row.times) |
+  SET r[k] = CASE WHEN newer OR r[k] IS NULL THEN datetime(row.times[k]) ELSE r[k] END)
+WITH r, row
+CALL (r, row) {
+  MATCH (p:Entity {uid: row.process})
+  MERGE (r)-[:RunOf]->(p)
+}
+CALL (r, row) {
+  UNWIND row.inputs AS uid
+  MATCH (a:Entity {uid: uid})
+  MERGE (a)-[:ReadBy]->(r)
+}
+CALL (r, row) {
+  UNWIND row.wrote AS uid
+  MATCH (a:Entity {uid: uid})
+  MERGE (r)-[:Wrote]->(a)
+}
+CALL (r, row) {
+  UNWIND CASE WHEN row.parent IS NULL THEN [] ELSE [row.parent] END AS parent
+  MERGE (p:Run {id: parent})
+  MERGE (r)-[:ChildOf]->(p)
+}
+"""
+
+# Run reads (store/runs.py). A run's properties as [key, value] pairs, times as ISO strings,
+# the merge's bookkeeping left out.
+RUN_TIME_KEYS = (
+    "started_at", "ended_at", "event_time", "nominal_start_time", "nominal_end_time"
+)  # fmt: skip
+_RUN_HIDDEN = _names(("status_rank", "status_time", "completed_at", "pending_outputs"))
+RUN_PROPERTIES = (
+    f"[k IN keys(r) WHERE NOT k IN {_RUN_HIDDEN} | "
+    f"[k, CASE WHEN k IN {_names(RUN_TIME_KEYS)} THEN toString(r[k]) ELSE r[k] END]]"
+)
+
+# Where a run list starts: an artifact's readers or writers, a process's or an experiment's
+# runs (each backed by an index or a relationship), else every run. Stubs (a parent named
+# by a child before its own events) have no start and are never listed.
+_RUN_STARTS = {
+    "produced": "MATCH (:Entity {uid: $produced})<-[:Wrote]-(r:Run)",
+    "used": "MATCH (:Entity {uid: $used})-[:ReadBy]->(r:Run)",
+    "process": "MATCH (r:Run) WHERE r.process = $process",
+    "experiment": "MATCH (r:Run) WHERE r.experiment = $experiment",
+    None: "MATCH (r:Run) WHERE r.started_at IS NOT NULL",
+}
+_RUN_FILTERS = {
+    "produced": "EXISTS { (r)-[:Wrote]->(:Entity {uid: $produced}) }",
+    "used": "EXISTS { (:Entity {uid: $used})-[:ReadBy]->(r) }",
+    "process": "r.process = $process",
+    "experiment": "r.experiment = $experiment",
+    "status": "r.status = $status",
+    "since": "r.started_at >= datetime($since)",
+    "until": "r.started_at < datetime($until)",
+    "after": "(r.started_at < datetime($after_time) "
+    "OR (r.started_at = datetime($after_time) AND r.id < $after_id))",
+}
+
+
+@functools.cache
+def list_runs_query(filters: frozenset[str]) -> str:
+    """Runs newest first (started_at, then id), filtered by the named ``_RUN_FILTERS``."""
+    start = next((f for f in _RUN_STARTS if f in filters), None)
+    where = [_RUN_FILTERS[f] for f in sorted(filters) if f != start]
+    return f"""
+{_RUN_STARTS[start]}
+WITH r WHERE r.started_at IS NOT NULL {"".join(f" AND {w}" for w in where)}
+RETURN {RUN_PROPERTIES} AS run
+ORDER BY r.started_at DESC, r.id DESC
+LIMIT $limit
+"""
+
+
+GET_RUN = f"""
+MATCH (r:Run {{id: $id}})
+RETURN {RUN_PROPERTIES} AS run,
+       [(a:Entity)-[:ReadBy]->(r) | {{uid: a.uid, kind: a.kind, name: a.name}}][..$cap] AS inputs,
+       [(r)-[:Wrote]->(a:Entity) | {{uid: a.uid, kind: a.kind, name: a.name}}][..$cap] AS outputs,
+       coalesce(r.pending_outputs, []) AS pending,
+       [(r)-[:ChildOf]->(p:Run) | p.id][0] AS parent,
+       [(c:Run)-[:ChildOf]->(r) | c.id][..$cap] AS children
+"""
+
+EXPERIMENTS = """
+MATCH (r:Run) WHERE r.experiment IS NOT NULL
+WITH r.experiment AS name, count(*) AS runs, collect(DISTINCT r.process) AS processes,
+     min(r.started_at) AS first, max(r.started_at) AS last
+RETURN name, runs, processes[..$cap] AS processes, toString(first) AS first_run_at,
+       toString(last) AS last_run_at
+ORDER BY last DESC, name
+LIMIT $limit
+"""
+
 # OpenLineage datasets (events.join_stored_datasets): which of these uids are stored
 # OpenLineage datasets. (The key is looked up in keys(n): naming it draws a server warning
 # on every write to a database that has none yet.)
@@ -243,9 +377,9 @@ RETURN collect(uid) AS missing
 _GET_ENTITY = """
 MATCH (n:Entity {uid: $uid})
 RETURN $PROPERTIES AS node, $ALIVE AS alive,
-       [(m)-[r]->(n) WHERE $NODE_M AND $EDGE_R
+       [(m)-[r:$LINEAGE]->(n) WHERE $NODE_M AND $EDGE_R
         | {uid: m.uid, kind: m.kind, name: m.name, type: type(r)}][..$cap] AS upstream,
-       [(n)-[r]->(m) WHERE $NODE_M AND $EDGE_R
+       [(n)-[r:$LINEAGE]->(m) WHERE $NODE_M AND $EDGE_R
         | {uid: m.uid, kind: m.kind, name: m.name, type: type(r)}][..$cap] AS downstream
 """
 
@@ -268,6 +402,7 @@ def get_entity_query(mode: str) -> str:
         .replace("$ALIVE", node_filter(mode, "n"))
         .replace("$NODE_M", node_filter(mode, "m"))
         .replace("$EDGE_R", edge_filter(mode, "r"))
+        .replace("$LINEAGE", LINEAGE)
     )
 
 
@@ -302,7 +437,7 @@ def _walk(way: Direction, mode: str) -> str:
         f" AND all(r IN relationships(p) WHERE {edge_filter(mode, 'r')})"
     )
     return (
-        f"MATCH p = (root){left}[*1..$DEPTH]{right}(n:Entity){where} "
+        f"MATCH p = (root){left}[:{LINEAGE}*1..$DEPTH]{right}(n:Entity){where} "
         "RETURN n, min(length(p)) AS depth"
     )
 
@@ -316,11 +451,11 @@ def _edges_among(way: Direction, mode: str) -> str:
     if way is Direction.upstream:
         return f"""
 UNWIND among AS a
-MATCH (a)<-[r]-(b) WHERE b IN among AND {keep}
+MATCH (a)<-[r:{LINEAGE}]-(b) WHERE b IN among AND {keep}
 RETURN collect([b.uid, type(r), a.uid, toString(r.ended_at)]) AS edges"""
     return f"""
 UNWIND among AS a
-MATCH (a)-[r]->(b) WHERE b IN among AND {keep}
+MATCH (a)-[r:{LINEAGE}]->(b) WHERE b IN among AND {keep}
 RETURN collect([a.uid, type(r), b.uid, toString(r.ended_at)]) AS edges"""
 
 
@@ -406,12 +541,17 @@ WITH n, [at] AS times
 {revive("n", "retired", "times")}
 """
 
-# What a purge leaves behind must not point at it: successors named by `replaced_by`.
+# What a purge leaves behind must not point at it: successors named by `replaced_by`, and
+# the runs of a purged process (its run history goes with it; other runs lose their links).
 PURGE = """
 MATCH (n:Entity {uid: $uid})
 CALL (n) {
   MATCH (m:Entity) WHERE m.replaced_by = n.uid
   SET m.replaced_by = null
+}
+CALL (n) {
+  MATCH (r:Run)-[:RunOf]->(n)
+  DETACH DELETE r
 }
 DETACH DELETE n
 """
