@@ -17,10 +17,10 @@ def event(
     outputs: list[dict[str, Any]],
     **run: Any,
 ) -> dict[str, Any]:
-    """``builders.event`` with one fixed time, run id, producer and parameters unless given."""
+    """``builders.event`` with one fixed time, producer and parameters unless given (the run
+    id derived from the process and the time, unless given)."""
     defaults: dict[str, Any] = {
         "time": "2026-11-02T10:00:00Z",
-        "run_id": "run-1",
         "producer": "https://github.com/acme/feature-jobs",
         "parameters": {"lr": 0.1},
         "metrics": {},

@@ -34,18 +34,30 @@ def local_settings(instance_dir: Path, **overrides: Any) -> Settings:
     )
 
 
+EMPTY_GRAPH: dict[str, list[Any]] = {"nodes": [], "edges": [], "runs": [], "run_edges": []}
+
+
 def dump_graph(driver: Driver) -> dict[str, Any]:
-    """Every node and edge with labels and all properties, straight from Neo4j (the oracle)."""
+    """Every entity and lineage edge, and every run and run edge, with labels and all
+    properties, straight from Neo4j (the oracle)."""
     nodes, _, _ = driver.execute_query(
-        "MATCH (n) RETURN labels(n) AS labels, properties(n) AS props ORDER BY n.uid"
+        "MATCH (n:Entity) RETURN labels(n) AS labels, properties(n) AS props ORDER BY n.uid"
     )
     edges, _, _ = driver.execute_query(
-        "MATCH (a)-[r]->(b) RETURN a.uid AS s, type(r) AS t, b.uid AS d, properties(r) AS props "
+        "MATCH (a:Entity)-[r:ContributedTo|Produced|HasFeature]->(b:Entity) "
+        "RETURN a.uid AS s, type(r) AS t, b.uid AS d, properties(r) AS props ORDER BY s, t, d"
+    )
+    runs, _, _ = driver.execute_query("MATCH (r:Run) RETURN properties(r) AS props ORDER BY r.id")
+    run_edges, _, _ = driver.execute_query(
+        "MATCH (a)-[r:RunOf|ReadBy|Wrote|ChildOf]->(b) "
+        "RETURN coalesce(a.uid, a.id) AS s, type(r) AS t, coalesce(b.uid, b.id) AS d "
         "ORDER BY s, t, d"
     )
     return {
         "nodes": [(sorted(r["labels"]), r["props"]) for r in nodes],
         "edges": [(r["s"], r["t"], r["d"], r["props"]) for r in edges],
+        "runs": [r["props"] for r in runs],
+        "run_edges": [(r["s"], r["t"], r["d"]) for r in run_edges],
     }
 
 

@@ -47,11 +47,13 @@ def test_an_older_mention_only_fills_gaps() -> None:
         assert props["owner"] == "team-b" and props["description"] == "trains"
 
 
-def test_only_completed_runs_produce() -> None:
+def test_only_completed_runs_produce_but_the_run_keeps_what_it_named() -> None:
     for status in ("START", "RUNNING", "FAIL", "ABORT"):
         delta = events_to_delta([_event("2026-11-01T00:00:00Z", "o", status)])
         assert set(delta.nodes) == {"FeaturePipeline:default:p", "DataSource:default:s"}
         assert {key[2] for key in delta.edges} == {EdgeType.ContributedTo}
+        assert [e.uid for e in delta.runs["o"].outputs] == ["FeatureGroup:default:g"]
+        assert not delta.runs["o"].wrote
 
 
 def test_an_event_without_a_run_records_its_outputs_and_no_run() -> None:

@@ -166,6 +166,8 @@ def test_a_failed_training_keeps_its_error_and_produces_nothing() -> None:
     delta = events_to_delta([translated])
     assert {edge_type for _, _, edge_type in delta.edges} == {EdgeType.ContributedTo}
     assert "Model:default:models/churn-xgb@4" not in delta.nodes
+    run = delta.runs["0192f3a0-7c1e-7c1e-9a2b-000000000003"]
+    assert not run.wrote and run.status == "FAIL"
 
 
 def test_a_job_event_records_inputs_and_outputs_without_a_run() -> None:
@@ -359,6 +361,7 @@ def writer_and_reader(declared: str | None = None) -> list[dict[str, Any]]:
     writer["job"]["name"] = "w"
     reader = run_event(inputs=[dataset("wh", "x")])
     reader["job"]["name"] = "r"
+    reader["run"]["runId"] = "0192f3a0-7c1e-7c1e-9a2b-0000000000ff"
     return [writer, reader]
 
 

@@ -33,20 +33,22 @@ def event(
     outputs: list[dict[str, Any]],
     *,
     time: str,
-    run_id: str,
     producer: str,
+    run_id: str | None = None,
     status: str = "COMPLETE",
     **run: Any,
 ) -> dict[str, Any]:
     """One run of ``process`` reading ``inputs`` and writing ``outputs``.
 
-    ``run`` holds the run's other fields: ``parameters``, ``metrics``, ``error_message``...
+    ``run`` holds the run's other fields: ``params``, ``metrics``, ``error_message``...
+    Without ``run_id`` the service derives one from the process and the time.
     """
+    ids = {"id": run_id} if run_id else {}
     return {
         "event_time": time,
         "producer": producer,
         "process": process,
-        "run": {"id": run_id, "status": status, **run},
+        "run": {**ids, "status": status, **run},
         "inputs": inputs,
         "outputs": outputs,
     }

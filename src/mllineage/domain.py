@@ -8,12 +8,14 @@ well-formed values, and labels and relationship types only ever come from these 
 from __future__ import annotations
 
 import re
+import uuid
 from datetime import UTC, datetime
 from enum import StrEnum
 from typing import Annotated, Any, Literal
 
 from pydantic import (
     AfterValidator,
+    AliasChoices,
     AwareDatetime,
     BaseModel,
     BeforeValidator,
@@ -201,27 +203,65 @@ class EntityIn(Strict):
 
 
 RunStatus = Literal["START", "RUNNING", "COMPLETE", "FAIL", "ABORT", "OTHER"]
+# How a run's events merge (DESIGN §6): the status of the highest rank wins, the newest among
+# equals, so a late START never undoes a COMPLETE. OTHER only adds metadata.
+STATUS_RANK: dict[str, int] = {
+    "OTHER": 0,
+    "START": 1,
+    "RUNNING": 2,
+    "COMPLETE": 3,
+    "FAIL": 3,
+    "ABORT": 3,
+}
+TERMINAL_STATUSES = frozenset({"COMPLETE", "FAIL", "ABORT"})
+RUN_MAPS = ("params", "metrics", "env", "code")
+RUN_ID_NAMESPACE = uuid.UUID("4d1e2c38-5a0b-4f52-9a8e-7b6f0e2d9c41")
+
+
+def _numbers(metrics: dict[str, Any]) -> dict[str, Any]:
+    for key, value in metrics.items():
+        numbers = value if isinstance(value, list) else [value]
+        if not all(isinstance(v, int | float) and not isinstance(v, bool) for v in numbers):
+            raise ValueError(
+                f"metric {key!r} is {str(value)[:100]!r}; a metric must be a number "
+                "(or a list of numbers): log text as a parameter instead"
+            )
+    return metrics
 
 
 class RunIn(Strict):
-    """One run of a process; the process node keeps the latest one (by event time)."""
+    """One run of a process. Every run is kept (a ``Run`` node); the events of one run merge
+    in any order. ``params``, ``metrics``, ``env`` and ``code`` are flattened maps."""
 
-    id: ShortText | None = None
+    id: Annotated[str, Field(min_length=1, max_length=256)] | None = Field(
+        default=None,
+        description="Unique in the service; without it, one derived from the process and "
+        "the event time (so re-sending the same event lands on the same run)",
+    )
     status: RunStatus = "COMPLETE"
     started_at: Timestamp | None = None
     ended_at: Timestamp | None = None
     nominal_start_time: Timestamp | None = None
     nominal_end_time: Timestamp | None = None
-    parent_run_id: ShortText | None = None
+    parent_run_id: Annotated[str, Field(min_length=1, max_length=256)] | None = None
     parent_job: ShortText | None = None
+    experiment: Annotated[str, Field(min_length=1, max_length=256)] | None = None
     error_message: ShortText | None = None
-    parameters: RunMap = Field(default_factory=dict)
-    metrics: RunMap = Field(default_factory=dict)
+    params: RunMap = Field(
+        default_factory=dict, validation_alias=AliasChoices("params", "parameters")
+    )
+    metrics: Annotated[RunMap, AfterValidator(_numbers)] = Field(default_factory=dict)
+    env: RunMap = Field(default_factory=dict, description="Python, packages, image, host")
+    code: RunMap = Field(default_factory=dict, description="Repository URL, commit, branch")
 
     def times(self) -> dict[str, datetime]:
         """The run's times that are set, by field name (each is checked against the clock)."""
         names = ("started_at", "ended_at", "nominal_start_time", "nominal_end_time")
         return {name: at for name in names if (at := getattr(self, name)) is not None}
+
+    def run_id(self, process_uid: str, event_time: datetime) -> str:
+        """Its id, else one derived from the process and the event time."""
+        return self.id or str(uuid.uuid5(RUN_ID_NAMESPACE, f"{process_uid}@{event_time}"))
 
 
 MAX_ENTITIES_PER_EVENT = 1_000
@@ -270,7 +310,7 @@ class LineageEvent(Strict):
     """One run of one process: its inputs ContributedTo it, it Produced its outputs.
 
     Without ``run`` the event states the process's inputs and outputs as facts (as an
-    OpenLineage JobEvent does) and leaves its latest run untouched.
+    OpenLineage JobEvent does) and records no run.
     """
 
     event_time: Timestamp

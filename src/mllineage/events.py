@@ -9,11 +9,13 @@ from __future__ import annotations
 import json
 from collections.abc import Iterable
 from dataclasses import dataclass, field, replace
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
 from mllineage.domain import (
     ARTIFACT_KINDS,
+    RUN_MAPS,
+    STATUS_RANK,
     DatasetKindOrigin,
     EdgeType,
     EntityIn,
@@ -25,6 +27,7 @@ from mllineage.domain import (
     make_uid,
     parse_uid,
 )
+from mllineage.errors import InvalidInput
 from mllineage.properties import COMMON_PROPERTIES
 
 # Statuses whose outputs exist: only a completed run Produced anything.
@@ -62,9 +65,68 @@ class EdgeDelta:
 
 
 @dataclass
+class RunDelta:
+    """One run as the delta's events tell it (DESIGN §6): they merge in any order, the same
+    way the store merges them with what it has (``store/queries.py`` RUN_UPSERT)."""
+
+    id: str
+    process: str
+    producer: str
+    last_time: datetime  # the newest event's time: its values win
+    status: str
+    status_time: datetime
+    started_at: datetime  # the earliest of the events' times and their started_at
+    ended_at: datetime | None  # the latest end a terminal event or an ended_at told
+    completed_at: datetime | None  # the earliest COMPLETE: from then on it wrote its outputs
+    props: dict[str, Any]  # experiment, error, params.*, metrics.*, env.*, code.*
+    times: dict[str, datetime]  # nominal times
+    parent: str | None
+    inputs: set[str] = field(default_factory=set)
+    outputs: list[EntityIn] = field(default_factory=list)  # named by the delta's events
+    wrote: set[str] = field(default_factory=set)  # uids of the outputs written, once completed
+    written: bool = False  # whether ``outputs`` are in the delta as nodes (complete_runs)
+
+    def add(self, other: RunDelta) -> None:
+        if other.process != self.process:
+            raise InvalidInput(reused_run_id(self.id, self.process, other.process))
+        newer = other.last_time >= self.last_time
+        self.props = {**self.props, **other.props} if newer else {**other.props, **self.props}
+        self.times = {**self.times, **other.times} if newer else {**other.times, **self.times}
+        if newer:
+            self.last_time, self.producer = other.last_time, other.producer
+            self.parent = other.parent or self.parent
+        else:
+            self.parent = self.parent or other.parent
+        rank, other_rank = STATUS_RANK[self.status], STATUS_RANK[other.status]
+        if (other_rank, other.status_time) >= (rank, self.status_time):
+            self.status, self.status_time = other.status, other.status_time
+        self.started_at = min(self.started_at, other.started_at)
+        self.ended_at = max((t for t in (self.ended_at, other.ended_at) if t), default=None)
+        self.completed_at = min(
+            (t for t in (self.completed_at, other.completed_at) if t), default=None
+        )
+        self.inputs |= other.inputs
+        self.outputs += other.outputs
+
+
+def reused_run_id(run_id: str, process: str, other: str) -> str:
+    return (
+        f"run.id {run_id!r} is a run of {process}, so it cannot be a run of {other}; "
+        "a run id is unique in the service: send a new one (e.g. a UUID) for each run"
+    )
+
+
+@dataclass
 class GraphDelta:
     nodes: dict[str, NodeDelta] = field(default_factory=dict)
     edges: dict[tuple[str, str, EdgeType], EdgeDelta] = field(default_factory=dict)
+    runs: dict[str, RunDelta] = field(default_factory=dict)
+
+    def add_run(self, run: RunDelta) -> None:
+        if (same := self.runs.get(run.id)) is None:
+            self.runs[run.id] = run
+        else:
+            same.add(run)
 
     def add_node(
         self,
@@ -141,7 +203,12 @@ class GraphDelta:
                 if same.last_seen > moved.last_seen:
                     moved.last_seen, moved.producer = same.last_seen, same.producer
             edges[key] = moved
-        return GraphDelta(nodes, edges)
+        runs = {id_: replace(run) for id_, run in self.runs.items()}
+        for run in runs.values():
+            run.process = renames.get(run.process, run.process)
+            run.inputs = {renames.get(uid, uid) for uid in run.inputs}
+            run.wrote = {renames.get(uid, uid) for uid in run.wrote}
+        return GraphDelta(nodes, edges, runs)
 
 
 def entity_properties(entity: EntityIn | FeatureIn) -> dict[str, Any]:
@@ -195,7 +262,7 @@ TIME_PROPERTIES = (
 )
 
 
-def run_properties(run: RunIn, at: datetime) -> dict[str, Any]:
+def run_properties(run: RunIn, run_id: str, at: datetime) -> dict[str, Any]:
     """The latest-run properties of a process node, all under the reserved ``run.`` prefix.
 
     Parameters and metrics are kept as JSON text: they are free-form maps, and keeping them
@@ -203,7 +270,7 @@ def run_properties(run: RunIn, at: datetime) -> dict[str, Any]:
     """
     return {
         "run.event_time": at,
-        "run.id": run.id,
+        "run.id": run_id,
         "run.status": run.status,
         "run.started_at": run.started_at,
         "run.ended_at": run.ended_at,
@@ -212,21 +279,54 @@ def run_properties(run: RunIn, at: datetime) -> dict[str, Any]:
         "run.parent_run_id": run.parent_run_id,
         "run.parent_job": run.parent_job,
         "run.error_message": run.error_message,
-        "run.parameters": json.dumps(run.parameters, sort_keys=True, default=str),
+        "run.parameters": json.dumps(run.params, sort_keys=True, default=str),
         "run.metrics": json.dumps(run.metrics, sort_keys=True, default=str),
     }
 
 
+def run_delta(event: LineageEvent, process_uid: str) -> RunDelta:
+    """The run one event tells of (its inputs and outputs are added by ``add_event``)."""
+    assert event.run is not None
+    run, at = event.run, event.event_time
+    props: dict[str, Any] = {
+        f"{name}.{key}": value for name in RUN_MAPS for key, value in getattr(run, name).items()
+    }
+    for key in ("experiment", "error_message", "parent_job"):
+        if (value := getattr(run, key)) is not None:
+            props[key] = value
+    times = {k: v for k, v in run.times().items() if k.startswith("nominal_")}
+    terminal = STATUS_RANK[run.status] == STATUS_RANK["COMPLETE"]
+    ended = [t for t in (run.ended_at, at if terminal else None) if t]
+    return RunDelta(
+        id=run.run_id(process_uid, at),
+        process=process_uid,
+        producer=event.producer,
+        last_time=at,
+        status=run.status,
+        status_time=at,
+        started_at=min(t for t in (run.started_at, at) if t),
+        ended_at=max(ended, default=None),
+        completed_at=at if run.status in PRODUCING_STATUSES else None,
+        props=props,
+        times=times,
+        parent=run.parent_run_id,
+    )
+
+
 def add_event(delta: GraphDelta, event: LineageEvent) -> None:
+    """An event's nodes and edges, and its run. A run's outputs join the graph when it has
+    completed, whichever of its events named them (``complete_runs``)."""
     at, producer = event.event_time, event.producer
     process = event.process
-    process_uid = delta.add_node(
+    process_uid = make_uid(process.kind, process.namespace, process.name)
+    run = run_delta(event, process_uid) if event.run else None
+    delta.add_node(
         process.kind,
         process.namespace,
         process.name,
         at,
         entity_properties(process),
-        run_properties(event.run, at) if event.run else None,
+        run_properties(event.run, run.id, at) if event.run and run else None,
     )
     for entity in event.inputs:
         # A process that lists the features it read of a group read exactly those, so each
@@ -234,10 +334,64 @@ def add_event(delta: GraphDelta, event: LineageEvent) -> None:
         uid, feature_uids = _add_entity(delta, entity, at, producer)
         for source in (uid, *feature_uids):
             delta.add_edge(source, process_uid, EdgeType.ContributedTo, at, producer)
-    if event.run is None or event.run.status in PRODUCING_STATUSES:
-        for entity in event.outputs:
+            if run:
+                run.inputs.add(source)
+    for entity in event.outputs:
+        if run:
+            run.outputs.append(entity)
+        else:
             uid, _ = _add_entity(delta, entity, at, producer)
             delta.add_edge(process_uid, uid, EdgeType.Produced, at, producer)
+    if run:
+        delta.add_run(run)
+
+
+def pending_output(entity: EntityIn) -> str:
+    """How a run that has not completed keeps an output it named: the entity as JSON (and
+    how an OpenLineage dataset got its kind), to join the graph when the run completes."""
+    return json.dumps(
+        [entity.model_dump(mode="json", exclude_defaults=True), entity._openlineage_kind],
+        sort_keys=True,
+    )
+
+
+def from_pending(text: str) -> EntityIn:
+    fields, origin = json.loads(text)
+    entity = EntityIn.model_validate(fields)
+    entity._openlineage_kind = origin
+    return entity
+
+
+@dataclass(frozen=True)
+class StoredRun:
+    """What the store holds of a run that the delta's merge needs."""
+
+    process: str | None  # None for a parent named by a child before its own events came
+    completed_at: datetime | None
+    pending: tuple[str, ...]  # outputs named while it had not completed (``pending_output``)
+
+
+def complete_runs(delta: GraphDelta, stored: dict[str, StoredRun]) -> None:
+    """Each completed run (in the delta or the store) wrote every output any of its events
+    named: the outputs join the delta with Produced edges from the process (Wrote edges from
+    the run follow ``wrote``). InvalidInput when a run id is another process's run. Applying
+    it again, with what the store holds, adds only what that brings."""
+    for run in delta.runs.values():
+        was = stored.get(run.id)
+        if was and was.process is not None and was.process != run.process:
+            raise InvalidInput(reused_run_id(run.id, was.process, run.process))
+        completed_at = min(
+            (t for t in (run.completed_at, was and was.completed_at) if t), default=None
+        )
+        if completed_at is None:
+            continue
+        outputs = [] if run.written else list(run.outputs)
+        outputs += [from_pending(text) for text in (was.pending if was else ())]
+        for entity in outputs:  # written when it completed, whenever the event came
+            uid, _ = _add_entity(delta, entity, completed_at, run.producer)
+            delta.add_edge(run.process, uid, EdgeType.Produced, completed_at, run.producer)
+            run.wrote.add(uid)
+        run.written = True
 
 
 def add_upsert(delta: GraphDelta, upsert: GraphUpsert, received_at: datetime) -> None:
@@ -257,6 +411,7 @@ def to_delta(items: Iterable[LineageEvent | GraphUpsert], received_at: datetime)
             add_event(delta, item)
         else:
             add_upsert(delta, item, received_at)
+    complete_runs(delta, {})
     return fold_datasets(delta)
 
 
@@ -311,10 +466,7 @@ def join_stored_datasets(
 
 
 def events_to_delta(events: Iterable[LineageEvent]) -> GraphDelta:
-    delta = GraphDelta()
-    for event in events:
-        add_event(delta, event)
-    return delta
+    return to_delta(events, received_at=datetime.now(UTC))
 
 
 def missing_edge_ends(delta: GraphDelta) -> set[str]:

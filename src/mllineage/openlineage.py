@@ -20,14 +20,18 @@ unknown facets and fields are ignored. The mapping, also in the README:
 - ``columnLineage`` on a feature-group output: each output field is a feature keeping its
   ``source_columns`` (``<namespace>/<name>.<field>``); the input fields of a declared
   feature-group input are its features that ContributedTo the job;
-- run facets ``nominalTime``, ``errorMessage`` and ``parent`` -> the process's latest run;
-- eventType COMPLETE records inputs and outputs, START/RUNNING/FAIL/ABORT/OTHER the inputs
-  and the run only; a JobEvent records the job's inputs and outputs; a DatasetEvent the
+- a run is a run (DESIGN §6): facets ``nominalTime``, ``errorMessage``, ``parent`` (its
+  parent run), ``processing_engine`` and ``environmentVariables`` (-> ``env``), the job's
+  ``sourceCodeLocation`` (-> ``code``), and our ``mllineage`` run facet:
+  ``{"experiment": ..., "params": {...}, "metrics": {...}, "env": {...}, "code": {...}}``;
+- a run's events merge in any order; its outputs, named by any of them, are written (Produced)
+  once it has COMPLETEd; a JobEvent records the job's inputs and outputs; a DatasetEvent the
   dataset alone.
 """
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable
 from typing import Annotated, Any, Literal
 
@@ -287,11 +291,45 @@ def _columns_read(outputs: list[OLDataset]) -> dict[tuple[str, str], set[str]]:
     return read
 
 
+def _texts(facet: dict[str, Any], keys: dict[str, str]) -> dict[str, str]:
+    """The facet's string values under ``keys`` (facet key -> our key)."""
+    return {ours: text for theirs, ours in keys.items() if (text := _text(facet.get(theirs)))}
+
+
+_ENGINE = {"name": "engine", "version": "engine_version", "openlineageAdapterVersion": "adapter"}
+_CODE = {
+    "type": "type", "url": "url", "repoUrl": "repo_url", "path": "path", "version": "commit",
+    "tag": "tag", "branch": "branch",
+}  # fmt: skip
+_ENV_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_-]{0,100}$")
+
+
+def _environment(facets: dict[str, Any]) -> dict[str, Any]:
+    """``processing_engine`` and ``environmentVariables`` (masked values left out)."""
+    env: dict[str, Any] = _texts(_facet(facets, "processing_engine"), _ENGINE)
+    variables = _facet(facets, "environmentVariables").get("environmentVariables")
+    for variable in variables if isinstance(variables, list) else ():
+        name = variable.get("name") if isinstance(variable, dict) else None
+        value = _text(variable.get("value")) if isinstance(variable, dict) else None
+        if isinstance(name, str) and _ENV_NAME.match(name) and value and not _masked(value):
+            env[f"vars.{name}"] = value
+    return env
+
+
 def _run(event: RunEvent) -> RunIn:
+    """The run facets, the job's ``sourceCodeLocation`` as ``code``, and our facet's
+    ``params``, ``metrics``, ``experiment``, ``env`` and ``code`` (which win)."""
     facets = event.run.facets
     nominal = _facet(facets, "nominalTime")
     parent = _facet(facets, "parent")
     parent_job = _facet(parent, "job")
+    ours = _facet(facets, OUR_FACET)
+    # Our facet's maps are checked as RunIn's (a map that is not one is a 422, not dropped).
+    env, code = ours.get("env", {}), ours.get("code", {})
+    if isinstance(env, dict):
+        env = {**_environment(facets), **env}
+    if isinstance(code, dict):
+        code = {**_texts(_facet(event.job.facets, "sourceCodeLocation"), _CODE), **code}
     return RunIn(
         id=event.run.runId,
         status=event.eventType,
@@ -302,6 +340,11 @@ def _run(event: RunEvent) -> RunIn:
         parent_job=f"{parent_job.get('namespace')}/{parent_job.get('name')}"
         if parent_job
         else None,
+        experiment=ours.get("experiment"),
+        params=ours.get("params", {}),
+        metrics=ours.get("metrics", {}),
+        env=env,
+        code=code,
     )
 
 

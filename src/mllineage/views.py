@@ -96,6 +96,7 @@ class ImpactItem(BaseModel):
     )
     deprecated: bool = False
     replaced_by: str | None = None
+    retired: bool = Field(default=False, description="Retired (only with include_retired)")
 
 
 class ImpactReport(BaseModel):
@@ -141,3 +142,62 @@ class Serialized(Generic[M]):
 
     def parse(self) -> M:
         return self.model.model_validate_json(self.json)
+
+
+class RunOut(BaseModel):
+    """One run of a process (DESIGN §6). ``params``, ``metrics``, ``env`` and ``code`` are
+    flat maps with dotted keys."""
+
+    id: str
+    process: str | None = Field(
+        default=None, description="uid of its process (none for a parent known only by its id)"
+    )
+    status: str | None = Field(
+        default=None, description="START, RUNNING, COMPLETE, FAIL, ABORT or OTHER"
+    )
+    started_at: datetime | None = None
+    ended_at: datetime | None = None
+    event_time: datetime | None = Field(default=None, description="Its newest event's time")
+    nominal_start_time: datetime | None = None
+    nominal_end_time: datetime | None = None
+    experiment: str | None = None
+    error_message: str | None = None
+    producer: str | None = None
+    parent_job: str | None = None
+    params: dict[str, Any] = Field(default_factory=dict)
+    metrics: dict[str, Any] = Field(default_factory=dict)
+    env: dict[str, Any] = Field(default_factory=dict)
+    code: dict[str, Any] = Field(default_factory=dict)
+
+
+class EntityRef(BaseModel):
+    uid: str
+    kind: Kind
+    name: str
+
+
+class RunDetail(RunOut):
+    inputs: list[EntityRef] = Field(description="What it read")
+    outputs: list[EntityRef] = Field(description="What it wrote (once completed)")
+    pending_outputs: list[str] = Field(
+        description="Outputs its events named that it has not written: it has not completed"
+    )
+    parent: str | None = Field(description="id of the run that started it")
+    children: list[str] = Field(description="ids of the runs it started")
+
+
+class RunPage(BaseModel):
+    items: list[RunOut]
+    next_cursor: str | None
+
+
+class ExperimentOut(BaseModel):
+    name: str
+    runs: int
+    processes: list[str]
+    first_run_at: datetime | None
+    last_run_at: datetime | None
+
+
+class ExperimentList(BaseModel):
+    items: list[ExperimentOut]

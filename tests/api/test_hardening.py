@@ -26,7 +26,7 @@ from mllineage.local import LocalApi, LocalNeo4j
 from mllineage.settings import Settings
 from mllineage.store import Database
 from tests.events import changed, entity, event
-from tests.helpers import READER, WRITER, dump_graph, local_settings
+from tests.helpers import EMPTY_GRAPH, READER, WRITER, dump_graph, local_settings
 
 
 def job_event(**run: Any) -> dict[str, Any]:
@@ -66,7 +66,7 @@ def test_a_deep_or_huge_run_parameter_is_refused(api: httpx.Client, empty_graph:
     assert_error(api.post("/v1/events", json=job_event(parameters=nested(255))), 422, "deeper")
     huge = job_event(metrics={"p": "x" * 10_000_000})
     assert_error(api.post("/v1/events", json=huge), 422, "run.metrics", "longer than")
-    assert dump_graph(empty_graph) == {"nodes": [], "edges": []}
+    assert dump_graph(empty_graph) == EMPTY_GRAPH
 
 
 ODD_VALUES = {
@@ -128,7 +128,7 @@ def test_event_times_far_ahead_of_the_clock_are_refused(
     path: str, body: Any, field: str, api: httpx.Client, empty_graph: Driver
 ) -> None:
     assert_error(api.post(path, json=body), 422, field, "300 s ahead", "CLOCK_SKEW")
-    assert dump_graph(empty_graph) == {"nodes": [], "edges": []}
+    assert dump_graph(empty_graph) == EMPTY_GRAPH
 
 
 def test_event_times_within_the_skew_are_accepted(api: httpx.Client) -> None:
@@ -243,7 +243,7 @@ def test_bad_formats_get_a_message_that_explains(
 ) -> None:
     reply = api.post("/v1/events", content=content, headers={"content-type": "application/json"})
     assert_error(reply, status, *fragments)
-    assert dump_graph(empty_graph) == {"nodes": [], "edges": []}
+    assert dump_graph(empty_graph) == EMPTY_GRAPH
 
 
 def test_an_unknown_kind_in_our_openlineage_facet_is_refused(api: httpx.Client) -> None:
@@ -399,7 +399,7 @@ def test_what_the_probe_found_is_refused_and_writes_nothing(
                      "surrogatepass"), headers={"content-type": "application/json"})  # fmt: skip
     assert 400 <= reply.status_code < 500, reply.text[:500]
     assert fragment in reply.json()["message"], reply.json()["message"]
-    assert dump_graph(empty_graph) == {"nodes": [], "edges": []}
+    assert dump_graph(empty_graph) == EMPTY_GRAPH
 
 
 def test_many_bad_events_get_a_short_answer(api: httpx.Client) -> None:

@@ -12,7 +12,7 @@ import pytest
 from neo4j import Driver
 
 from tests.events import entity, event, event_with, feature_store_events
-from tests.helpers import dump_graph
+from tests.helpers import EMPTY_GRAPH, dump_graph
 
 
 def post_events(api: httpx.Client, body: Any) -> httpx.Response:
@@ -36,7 +36,9 @@ def test_event_becomes_typed_nodes_and_edges(api: httpx.Client, empty_graph: Dri
     labels, feature = by_uid["Feature:default:customers.age"]
     assert labels == ["Entity", "Feature"] and feature["dtype"] == "int"
     _, pipeline = by_uid["FeaturePipeline:default:customer-features"]
-    assert pipeline["run.id"] == "run-1" and pipeline["run.status"] == "COMPLETE"
+    [run] = [r for r in graph["runs"] if r["process"] == pipeline["uid"]]
+    assert pipeline["run.id"] == run["id"] and pipeline["run.status"] == "COMPLETE"
+    assert run["params.lr"] == 0.1 and run["status"] == "COMPLETE"
     assert json.loads(pipeline["run.parameters"]) == {"lr": 0.1}
 
     edges = {(s, t, d) for s, t, d, _ in graph["edges"]}
@@ -118,7 +120,7 @@ def test_batch_with_one_bad_item_writes_nothing(api: httpx.Client, empty_graph: 
     assert reply.status_code == 422
     message = reply.json()["message"]
     assert "events[2].outputs[0].kind" in message and "Model" in message
-    assert dump_graph(empty_graph) == {"nodes": [], "edges": []}
+    assert dump_graph(empty_graph) == EMPTY_GRAPH
 
 
 BAD_BODIES = {
@@ -177,7 +179,7 @@ def test_bad_input_is_422_naming_the_field_and_writes_nothing(
     message = reply.json()["message"]
     for fragment in fragments:
         assert fragment in message, message
-    assert dump_graph(empty_graph) == {"nodes": [], "edges": []}
+    assert dump_graph(empty_graph) == EMPTY_GRAPH
 
 
 def test_malformed_json_is_422(api: httpx.Client, empty_graph: Driver) -> None:
@@ -194,7 +196,7 @@ def test_body_over_the_limit_is_413(api: httpx.Client, empty_graph: Driver) -> N
     reply = api.post("/v1/events", content=json.dumps(huge).encode())
     assert reply.status_code == 413
     assert "larger than" in reply.json()["message"]
-    assert dump_graph(empty_graph) == {"nodes": [], "edges": []}
+    assert dump_graph(empty_graph) == EMPTY_GRAPH
 
 
 def test_cypher_looking_input_is_stored_literally(api: httpx.Client, empty_graph: Driver) -> None:
@@ -288,7 +290,7 @@ def test_graph_upsert_rejects_bad_edges_and_writes_nothing(
     reply = api.post("/v1/graph", json=body)
     assert reply.status_code == 422, reply.text
     assert fragment in reply.json()["message"]
-    assert dump_graph(empty_graph) == {"nodes": [], "edges": []}
+    assert dump_graph(empty_graph) == EMPTY_GRAPH
 
 
 def test_get_entity_with_neighbours(api: httpx.Client, empty_graph: Driver) -> None:
@@ -307,7 +309,8 @@ def test_get_entity_with_neighbours(api: httpx.Client, empty_graph: Driver) -> N
         ("Feature:default:customers.tenure", "HasFeature"),
     }
     job = api.get("/v1/entities/TrainingJob:default:churn-train").json()
-    assert job["run"]["id"] == "run-1" and job["run"]["parameters"] == {"lr": 0.1}
+    [run] = api.get("/v1/runs", params={"process": job["uid"]}).json()["items"]
+    assert job["run"]["id"] == run["id"] and job["run"]["parameters"] == {"lr": 0.1}
 
     missing = api.get("/v1/entities/Model:default:nope@1")
     assert missing.status_code == 404

@@ -30,7 +30,7 @@ from openlineage.client.transport.http import (
 
 from mllineage.local import LocalApi
 from mllineage.settings import Settings
-from tests.helpers import WRITER, dump_graph, openlineage_fixture
+from tests.helpers import EMPTY_GRAPH, WRITER, dump_graph, openlineage_fixture
 
 
 def nodes_by_uid(driver: Driver) -> dict[str, dict[str, Any]]:
@@ -295,7 +295,7 @@ def test_a_batch_with_no_valid_event_is_refused(api: httpx.Client, empty_graph: 
     assert reply.status_code == 422
     assert "[0].run.runId" in reply.json()["message"]
     assert [d["loc"][1] for d in reply.json()["detail"]][0] == 0
-    assert dump_graph(empty_graph) == {"nodes": [], "edges": []}
+    assert dump_graph(empty_graph) == EMPTY_GRAPH
 
 
 def _without(path: list[str]) -> dict[str, Any]:
@@ -327,7 +327,7 @@ def test_invalid_events_are_refused_and_write_nothing(
     reply = post(api, body)
     assert reply.status_code == 422, reply.text
     assert fragment in reply.json()["message"]
-    assert dump_graph(empty_graph) == {"nodes": [], "edges": []}
+    assert dump_graph(empty_graph) == EMPTY_GRAPH
 
 
 # --- compressed bodies ----------------------------------------------------------------------------

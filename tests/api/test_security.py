@@ -20,7 +20,7 @@ from mllineage.auth import new_key
 from mllineage.local import LocalApi
 from mllineage.settings import Settings
 from tests.events import entity, event, event_with, feature_store_events
-from tests.helpers import ADMIN, READER, WRITER, auth_on, dump_graph
+from tests.helpers import ADMIN, EMPTY_GRAPH, READER, WRITER, auth_on, dump_graph
 
 
 def call(server: LocalApi, method: str, path: str, token: str | None, **kw: Any) -> httpx.Response:
@@ -135,7 +135,7 @@ def test_documented_limits(case: str, api: httpx.Client, empty_graph: Driver) ->
     reply = api.post("/v1/events", json=body)
     assert reply.status_code == 422, reply.text[:300]
     assert fragment in reply.json()["message"]
-    assert dump_graph(empty_graph) == {"nodes": [], "edges": []}
+    assert dump_graph(empty_graph) == EMPTY_GRAPH
 
 
 @pytest.mark.parametrize(
@@ -176,7 +176,7 @@ def test_cypher_in_any_string_field_is_stored_literally_or_refused(
         assert json.dumps(INJECTION)[1:-1] in stored  # kept, character for character
         assert len(graph["nodes"]) == 7
     else:
-        assert graph == {"nodes": [], "edges": []}
+        assert graph == EMPTY_GRAPH
 
 
 @pytest.mark.parametrize(

@@ -26,3 +26,17 @@ CALL db.createProperty('ended_from');
 CALL db.createProperty('ended_until');
 CALL db.createProperty('deprecated_at');
 CALL db.createProperty('replaced_by');
+
+// Runs (DESIGN §6): one node per run id, which also makes concurrent MERGEs of one run safe.
+CREATE CONSTRAINT run_id IF NOT EXISTS FOR (r:Run) REQUIRE r.id IS UNIQUE;
+
+// A process's runs, newest first (GET /v1/runs?process=...), and an experiment's runs.
+CREATE INDEX run_process_started IF NOT EXISTS FOR (r:Run) ON (r.process, r.started_at);
+CREATE INDEX run_experiment IF NOT EXISTS FOR (r:Run) ON (r.experiment);
+
+// Run property names every merge and read names, known before the first run.
+CALL db.createProperty('pending_outputs');
+CALL db.createProperty('completed_at');
+CALL db.createProperty('status_rank');
+CALL db.createProperty('status_time');
+CALL db.createProperty('experiment');

@@ -42,6 +42,9 @@ def properties_of(node: str) -> str:
 
 PROPERTIES = properties_of("n")
 
+# The lineage edges: the only ones walks and neighbour lists follow (run edges never are).
+LINEAGE = "|".join(EdgeType)
+
 # The latest run's times travel apart from its other properties (row.run_times).
 RUN_TIMES = [key for key in TIME_PROPERTIES if key.startswith(RUN_PROPERTY_PREFIX)]
 _RUN_TIMES_MAP = ", ".join(f"`{key}`: datetime(row.run_times.`{key}`)" for key in RUN_TIMES)
@@ -159,6 +162,137 @@ MERGE (a)-[r:$TYPE]->(b)
 {revive("r", "ended", "[first_seen, last_seen]")}
 """
 
+# Runs (DESIGN §6; events.RunDelta merges a delta's events the same way). What the store has
+# of the delta's runs, for events.complete_runs.
+STORED_RUNS = """
+UNWIND $ids AS id
+MATCH (r:Run {id: id})
+RETURN r.id AS id, r.process AS process, toString(r.completed_at) AS completed_at,
+       coalesce(r.pending_outputs, []) AS pending
+"""
+
+# A run row's values merge with the stored ones: the newest event's props and nominal times
+# win key by key (an older one fills gaps), the highest status rank wins (the newest among
+# equals), started_at is the earliest, ended_at the latest. Its edges: RunOf its process,
+# ReadBy from its inputs, Wrote to what it wrote, ChildOf its parent (a bare Run until the
+# parent's own events come). Rows in id order, so writers lock runs in one order.
+RUN_UPSERT = """
+UNWIND $rows AS row
+WITH row, datetime(row.last_time) AS last_time, datetime(row.status_time) AS status_time,
+     datetime(row.started_at) AS started_at, datetime(row.ended_at) AS ended_at,
+     datetime(row.completed_at) AS completed_at
+MERGE (r:Run {id: row.id})
+WITH r, row, last_time, status_time, started_at, ended_at, completed_at,
+     coalesce(last_time >= r.event_time, true) AS newer,
+     coalesce(row.rank > r.status_rank
+              OR (row.rank = r.status_rank AND status_time >= r.status_time), true) AS outranks
+SET r.process = row.process,
+    r.status = CASE WHEN outranks THEN row.status ELSE r.status END,
+    r.status_rank = CASE WHEN outranks THEN row.rank ELSE r.status_rank END,
+    r.status_time = CASE WHEN outranks THEN status_time ELSE r.status_time END,
+    r.producer = CASE WHEN newer THEN row.producer ELSE r.producer END,
+    r.event_time = CASE WHEN newer THEN last_time ELSE r.event_time END,
+    r.started_at = CASE WHEN started_at < r.started_at THEN started_at
+                        ELSE coalesce(r.started_at, started_at) END,
+    r.ended_at = CASE WHEN ended_at > r.ended_at THEN ended_at
+                      ELSE coalesce(r.ended_at, ended_at) END,
+    r.completed_at = CASE WHEN completed_at < r.completed_at THEN completed_at
+                          ELSE coalesce(r.completed_at, completed_at) END,
+    r.pending_outputs = row.pending
+FOREACH (k IN keys(row.props) |
+  SET r[k] = CASE WHEN newer OR r[k] IS NULL THEN row.props[k] ELSE r[k] END)
+FOREACH (k IN keys(row.times) |
+  SET r[k] = CASE WHEN newer OR r[k] IS NULL THEN datetime(row.times[k]) ELSE r[k] END)
+WITH r, row
+CALL (r, row) {
+  MATCH (p:Entity {uid: row.process})
+  MERGE (r)-[:RunOf]->(p)
+}
+CALL (r, row) {
+  UNWIND row.inputs AS uid
+  MATCH (a:Entity {uid: uid})
+  MERGE (a)-[:ReadBy]->(r)
+}
+CALL (r, row) {
+  UNWIND row.wrote AS uid
+  MATCH (a:Entity {uid: uid})
+  MERGE (r)-[:Wrote]->(a)
+}
+CALL (r, row) {
+  UNWIND CASE WHEN row.parent IS NULL THEN [] ELSE [row.parent] END AS parent
+  MERGE (p:Run {id: parent})
+  MERGE (r)-[:ChildOf]->(p)
+}
+"""
+
+# Run reads (store/runs.py). A run's properties as [key, value] pairs, times as ISO strings,
+# the merge's bookkeeping left out.
+RUN_TIME_KEYS = (
+    "started_at", "ended_at", "event_time", "nominal_start_time", "nominal_end_time"
+)  # fmt: skip
+_RUN_HIDDEN = _names(("status_rank", "status_time", "completed_at", "pending_outputs"))
+RUN_PROPERTIES = (
+    f"[k IN keys(r) WHERE NOT k IN {_RUN_HIDDEN} | "
+    f"[k, CASE WHEN k IN {_names(RUN_TIME_KEYS)} THEN toString(r[k]) ELSE r[k] END]]"
+)
+
+# Where a run list starts: an artifact's readers or writers, a process's or an experiment's
+# runs (each backed by an index or a relationship), else every run. Stubs (a parent named
+# by a child before its own events) have no start and are never listed.
+_RUN_STARTS = {
+    "produced": "MATCH (:Entity {uid: $produced})<-[:Wrote]-(r:Run)",
+    "used": "MATCH (:Entity {uid: $used})-[:ReadBy]->(r:Run)",
+    "process": "MATCH (r:Run) WHERE r.process = $process",
+    "experiment": "MATCH (r:Run) WHERE r.experiment = $experiment",
+    None: "MATCH (r:Run) WHERE r.started_at IS NOT NULL",
+}
+_RUN_FILTERS = {
+    "produced": "EXISTS { (r)-[:Wrote]->(:Entity {uid: $produced}) }",
+    "used": "EXISTS { (:Entity {uid: $used})-[:ReadBy]->(r) }",
+    "process": "r.process = $process",
+    "experiment": "r.experiment = $experiment",
+    "status": "r.status = $status",
+    "since": "r.started_at >= datetime($since)",
+    "until": "r.started_at < datetime($until)",
+    "after": "(r.started_at < datetime($after_time) "
+    "OR (r.started_at = datetime($after_time) AND r.id < $after_id))",
+}
+
+
+@functools.cache
+def list_runs_query(filters: frozenset[str]) -> str:
+    """Runs newest first (started_at, then id), filtered by the named ``_RUN_FILTERS``."""
+    start = next((f for f in _RUN_STARTS if f in filters), None)
+    where = [_RUN_FILTERS[f] for f in sorted(filters) if f != start]
+    return f"""
+{_RUN_STARTS[start]}
+WITH r WHERE r.started_at IS NOT NULL {"".join(f" AND {w}" for w in where)}
+RETURN {RUN_PROPERTIES} AS run
+ORDER BY r.started_at DESC, r.id DESC
+LIMIT $limit
+"""
+
+
+GET_RUN = f"""
+MATCH (r:Run {{id: $id}})
+RETURN {RUN_PROPERTIES} AS run,
+       [(a:Entity)-[:ReadBy]->(r) | {{uid: a.uid, kind: a.kind, name: a.name}}][..$cap] AS inputs,
+       [(r)-[:Wrote]->(a:Entity) | {{uid: a.uid, kind: a.kind, name: a.name}}][..$cap] AS outputs,
+       coalesce(r.pending_outputs, []) AS pending,
+       [(r)-[:ChildOf]->(p:Run) | p.id][0] AS parent,
+       [(c:Run)-[:ChildOf]->(r) | c.id][..$cap] AS children
+"""
+
+EXPERIMENTS = """
+MATCH (r:Run) WHERE r.experiment IS NOT NULL
+WITH r.experiment AS name, count(*) AS runs, collect(DISTINCT r.process) AS processes,
+     min(r.started_at) AS first, max(r.started_at) AS last
+RETURN name, runs, processes[..$cap] AS processes, toString(first) AS first_run_at,
+       toString(last) AS last_run_at
+ORDER BY last DESC, name
+LIMIT $limit
+"""
+
 # OpenLineage datasets (events.join_stored_datasets): which of these uids are stored
 # OpenLineage datasets. (The key is looked up in keys(n): naming it draws a server warning
 # on every write to a database that has none yet.)
@@ -238,9 +372,9 @@ RETURN collect(uid) AS missing
 _GET_ENTITY = """
 MATCH (n:Entity {uid: $uid})
 RETURN $PROPERTIES AS node, $ALIVE AS alive,
-       [(m)-[r]->(n) WHERE $NODE_M AND $EDGE_R
+       [(m)-[r:$LINEAGE]->(n) WHERE $NODE_M AND $EDGE_R
         | {uid: m.uid, kind: m.kind, name: m.name, type: type(r)}][..$cap] AS upstream,
-       [(n)-[r]->(m) WHERE $NODE_M AND $EDGE_R
+       [(n)-[r:$LINEAGE]->(m) WHERE $NODE_M AND $EDGE_R
         | {uid: m.uid, kind: m.kind, name: m.name, type: type(r)}][..$cap] AS downstream
 """
 
@@ -263,6 +397,7 @@ def get_entity_query(mode: str) -> str:
         .replace("$ALIVE", node_filter(mode, "n"))
         .replace("$NODE_M", node_filter(mode, "m"))
         .replace("$EDGE_R", edge_filter(mode, "r"))
+        .replace("$LINEAGE", LINEAGE)
     )
 
 
@@ -297,7 +432,7 @@ def _walk(way: Direction, mode: str) -> str:
         f" AND all(r IN relationships(p) WHERE {edge_filter(mode, 'r')})"
     )
     return (
-        f"MATCH p = (root){left}[*1..$DEPTH]{right}(n:Entity){where} "
+        f"MATCH p = (root){left}[:{LINEAGE}*1..$DEPTH]{right}(n:Entity){where} "
         "RETURN n, min(length(p)) AS depth"
     )
 
@@ -311,11 +446,11 @@ def _edges_among(way: Direction, mode: str) -> str:
     if way is Direction.upstream:
         return f"""
 UNWIND among AS a
-MATCH (a)<-[r]-(b) WHERE b IN among AND {keep}
+MATCH (a)<-[r:{LINEAGE}]-(b) WHERE b IN among AND {keep}
 RETURN collect([b.uid, type(r), a.uid, toString(r.ended_at)]) AS edges"""
     return f"""
 UNWIND among AS a
-MATCH (a)-[r]->(b) WHERE b IN among AND {keep}
+MATCH (a)-[r:{LINEAGE}]->(b) WHERE b IN among AND {keep}
 RETURN collect([a.uid, type(r), b.uid, toString(r.ended_at)]) AS edges"""
 
 
@@ -401,12 +536,17 @@ WITH n, [at] AS times
 {revive("n", "retired", "times")}
 """
 
-# What a purge leaves behind must not point at it: successors named by `replaced_by`.
+# What a purge leaves behind must not point at it: successors named by `replaced_by`, and
+# the runs of a purged process (its run history goes with it; other runs lose their links).
 PURGE = """
 MATCH (n:Entity {uid: $uid})
 CALL (n) {
   MATCH (m:Entity) WHERE m.replaced_by = n.uid
   SET m.replaced_by = null
+}
+CALL (n) {
+  MATCH (r:Run)-[:RunOf]->(n)
+  DETACH DELETE r
 }
 DETACH DELETE n
 """
@@ -457,3 +597,228 @@ def read_schema(path: Path | None = None) -> list[str]:
         line for line in source.read_text().splitlines() if not line.lstrip().startswith("//")
     )
     return [statement.strip() for statement in text.split(";") if statement.strip()]
+
+
+# --- Reports (store/reports.py; the definitions are in reports.py) ----------------------------
+# Each report pages over its subjects (orphans, deprecated entities, features, endpoints) in uid
+# order, in a view ("live" or "as_of"): $after is the previous page's last uid, $limit + 1 rows
+# are asked so that the store knows whether there is a next page. Absent filters are '' rather
+# than null: Neo4j plans a query again for each combination of parameter types, and these
+# queries take long to plan. Walks follow only the lineage
+# edge types and use the same pruning breadth-first expansion as lineage_query.
+_LINEAGE_TYPES = "ContributedTo|Produced|HasFeature"
+_CONSUMER_KINDS = "['Model', 'Endpoint']"
+_SUBJECT = """{x}.uid > $after AND ($namespace = '' OR {x}.namespace = $namespace)
+  AND ($owner = '' OR {owner} = $owner) AND {alive}"""
+
+
+def _owner(var: str, mode: str) -> str:
+    """An entity's owner; a feature without one has its group's (the first that has one)."""
+    return (
+        f"coalesce({var}.owner, head(COLLECT {{ MATCH (g:FeatureGroup)-[h:HasFeature]->({var}) "
+        f"WHERE g.owner IS NOT NULL AND {node_filter(mode, 'g')} AND {edge_filter(mode, 'h')} "
+        "RETURN g.owner ORDER BY g.uid }))"
+    )
+
+
+def _subject(var: str, mode: str) -> str:
+    return _SUBJECT.format(x=var, owner=_owner(var, mode), alive=node_filter(mode, var))
+
+
+def _report_walk(start: str, mode: str, upstream: bool = False, through: str = "") -> str:
+    """Nodes reached from ``start`` (1 to 100 hops, each at its shortest distance) in the
+    view: ``RETURN n, depth``. ``through`` names kinds the walk does not enter (the start may
+    be of one)."""
+    left, right = ("<-", "-") if upstream else ("-", "->")
+    keep = node_filter(mode, "v")
+    if through:
+        keep = f"{keep} AND (v = {start} OR NOT v.kind IN {through})"
+    return (
+        f"MATCH p = ({start}){left}[:{_LINEAGE_TYPES}*1..100]{right}(n:Entity) "
+        f"WHERE all(v IN nodes(p) WHERE {keep}) "
+        f"AND all(w IN relationships(p) WHERE {edge_filter(mode, 'w')}) "
+        "RETURN n, min(length(p)) AS depth"
+    )
+
+
+def _whole_readers(feature: str, mode: str) -> str:
+    """The processes that read ``feature``'s group without listing any feature of it: they
+    read every feature of the group (see reports.py)."""
+    return f"""
+MATCH (g:FeatureGroup)-[h:HasFeature]->({feature}) WHERE {node_filter(mode, "g")}
+  AND {edge_filter(mode, "h")}
+MATCH (g)-[r:ContributedTo]->(reader:Entity) WHERE {edge_filter(mode, "r")}
+  AND {node_filter(mode, "reader")}
+  AND NOT EXISTS {{
+    MATCH (g)-[h2:HasFeature]->(f2:Feature)-[r2:ContributedTo]->(reader)
+    WHERE {edge_filter(mode, "h2")} AND {node_filter(mode, "f2")} AND {edge_filter(mode, "r2")}
+  }}"""
+
+
+def _reads(process: str, mode: str) -> str:
+    """A COLLECT subquery: the uids of the features ``process`` reads (listed, or through a
+    group it reads whole)."""
+    return f"""COLLECT {{
+  MATCH (f:Feature)-[r:ContributedTo]->({process})
+  WHERE {node_filter(mode, "f")} AND {edge_filter(mode, "r")}
+  RETURN f.uid AS feature
+  UNION
+  MATCH (g:FeatureGroup)-[r:ContributedTo]->({process})
+  WHERE {node_filter(mode, "g")} AND {edge_filter(mode, "r")}
+    AND NOT EXISTS {{
+      MATCH (g)-[h2:HasFeature]->(f2:Feature)-[r2:ContributedTo]->({process})
+      WHERE {edge_filter(mode, "h2")} AND {node_filter(mode, "f2")} AND {edge_filter(mode, "r2")}
+    }}
+  MATCH (g)-[h:HasFeature]->(f:Feature) WHERE {edge_filter(mode, "h")} AND {node_filter(mode, "f")}
+  RETURN f.uid AS feature
+}}"""
+
+
+@functools.cache
+def orphans_query(mode: str) -> str:
+    return f"""
+MATCH (x:Entity)
+WHERE x.kind IN ['FeatureGroup', 'Feature', 'Dataset', 'Model'] AND {_subject("x", mode)}
+WITH x ORDER BY x.uid
+CALL (x) {{
+  UNWIND [x] + COLLECT {{ {_whole_readers("x", mode)} RETURN reader }} AS start
+  CALL (start) {{
+    CALL (start) {{ {_report_walk("start", mode)} }}
+    RETURN n
+    UNION
+    RETURN start AS n
+  }}
+  RETURN count(CASE WHEN n.kind IN {_CONSUMER_KINDS} AND n <> x THEN 1 END) AS consumers
+}}
+WITH x WHERE consumers = 0
+RETURN x.uid AS uid, x.kind AS kind, x.namespace AS namespace, x.name AS name,
+       {_owner("x", mode)} AS owner, toString(x.created_at) AS created_at,
+       toString(x.updated_at) AS last_seen
+ORDER BY uid LIMIT $limit
+"""
+
+
+@functools.cache
+def deprecated_in_use_query(mode: str) -> str:
+    deprecated = "true" if mode == "live" else f"x.deprecated_at <= {AS_OF}"
+    return f"""
+MATCH (x:Entity)
+WHERE x.deprecated_at IS NOT NULL AND {deprecated} AND {_subject("x", mode)}
+WITH x ORDER BY x.uid
+CALL (x) {{
+  CALL (x) {{ {_report_walk("x", mode)} }}
+  WITH n, depth WHERE n.kind IN {_CONSUMER_KINDS} AND n <> x
+  WITH n, depth ORDER BY depth, n.uid
+  RETURN collect([n.uid, n.kind, n.namespace, n.name, n.owner, depth]) AS consumers
+}}
+WITH x, consumers WHERE size(consumers) > 0
+RETURN x.uid AS uid, x.kind AS kind, x.namespace AS namespace, x.name AS name,
+       {_owner("x", mode)} AS owner, toString(x.deprecated_at) AS deprecated_at,
+       x.deprecation_reason AS reason, x.replaced_by AS replaced_by,
+       consumers[..$cap] AS consumers, size(consumers) AS total
+ORDER BY uid LIMIT $limit
+"""
+
+
+def _columns(var: str) -> str:
+    return (
+        f"CASE WHEN valueType({var}[$columns]) STARTS WITH 'LIST' THEN {var}[$columns] ELSE [] END"
+    )
+
+
+def _groups(var: str, mode: str) -> str:
+    return (
+        f"COLLECT {{ MATCH (g:FeatureGroup)-[h:HasFeature]->({var}) WHERE "
+        f"{node_filter(mode, 'g')} AND {edge_filter(mode, 'h')} RETURN g.uid ORDER BY g.uid }}"
+    )
+
+
+# A feature's data sources are the nearest ones upstream: walking up, not through another
+# data source, a model or an endpoint (what is built on predictions is not built on the raw
+# data again). Two features are duplicates when they share one and no group holds both; when
+# both know their source columns, they must share one of those too.
+_NOT_THROUGH = "['DataSource', 'Model', 'Endpoint']"
+
+
+@functools.cache
+def duplicate_features_query(mode: str) -> str:
+    return f"""
+MATCH (x:Feature)
+WHERE {_subject("x", mode)}
+WITH x, {_groups("x", mode)} AS groups, {_columns("x")} AS columns
+WHERE size(groups) > 0
+WITH x, groups, columns ORDER BY x.uid
+CALL (x, groups, columns) {{
+  CALL (x) {{
+    CALL (x) {{ {_report_walk("x", mode, upstream=True, through=_NOT_THROUGH)} }}
+    RETURN n
+    UNION
+    RETURN x AS n
+  }}
+  MATCH (s:DataSource)-[r:ContributedTo]->(n) WHERE {node_filter(mode, "s")}
+    AND {edge_filter(mode, "r")}
+  WITH DISTINCT x, groups, columns, s
+  CALL (s) {{ {_report_walk("s", mode, through=_NOT_THROUGH)} }}
+  WITH x, groups, columns, s, n AS f WHERE f:Feature AND f <> x
+  WITH groups, columns, f, collect(s.uid) AS sources
+  WITH groups, columns, f, sources, {_groups("f", mode)} AS their_groups
+  WHERE size(their_groups) > 0 AND none(g IN their_groups WHERE g IN groups)
+  WITH columns, f, sources, their_groups, {_columns("f")} AS their_columns
+  WITH f, sources, their_groups, their_columns,
+       [c IN columns WHERE c IN their_columns] AS shared
+  WHERE size(columns) = 0 OR size(their_columns) = 0 OR size(shared) > 0
+  RETURN collect([f.uid, {_owner("f", mode)}, their_groups, sources, shared]) AS duplicates
+}}
+WITH x, groups, duplicates WHERE size(duplicates) > 0
+RETURN x.uid AS uid, x.namespace AS namespace, x.name AS name,
+       {_owner("x", mode)} AS owner, groups, duplicates
+ORDER BY uid LIMIT $limit
+"""
+
+
+# What a model was trained on: the features read by the feature queries and training jobs
+# upstream of it, not walking through another model or an endpoint.
+@functools.cache
+def skew_query(mode: str) -> str:
+    return f"""
+MATCH (e:Endpoint)
+WHERE {_subject("e", mode)}
+WITH e ORDER BY e.uid
+WITH e, {_reads("e", mode)} AS online
+WHERE size(online) > 0
+CALL (e, online) {{
+  MATCH (m:Model)-[s:ContributedTo]->(e) WHERE {node_filter(mode, "m")} AND {edge_filter(mode, "s")}
+  CALL (m) {{
+    CALL (m) {{ {_report_walk("m", mode, upstream=True, through=_CONSUMER_KINDS)} }}
+    WITH n AS q WHERE q.kind IN ['FeatureQuery', 'TrainingJob']
+    UNWIND {_reads("q", mode)} AS feature
+    RETURN collect(DISTINCT feature) AS trained
+  }}
+  WITH m, trained, [f IN online WHERE NOT f IN trained] AS online_only,
+       [f IN trained WHERE NOT f IN online] AS training_only
+  WHERE size(trained) > 0 AND size(online_only) + size(training_only) > 0
+  RETURN collect([m.uid, m.owner, online_only, training_only]) AS models
+}}
+WITH e, models WHERE size(models) > 0
+RETURN e.uid AS uid, e.namespace AS namespace, e.name AS name, e.owner AS owner, models
+ORDER BY uid LIMIT $limit
+"""
+
+
+# --- Owner notifications (store/notifications.py) ----------------------------------------------
+# Deliveries are :Notification nodes, never :Entity, with no relationships: walks, entity lists
+# and reports never see them. Listed newest first; $before is the previous page's last
+# [recorded_at, id].
+RECORD_NOTIFICATION = """
+CREATE (n:Notification)
+SET n = $record, n.recorded_at = datetime($record.recorded_at)
+"""
+
+LIST_NOTIFICATIONS = """
+MATCH (n:Notification)
+WHERE ($owner = '' OR n.owner = $owner) AND ($status = '' OR n.status = $status)
+  AND ($before_at = '' OR n.recorded_at < datetime($before_at)
+       OR (n.recorded_at = datetime($before_at) AND n.id < $before_id))
+WITH n ORDER BY n.recorded_at DESC, n.id DESC LIMIT $limit
+RETURN n {.*, recorded_at: toString(n.recorded_at)} AS record
+"""

@@ -10,9 +10,9 @@ from collections import defaultdict
 from datetime import datetime
 from typing import Any
 
-from mllineage.domain import EdgeType, parse_uid
+from mllineage.domain import STATUS_RANK, EdgeType, parse_uid
 from mllineage.errors import InvalidInput
-from mllineage.events import GraphDelta
+from mllineage.events import GraphDelta, StoredRun, pending_output
 from mllineage.properties import (
     COMMON_PROPERTIES,
     MAX_PROPERTY_DEPTH,
@@ -105,6 +105,38 @@ def node_rows(delta: GraphDelta) -> list[dict[str, Any]]:
         }
         for node in sorted(delta.nodes.values(), key=lambda n: n.uid)
     ]
+
+
+def run_rows(delta: GraphDelta, stored: dict[str, StoredRun]) -> list[dict[str, Any]]:
+    """RUN_UPSERT's rows, in id order; times as ISO strings. ``pending`` is what a run that
+    has not completed named as outputs so far (the stored ones and the delta's)."""
+    rows = []
+    for run in sorted(delta.runs.values(), key=lambda r: r.id):
+        was = stored.get(run.id)
+        completed = run.completed_at or (was and was.completed_at)
+        named = {pending_output(entity) for entity in run.outputs}
+        pending = set() if completed else named | set(was.pending if was else ())
+        rows.append(
+            {
+                "id": run.id,
+                "process": run.process,
+                "producer": run.producer,
+                "status": run.status,
+                "rank": STATUS_RANK[run.status],
+                "status_time": _iso(run.status_time),
+                "last_time": _iso(run.last_time),
+                "started_at": _iso(run.started_at),
+                "ended_at": _iso(run.ended_at),
+                "completed_at": _iso(run.completed_at),
+                "props": run.props,
+                "times": {key: _iso(at) for key, at in run.times.items()},
+                "parent": run.parent,
+                "inputs": sorted(run.inputs),
+                "wrote": sorted(run.wrote),
+                "pending": sorted(pending) or None,
+            }
+        )
+    return rows
 
 
 def edge_rows(delta: GraphDelta) -> dict[EdgeType, list[dict[str, Any]]]:

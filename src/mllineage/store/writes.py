@@ -2,14 +2,24 @@
 
 from __future__ import annotations
 
+from datetime import datetime
+
 from neo4j import AsyncManagedTransaction
 
 from mllineage.domain import ARTIFACT_KINDS, Kind
 from mllineage.errors import InvalidInput
-from mllineage.events import GraphDelta, dataset_uids, join_stored_datasets, missing_edge_ends
+from mllineage.events import (
+    GraphDelta,
+    StoredRun,
+    complete_runs,
+    dataset_uids,
+    fold_datasets,
+    join_stored_datasets,
+    missing_edge_ends,
+)
 from mllineage.store import queries
 from mllineage.store.database import Database
-from mllineage.store.rows import edge_rows, node_rows
+from mllineage.store.rows import edge_rows, node_rows, run_rows
 from mllineage.views import WriteSummary
 
 
@@ -27,6 +37,21 @@ async def _join_datasets(
     return join_stored_datasets(delta, set(record["uids"]))
 
 
+async def _stored_runs(tx: AsyncManagedTransaction, delta: GraphDelta) -> dict[str, StoredRun]:
+    """What the store has of the delta's runs (``events.complete_runs`` merges with it)."""
+    if not delta.runs:
+        return {}
+    result = await tx.run(queries.STORED_RUNS, ids=sorted(delta.runs))
+    return {
+        record["id"]: StoredRun(
+            process=record["process"],
+            completed_at=record["completed_at"] and datetime.fromisoformat(record["completed_at"]),
+            pending=tuple(record["pending"]),
+        )
+        async for record in result
+    }
+
+
 async def write(db: Database, delta: GraphDelta) -> WriteSummary:
     """Apply a delta in one transaction, in this process's write turn.
 
@@ -36,7 +61,9 @@ async def write(db: Database, delta: GraphDelta) -> WriteSummary:
     """
 
     async def work(tx: AsyncManagedTransaction) -> WriteSummary:
-        joined, merges = await _join_datasets(tx, delta)
+        stored_runs = await _stored_runs(tx, delta)
+        complete_runs(delta, stored_runs)
+        joined, merges = await _join_datasets(tx, fold_datasets(delta))
         must_exist = sorted(missing_edge_ends(joined))
         if must_exist:
             record = await (await tx.run(queries.MISSING, uids=must_exist)).single(strict=True)
@@ -53,6 +80,9 @@ async def write(db: Database, delta: GraphDelta) -> WriteSummary:
         for edge_type, rows in edge_rows(joined).items():
             result = await tx.run(queries.edge_upsert_query(edge_type), rows=rows)
             edges_created += (await result.consume()).counters.relationships_created
+        if joined.runs:
+            result = await tx.run(queries.RUN_UPSERT, rows=run_rows(joined, stored_runs))
+            await result.consume()
         return WriteSummary(
             nodes=len(joined.nodes),
             edges=len(joined.edges),
