@@ -16,7 +16,7 @@ from subprocess import Popen
 from urllib.parse import urlsplit
 
 from neo4j import GraphDatabase
-from neo4j.exceptions import AuthError, ServiceUnavailable
+from neo4j.exceptions import AuthError, ClientError, ServiceUnavailable
 
 from mllineage.local.java import (
     JavaServer,
@@ -32,6 +32,8 @@ from mllineage.settings import Settings
 from mllineage.store import queries
 
 DEFAULT_PASSWORD = "neo4j"  # the password of a new server, which must be changed at once
+RATE_LIMITED = "Neo.ClientError.Security.AuthenticationRateLimit"
+RATE_LIMIT_WAIT = 30.0  # seconds to wait out the lock on logins
 ENTRY_POINT = "org.neo4j.server.CommunityEntryPoint"
 # The flags Neo4j's own launcher passes to the JVM on Java 17.
 JVM_FLAGS = [
@@ -210,6 +212,19 @@ class LocalNeo4j(JavaServer):
         )
 
     def _ensure_password(self) -> None:
+        """``_set_password``, waiting out Neo4j's lock on logins after failed ones: an API
+        already running against this address tries its password while the new server still
+        has the default one, and a few such tries lock logins for seconds."""
+        deadline = time.monotonic() + RATE_LIMIT_WAIT
+        while True:
+            try:
+                return self._set_password()
+            except ClientError as exc:
+                if exc.code != RATE_LIMITED or time.monotonic() > deadline:
+                    raise
+                time.sleep(1.0)
+
+    def _set_password(self) -> None:
         """Log in with the configured password; on a new server, change the default one to it."""
         user = self.settings.neo4j_user
         password = self.settings.neo4j_password.get_secret_value()
