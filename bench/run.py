@@ -3,6 +3,7 @@
     python -m bench.run --nodes 10000          # what `make bench` runs
     python -m bench.run --nodes 1000000        # the biggest size in bench/README.md
     python -m bench.run --scaling              # the sizes table of bench/results/
+    python -m bench.run --mlmd                 # then against MLMD on its workload (bench.mlmd)
 
 Each figure comes with a baseline measured in the same run: API ingest against the same
 deltas written straight through the store (no HTTP, no validation), batches alternating,
@@ -16,6 +17,7 @@ from __future__ import annotations
 import argparse
 import json
 
+from bench import mlmd
 from bench.graph import graph_of
 from bench.ingest import bench_ingest
 from bench.report import RESULTS, machine, markdown, scaling
@@ -31,6 +33,7 @@ def main() -> None:
     parser.add_argument("--roots", type=int, default=200)
     parser.add_argument("--seed", type=int, default=7)
     parser.add_argument("--scaling", action="store_true", help="only print the sizes table")
+    parser.add_argument("--mlmd", action="store_true", help="then compare with MLMD (bench.mlmd)")
     args = parser.parse_args()
     if args.scaling:
         print(scaling())
@@ -51,6 +54,11 @@ def main() -> None:
     path.write_text(json.dumps(result, indent=2))
     print(markdown(result))
     print(f"\n(figures in {path})\n\n{scaling()}")
+    if args.mlmd:
+        options = {"--nodes": args.nodes, "--batch": args.batch, "--roots": args.roots}
+        mlmd.main(
+            [str(part) for pair in options.items() for part in pair] + ["--seed", str(args.seed)]
+        )
 
 
 if __name__ == "__main__":
