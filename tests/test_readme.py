@@ -127,6 +127,7 @@ def test_the_python_examples_run(
         exec(compile(example, "README.md", "exec"), namespaces[-1])
     [graph] = [namespace["graph"] for namespace in namespaces if "graph" in namespace]
     assert "FeatureGroup:default:customers" in graph  # type: ignore[operator]
+    assert (tmp_path / "precision.png").exists()
 
 
 def test_the_tracking_example_records_a_run(demo: str, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -139,7 +140,6 @@ def test_the_tracking_example_records_a_run(demo: str, monkeypatch: pytest.Monke
     assert run["status"] == "COMPLETE" and run["metrics"] == {"precision": 0.91, "recall": 0.84}
     assert [i["name"] for i in run["inputs"]] == ["s3://acme-lake/datasets/churn/2026-11-03/"]
     assert [o["uid"] for o in run["outputs"]] == ["Model:default:churn-xgb@5"]
-    assert (tmp_path / "precision.png").exists()
 
 
 def runs_commands() -> list[tuple[list[str], list[str]]]:
