@@ -20,12 +20,13 @@ install: $(STAMP)
 run: install
 	MLLINEAGE_AUTH=off $(BIN)/mllineage serve --local-neo4j
 
-## A headless Chromium for the offline /docs test, from Debian's packages when apt-get can
-## install it (tests/api/test_docs.py skips, saying why, when there is none).
+## A headless Chromium for the offline /docs test and the Neo4j Browser test, from Debian's
+## packages when apt-get can install it (tests/api/test_docs.py and test_browser.py skip,
+## saying why, when there is none).
 browser:
 	@command -v chromium >/dev/null || { [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null \
 	  && apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium \
-	  >/dev/null; } || echo "no chromium could be installed: the /docs browser test will skip"
+	  >/dev/null; } || echo "no chromium could be installed: the browser tests will skip"
 
 ## The whole test suite against a real Neo4j (provisioned locally when none is given).
 test: install browser

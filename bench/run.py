@@ -3,6 +3,7 @@
     python -m bench.run --nodes 10000          # what `make bench` runs
     python -m bench.run --nodes 1000000        # the biggest size in bench/README.md
     python -m bench.run --scaling              # the sizes table of bench/results/
+    python -m bench.run --mlmd                 # then against MLMD on its workload (bench.mlmd)
 
 Each figure comes with a baseline measured in the same run: API ingest against the same
 deltas written straight through the store (no HTTP, no validation), batches alternating,
@@ -19,6 +20,7 @@ import argparse
 import json
 from typing import Any
 
+from bench import mlmd
 from bench.graph import graph_of
 from bench.ingest import bench_ingest
 from bench.report import RESULTS, machine, markdown, runs_markdown, scaling
@@ -40,6 +42,7 @@ def main() -> None:
     parser.add_argument("--hot-runs", type=int, default=10_000, help="of them one process's")
     parser.add_argument("--attach-runs", type=int, default=100_000, help="runs walked past")
     parser.add_argument("--runs-only", action="store_true", help="only the runs benchmarks")
+    parser.add_argument("--mlmd", action="store_true", help="then compare with MLMD (bench.mlmd)")
     args = parser.parse_args()
     if args.scaling:
         print(scaling())
@@ -76,6 +79,11 @@ def main() -> None:
         print(markdown(result))
     print(runs_markdown(result["runs"]))
     print(f"\n(figures in {path})\n\n{scaling()}")
+    if args.mlmd:
+        options = {"--nodes": args.nodes, "--batch": args.batch, "--roots": args.roots}
+        mlmd.main(
+            [str(part) for pair in options.items() for part in pair] + ["--seed", str(args.seed)]
+        )
 
 
 if __name__ == "__main__":

@@ -4,6 +4,9 @@ Where it comes from, in order: ``MLLINEAGE_TEST_NEO4J_URI`` (with ``..._USER`` a
 ``..._PASSWORD``), else a testcontainers ``neo4j:5.26-community`` when a Docker engine
 answers, else the locally provisioned server, started once per run on free ports with a
 temporary data folder and stopped afterwards. The API runs in a real uvicorn server.
+
+Kafka, for the tests that ask for it, comes the same way: ``MLLINEAGE_TEST_KAFKA_BOOTSTRAP``,
+else a testcontainers Kafka, else the local broker (``mllineage kafka start``'s) on free ports.
 """
 
 from __future__ import annotations
@@ -17,7 +20,7 @@ import pytest
 from neo4j import Driver, GraphDatabase
 from pydantic import SecretStr
 
-from mllineage.local import LocalApi, LocalNeo4j
+from mllineage.local import LocalApi, LocalKafka, LocalNeo4j, free_port
 from mllineage.settings import Settings
 from tests.helpers import TEST_PASSWORD, local_settings
 
@@ -97,3 +100,31 @@ def api(live_server: LocalApi, empty_graph: Driver) -> Iterator[httpx.Client]:
     """An HTTP client of the live API, over an empty graph."""
     with httpx.Client(base_url=live_server.url, timeout=60) as client:
         yield client
+
+
+# --- Kafka --------------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="session")
+def kafka_bootstrap(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """A real Kafka broker's bootstrap address, started only when a test asks for one."""
+    if bootstrap := os.environ.get("MLLINEAGE_TEST_KAFKA_BOOTSTRAP"):
+        yield bootstrap
+    elif _docker_answers():
+        from testcontainers.community.kafka import KafkaContainer
+
+        with KafkaContainer("confluentinc/cp-kafka:8.0.0").with_kraft() as container:  # Kafka 4.0
+            yield container.get_bootstrap_server()
+    else:
+        server = LocalKafka(
+            Settings(
+                kafka_instance_dir=tmp_path_factory.mktemp("kafka"),
+                kafka_port=free_port(),
+                kafka_controller_port=free_port(),
+            )
+        )
+        server.start()
+        try:
+            yield server.bootstrap
+        finally:
+            server.stop()

@@ -54,7 +54,7 @@ def test_run_maps_obey_the_property_rules(field: str, value: Any, fragment: str)
 def test_run_maps_within_the_rules_are_kept_flattened() -> None:
     body = changed(base(), ["run", "parameters"], {"opt": {"lr": 0.1}, "uid": "free for runs"})
     parsed = EVENTS.validate_python(body)
-    assert parsed.run.parameters == {"opt.lr": 0.1, "uid": "free for runs"}
+    assert parsed.run.params == {"opt.lr": 0.1, "uid": "free for runs"}
     deepest = EVENTS.validate_python(changed(base(), ["run", "metrics"], nested(16)))
     assert len(next(iter(deepest.run.metrics))) == 2 * 15 + 4
 

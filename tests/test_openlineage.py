@@ -106,6 +106,7 @@ def test_a_feature_pipeline_run_with_its_facets() -> None:
             nominal_end_time="2026-11-02T11:00:00Z",
             parent_job="airflow/daily_features",
             parent_run_id="0192f3a0-0000-7000-8000-000000000001",
+            code={"type": "git", "url": "https://github.com/acme/features"},  # the job's facet
         ),
     )  # fmt: skip
 

@@ -17,6 +17,8 @@ SHIPPED = [
     "mllineage/cypher/schema.cypher",
     "mllineage/cypher/style.grass",
     "mllineage/cypher/queries/01_who_consumes_a_feature_group.cypher",
+    "mllineage/local/pom.xml",
+    "mllineage/local/kafka-pom.xml",
 ]
 
 READ_IT = """

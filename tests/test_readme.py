@@ -14,6 +14,7 @@ import re
 import shlex
 import subprocess
 import sys
+import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -74,6 +75,7 @@ def mllineage(args: list[str], url: str) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
         [sys.executable, "-m", "mllineage.cli", *args],
         env=env, capture_output=True, text=True, timeout=120,
+        cwd=tempfile.gettempdir(),  # where the tour's `-o impact.png` lands, not the checkout
     )  # fmt: skip
 
 
@@ -113,10 +115,66 @@ def test_quoted_commands_run_on_the_demo(demo: str, command: str) -> None:
     assert done.stdout.strip()
 
 
-def test_the_python_example_runs(demo: str, monkeypatch: pytest.MonkeyPatch) -> None:
-    (example,) = blocks("python")
+def test_the_python_examples_run(
+    demo: str, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    """Every ``python`` block, in README order, in a fresh folder (they may write files)."""
+    monkeypatch.setenv("MLLINEAGE_URL", demo)
+    monkeypatch.chdir(tmp_path)
+    namespaces = []
+    for example in blocks("python"):
+        namespaces.append({})
+        exec(compile(example, "README.md", "exec"), namespaces[-1])
+    [graph] = [namespace["graph"] for namespace in namespaces if "graph" in namespace]
+    assert "FeatureGroup:default:customers" in graph  # type: ignore[operator]
+    assert (tmp_path / "precision.png").exists()
+
+
+def test_the_tracking_example_records_a_run(demo: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    (example,) = [block for block in blocks("python") if ".track(" in block]
     monkeypatch.setenv("MLLINEAGE_URL", demo)
     namespace: dict[str, object] = {}
     exec(compile(example, "README.md", "exec"), namespace)
-    graph = namespace["graph"]
-    assert "FeatureGroup:default:customers" in graph  # type: ignore[operator]
+    run_id = namespace["run"].id  # type: ignore[attr-defined]
+    run = httpx.get(f"{demo}/v1/runs/{run_id}", timeout=60).json()
+    assert run["status"] == "COMPLETE" and run["metrics"] == {"precision": 0.91, "recall": 0.84}
+    assert [i["name"] for i in run["inputs"]] == ["s3://acme-lake/datasets/churn/2026-11-03/"]
+    assert [o["uid"] for o in run["outputs"]] == ["Model:default:churn-xgb@5"]
+
+
+def runs_commands() -> list[tuple[list[str], list[str]]]:
+    """The ``mllineage`` lines of the Runs section's first ``sh`` block, each with the
+    ``# `` lines the README shows under it."""
+    section = README.split("## Runs: parameters, metrics and drift", 1)[1]
+    block = re.search(r"```sh\n(.*?)```", section, re.DOTALL)
+    assert block is not None
+    commands: list[tuple[list[str], list[str]]] = []
+    for line in block.group(1).splitlines():
+        if line.startswith("# "):
+            commands[-1][1].append(line[2:])
+        elif words := shlex.split(line, comments=True):
+            commands.append((words[1:], []))
+    return commands
+
+
+def test_the_drift_example_prints_what_the_readme_shows(demo: str, tmp_path: Path) -> None:
+    for args, shown in runs_commands():
+        done = subprocess.run(
+            [sys.executable, "-m", "mllineage.cli", *args], cwd=tmp_path, capture_output=True,
+            text=True, env={**os.environ, "MLLINEAGE_URL": demo}, timeout=120,
+        )  # fmt: skip
+        assert done.returncode == (1 if args[0] == "drift" else 0), done.stderr
+        if shown:
+            assert done.stdout.splitlines() == shown
+    assert (tmp_path / "precision.png").stat().st_size > 10_000
+
+
+def test_the_openlineage_facet_example_lands_on_its_run(demo: str) -> None:
+    [example] = [json.loads(b) for b in blocks("json") if '"eventType"' in b]
+    reply = httpx.post(f"{demo}/api/v1/lineage", json=example, timeout=60)
+    assert reply.status_code == 201, reply.text
+    run = httpx.get(f"{demo}/v1/runs/{example['run']['runId']}", timeout=60).json()
+    facet = example["run"]["facets"]["mllineage"]
+    assert run["experiment"] == facet["experiment"] and run["status"] == "COMPLETE"
+    assert run["params"] == facet["params"] and run["metrics"] == facet["metrics"]
+    assert [o["uid"] for o in run["outputs"]] == ["Model:default:models/churn-xgb@5"]

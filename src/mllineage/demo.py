@@ -20,6 +20,7 @@ if TYPE_CHECKING:
     from mllineage.client import LineageClient
 
 DAY = "2026-11-{day:02d}T{hour:02d}:00:00Z"
+CODE = "https://github.com/acme/feature-jobs"
 
 
 def _event(
@@ -74,7 +75,8 @@ def demo_events() -> list[dict[str, Any]]:
 
     return [
         _event(1, 2, entity("FeaturePipeline", "customer-features", growth),
-               [customers_raw, orders_raw], [customers], "fp-customers-1101"),
+               [customers_raw, orders_raw], [customers], "fp-customers-1101",
+               params={"window": "30d"}, code={"repo_url": CODE, "commit": "a1c3e5f"}),
         _event(1, 3, entity("FeaturePipeline", "transaction-features", risk),
                [orders_raw, payments_raw], [transactions], "fp-transactions-1101"),
         _event(1, 4, entity("FeaturePipeline", "payment-risk-features", risk),
@@ -96,16 +98,16 @@ def demo_events() -> list[dict[str, Any]]:
         # Training jobs and model versions.
         _event(1, 9, entity("TrainingJob", "churn-xgb-train", ml), [churn_set_old],
                [model("churn-xgb", 2, ml, lifecycle="retired")], "tj-churn-2",
-               parameters={"max_depth": 6}, metrics={"auc": 0.81}),
+               params={"max_depth": 6}, metrics={"auc": 0.81, "precision": 0.86}),
         _event(3, 9, entity("TrainingJob", "churn-xgb-train", ml), [churn_set],
                [model("churn-xgb", 3, ml, lifecycle="serving")], "tj-churn-3",
-               parameters={"max_depth": 8}, metrics={"auc": 0.86}),
+               params={"max_depth": 8}, metrics={"auc": 0.86, "precision": 0.89}),
         _event(4, 9, entity("TrainingJob", "fraud-gbm-train", risk), [fraud_set],
                [model("fraud-gbm", 1, risk, lifecycle="serving")], "tj-fraud-1",
-               parameters={"n_estimators": 400}, metrics={"precision_at_1pct": 0.72}),
+               params={"n_estimators": 400}, metrics={"precision_at_1pct": 0.72}),
         _event(6, 9, entity("TrainingJob", "churn-xgb-train", ml), [churn_set],
                [model("churn-xgb", 4, ml, lifecycle="serving")], "tj-churn-4",
-               parameters={"max_depth": 10}, metrics={"auc": 0.88}),
+               params={"max_depth": 10}, metrics={"auc": 0.88, "precision": 0.90}),
         _event(5, 9, entity("TrainingJob", "ltv-regressor-train", growth), [ltv_set],
                [model("ltv-regressor", 1, growth, lifecycle="staging")], "tj-ltv-1",
                metrics={"rmse": 41.2}),
@@ -126,7 +128,25 @@ def demo_events() -> list[dict[str, Any]]:
         # The feedback loop: churn-prod's predictions become an engagement feature.
         _event(4, 2, entity("FeaturePipeline", "engagement-features", growth),
                [clicks_raw, predictions_log], [engagement], "fp-engagement-1104"),
+        # The customers pipeline changes (a new commit, a shorter window) on the 29th...
+        _event(29, 20, entity("FeaturePipeline", "customer-features", growth),
+               [customers_raw, orders_raw], [customers], "fp-customers-1129",
+               params={"window": "7d"}, code={"repo_url": CODE, "commit": "9b2d4f7"}),
+        # ...and the daily retrain's precision drops the next day (mllineage drift names it).
+        *(_event(day, 9, entity("TrainingJob", "churn-xgb-train", ml), [churn_set], [],
+                 f"tj-churn-daily-11{day:02d}", experiment="churn-daily-retrain",
+                 params={"max_depth": 10}, metrics={"precision": precision},
+                 env={"python": "3.11.7", "xgboost": "2.1.1"},
+                 code={"repo_url": "https://github.com/acme/churn-model", "commit": "5e8a0d2"})
+          for day, precision in daily_precision().items()),
     ]  # fmt: skip
+
+
+def daily_precision() -> dict[int, float]:
+    """The daily retrain's precision: steady around 0.89 until the 30th (the days the demo's
+    model versions are trained on have runs of their own)."""
+    days = [day for day in range(1, 31) if day not in (1, 3, 6)]
+    return {day: 0.74 if day == 30 else round(0.885 + 0.01 * (day * 7 % 5) / 4, 4) for day in days}
 
 
 SUPERSEDED = DAY.format(day=6, hour=12)

@@ -66,6 +66,10 @@ class WhatIfIn(Strict):
     as_of: Timestamp | None = Field(
         default=None, description="Ask of the graph as it stood then (default: now)"
     )
+    notify: bool = Field(
+        default=False,
+        description="Also send each owner hit a digest (webhooks; needs the write scope)",
+    )
 
 
 @dataclass(frozen=True)

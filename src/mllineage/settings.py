@@ -5,10 +5,11 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Literal
 
-from pydantic import Field, SecretStr
+from pydantic import Field, SecretStr, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from mllineage.domain import DEFAULT_NAMESPACE, NAMESPACE_PATTERN, Kind
+from mllineage.notifications import parse_webhooks
 
 
 def _data_home() -> Path:
@@ -71,6 +72,59 @@ class Settings(BaseSettings):
     api_keys: str | None = Field(None, description='JSON list of {"name", "sha256", "scopes"}')
     api_keys_file: Path | None = None
 
+    # Where a web browser reaches this API: the local Neo4j's Browser fetches its style and
+    # guide from there on connect (local/neo4j.py). Default: http://<host>:<port>.
+    public_url: str | None = Field(None, pattern=r"^https?://[^/?#\s]+(/[^?#\s]*)?$")
+
+    @property
+    def browser_api_url(self) -> str:
+        """``public_url``, or this server's address (a wildcard host seen as 127.0.0.1)."""
+        if self.public_url:
+            return self.public_url.rstrip("/")
+        host = "127.0.0.1" if self.host in ("0.0.0.0", "::", "") else self.host
+        return f"http://{'[' + host + ']' if ':' in host else host}:{self.port}"
+
     # OpenLineage mapping (see openlineage.py).
     openlineage_namespace: str = Field(DEFAULT_NAMESPACE, pattern=NAMESPACE_PATTERN)
     openlineage_default_process_kind: Kind = Kind.FeaturePipeline
+
+    # --- Owner notifications (notifications.py, notifier.py) -----------------------------
+    webhooks: str | None = Field(
+        None,
+        description='JSON object of owner to URL, "*" for the others: {"team-ml": "https://..."}',
+    )
+    webhook_secret: SecretStr | None = Field(
+        None, description="Key of the HMAC-SHA256 signature of every delivery (required)"
+    )
+    webhook_attempts: int = Field(5, ge=1, le=20, description="Tries per delivery")
+    webhook_backoff_seconds: float = Field(
+        1.0, gt=0, description="Wait before the 2nd try; doubles at each try"
+    )
+    webhook_timeout_seconds: float = Field(10.0, gt=0, description="Per try")
+    webhook_queue: int = Field(1000, ge=1, description="Notifications waiting; beyond, dropped")
+
+    @model_validator(mode="after")
+    def _webhooks_are_signed_urls(self) -> Settings:
+        if self.webhooks:
+            parse_webhooks(self.webhooks)
+            if self.webhook_secret is None or not self.webhook_secret.get_secret_value():
+                raise ValueError(
+                    "MLLINEAGE_WEBHOOKS needs MLLINEAGE_WEBHOOK_SECRET: every delivery is signed"
+                )
+        return self
+
+    @property
+    def webhook_routes(self) -> dict[str, str]:
+        return parse_webhooks(self.webhooks) if self.webhooks else {}
+
+    # --- Kafka -------------------------------------------------------------------------
+    # The local broker (``mllineage kafka start``), provisioned like the local Neo4j.
+    kafka_version: str = Field(
+        "[4.1.0,4.2.0)", description="Maven version (or range) of org.apache.kafka:kafka_2.13"
+    )
+    kafka_cache_dir: Path = Field(default_factory=lambda: _cache_home() / "kafka")
+    kafka_instance_dir: Path = Field(default_factory=lambda: _data_home() / "kafka")
+    kafka_port: int = Field(9092, ge=1, le=65535, description="The local broker's client port")
+    kafka_controller_port: int = Field(9093, ge=1, le=65535)
+    kafka_heap: str = "512m"
+    kafka_start_timeout: float = 120.0

@@ -145,6 +145,7 @@ def impact_report(
                 live=uid in live,
                 deprecated=nodes[uid].deprecated,
                 replaced_by=nodes[uid].replaced_by,
+                retired=nodes[uid].retired,
             )
             for uid in chosen
         ]

@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import Any, Generic, TypeVar
 
 from pydantic import BaseModel, Field
 
@@ -95,6 +96,7 @@ class ImpactItem(BaseModel):
     )
     deprecated: bool = False
     replaced_by: str | None = None
+    retired: bool = Field(default=False, description="Retired (only with include_retired)")
 
 
 class ImpactReport(BaseModel):
@@ -124,6 +126,22 @@ class WhatIfReport(BaseModel):
     endpoints: list[WhatIfItem]
     models: list[WhatIfItem]
     owners: list[str] = Field(description="Owners of the endpoints and models hit")
+
+
+M = TypeVar("M", bound=BaseModel)
+
+
+@dataclass(frozen=True, slots=True)
+class Serialized(Generic[M]):
+    """A reply already in the JSON form of ``model`` (its schema is the contract), built by
+    the store straight from what Neo4j returned: validating a big walk node by node, then
+    serializing it, cost more than the query's own Python. ``parse`` gives the model."""
+
+    model: type[M]
+    json: bytes
+
+    def parse(self) -> M:
+        return self.model.model_validate_json(self.json)
 
 
 class RunOut(BaseModel):

@@ -11,6 +11,7 @@ from hypothesis import strategies as st
 from neo4j import Driver
 
 from mllineage.domain import ARTIFACT_KINDS, PROCESS_KINDS, Kind
+from mllineage.views import LineageGraph
 from tests.events import entity, event, feature_store_events
 
 ARTIFACTS = sorted(ARTIFACT_KINDS - {Kind.Feature})
@@ -238,6 +239,31 @@ def test_walked_nodes_show_what_their_entity_shows(api: httpx.Client) -> None:
         assert {k: v for k, v in node.items() if k != "depth"} == shown
     report = api.get("/v1/impact", params={"uid": root}).json()
     assert report["root"] == {k: v for k, v in body["root"].items() if k != "depth"}
+
+
+def test_a_walk_is_sent_as_its_model_would_send_it(api: httpx.Client) -> None:
+    """The store writes a walk's JSON itself, unvalidated (views.Serialized): it must be
+    LineageGraph's own JSON byte for byte, runs, deprecation and retirement times included,
+    and the question routes that share it too."""
+    assert api.post("/v1/events", json={"events": scenario()}).status_code == 200
+    old, new = uid("Model", "churn-xgb@2"), uid("Model", "churn-xgb@3")
+    deprecated = {"reason": "superseded", "replaced_by": new}
+    assert api.post(f"/v1/entities/{old}/deprecate", json=deprecated).status_code == 200
+    assert api.post(f"/v1/entities/{old}/retire", json={"reason": "gone"}).status_code == 200
+    root = uid("DataSource", "s3://acme/raw/customers/")
+    for params in ({"direction": "both"}, {"direction": "both", "include_retired": "true"}):
+        reply = api.get("/v1/lineage", params={"uid": root, **params})
+        assert reply.status_code == 200 and reply.headers["content-type"] == "application/json"
+        walked = LineageGraph.model_validate_json(reply.content)
+        assert reply.content == walked.model_dump_json().encode()
+    assert any(n.retired_at and n.deprecated_at for n in walked.nodes)
+    assert any(n.run for n in walked.nodes)
+    asked = api.get(
+        "/v1/questions/models-of-feature-group", params={"uid": uid("FeatureGroup", "customers")}
+    )
+    assert (
+        asked.content == LineageGraph.model_validate_json(asked.content).model_dump_json().encode()
+    )
 
 
 def test_impact_report(api: httpx.Client) -> None:

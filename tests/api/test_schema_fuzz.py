@@ -39,7 +39,11 @@ OPERATIONS = [
     "GET /v1/questions/{question}", "POST /api/v1/lineage", "POST /api/v1/lineage/batch",
     "POST /v1/entities/{uid}/deprecate", "POST /v1/entities/{uid}/retire",
     "POST /v1/entities/{uid}/restore", "DELETE /v1/entities/{uid}", "POST /v1/edges/end",
-    "POST /v1/impact/what-if",
+    # reports and notifications
+    "GET /v1/reports", "GET /v1/reports/orphans", "GET /v1/reports/deprecated-in-use",
+    "GET /v1/reports/duplicate-features", "GET /v1/reports/skew", "GET /v1/notifications",
+    "POST /v1/impact/what-if", "GET /v1/runs", "GET /v1/runs/{run_id}", "GET /v1/experiments",
+    "GET /browser/style.grass", "GET /browser/guide.html",
 ]  # fmt: skip
 
 

@@ -21,16 +21,17 @@ NAMES = schema_names(read_schema())
 
 
 def schema_objects(driver: Driver) -> list[tuple[str, str]]:
-    """(name, state) of every index on :Entity, the constraint's own index included."""
+    """(name, state) of every index on :Entity and :Run, the constraints' own included."""
     records, _, _ = driver.execute_query(
-        "SHOW INDEXES YIELD name, state, labelsOrTypes WHERE labelsOrTypes = ['Entity'] "
-        "RETURN name, state ORDER BY name"
+        "SHOW INDEXES YIELD name, state, labelsOrTypes "
+        "WHERE labelsOrTypes IN [['Entity'], ['Run']] RETURN name, state ORDER BY name"
     )
     return [(r["name"], r["state"]) for r in records]
 
 
 def drop_schema(driver: Driver) -> None:
-    driver.execute_query("DROP CONSTRAINT entity_uid IF EXISTS")
+    for constraint in ("entity_uid", "run_id"):
+        driver.execute_query(f"DROP CONSTRAINT {constraint} IF EXISTS")
     for name in NAMES:
         driver.execute_query(f"DROP INDEX {name} IF EXISTS")
     assert schema_objects(driver) == []
@@ -49,7 +50,10 @@ def test_the_schema_ships_in_the_package_and_may_be_overridden(tmp_path: Path) -
     statements = read_schema()
     assert any("REQUIRE n.uid IS UNIQUE" in s for s in statements)
     assert all(";" not in s and not s.startswith("//") for s in statements)
-    assert {"entity_uid", "entity_kind_namespace", "entity_name_text", "entity_owner"} == NAMES
+    assert {
+        "entity_uid", "entity_kind_namespace", "entity_name_text", "entity_owner",
+        "run_id", "run_process_started", "run_experiment",
+    } == NAMES  # fmt: skip
     other = tmp_path / "schema.cypher"
     other.write_text("// one index\nCREATE INDEX a IF NOT EXISTS FOR (n:Entity) ON (n.a);\n")
     assert read_schema(other) == ["CREATE INDEX a IF NOT EXISTS FOR (n:Entity) ON (n.a)"]
@@ -67,9 +71,11 @@ def test_schema_applies_idempotently(settings: Settings, neo4j_driver: Driver) -
     assert sorted(names) == sorted(set(names)), "an index was created twice"
     constraints, _, _ = neo4j_driver.execute_query(
         "SHOW CONSTRAINTS YIELD labelsOrTypes, properties, type "
-        "WHERE labelsOrTypes = ['Entity'] RETURN properties, type"
+        "RETURN labelsOrTypes, properties, type ORDER BY properties"
     )
-    assert [(c["properties"], c["type"]) for c in constraints] == [(["uid"], "UNIQUENESS")]
+    assert [(c["labelsOrTypes"], c["properties"], c["type"]) for c in constraints] == [
+        (["Run"], ["id"], "UNIQUENESS"), (["Entity"], ["uid"], "UNIQUENESS")
+    ]  # fmt: skip
 
 
 def test_healthz_and_readyz(live_server: LocalApi) -> None:
@@ -96,7 +102,7 @@ def test_readiness_only_reads(settings: Settings, neo4j_driver: Driver) -> None:
             reasons
             == [
                 "schema objects not online: entity_kind_namespace, entity_name_text, "
-                "entity_owner, entity_uid"
+                "entity_owner, entity_uid, run_experiment, run_id, run_process_started"
             ]
             * 3
         )

@@ -7,16 +7,19 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
-from neo4j import AsyncGraphDatabase
 
+from mllineage.api import browser as neo4j_browser
 from mllineage.api import docs, entities, health, ingest, lifecycle, lineage, openlineage, runs
+from mllineage.api import notifications as notification_routes
+from mllineage.api import reports as report_routes
 from mllineage.api.compression import GunzipBody
 from mllineage.api.errors import install_error_handlers
 from mllineage.api.guard import Authenticate
 from mllineage.api.limits import BodySizeLimit
 from mllineage.auth import KeyRing, load_keys, redact_access_log
+from mllineage.notifier import Notifier
 from mllineage.settings import Settings
-from mllineage.store import Store
+from mllineage.store import open_store
 
 log = logging.getLogger("mllineage")
 
@@ -41,29 +44,17 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        driver = AsyncGraphDatabase.driver(
-            settings.neo4j_uri,
-            auth=(settings.neo4j_user, settings.neo4j_password.get_secret_value()),
-            max_transaction_retry_time=settings.neo4j_retry_seconds,
-            connection_timeout=settings.neo4j_connection_timeout,
-            connection_acquisition_timeout=settings.neo4j_connection_timeout,
-        )
-        store = Store(
-            driver,
-            settings.neo4j_database,
-            settings.schema_file,
-            settings.write_queue_seconds,
-            uri=settings.neo4j_uri,
-        )
-        # Applies the schema, or starts anyway while Neo4j is not usable yet: /readyz says
-        # why (503) and the store applies the schema by itself once Neo4j is back.
-        await store.start()
-        app.state.store = store
-        try:
-            yield
-        finally:
-            await store.close()
-            await driver.close()
+        async with open_store(settings) as store:
+            app.state.store = store
+            # Owner notifications: a background sender, only when webhooks are configured.
+            app.state.notifier = Notifier(settings, store) if settings.webhooks else None
+            if app.state.notifier:
+                app.state.notifier.start()
+            try:
+                yield
+            finally:
+                if app.state.notifier:
+                    await app.state.notifier.stop()
 
     app = FastAPI(
         title="mllineage",
@@ -84,4 +75,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     install_error_handlers(app)
     for module in (health, ingest, lifecycle, entities, lineage, runs, openlineage):
         app.include_router(module.router)
+    app.include_router(report_routes.router)
+    app.include_router(notification_routes.router)
+    # The Neo4j Browser's style and guide: open, static, with CORS (api/browser.py).
+    app.include_router(neo4j_browser.router)
     return app

@@ -6,13 +6,17 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Path, Query
+from fastapi import APIRouter, Depends, Path, Query, Request
 
 from mllineage.api.body import StrictJsonRoute
 from mllineage.api.deps import SettingsDep, StoreDep, require
+from mllineage.api.guard import authorize
 from mllineage.api.limits import refuse_future_times
+from mllineage.api.notifications import NotifierDep
 from mllineage.domain import MAX_LIMIT, MAX_NAME_LENGTH, Timestamp
-from mllineage.lifecycle import DeprecateIn, EndEdgesIn, RestoreIn, RetireIn, View, WhatIfIn
+from mllineage.errors import InvalidInput
+from mllineage.lifecycle import LIVE, DeprecateIn, EndEdgesIn, RestoreIn, RetireIn, View, WhatIfIn
+from mllineage.notifier import Job
 from mllineage.settings import Settings
 from mllineage.views import WhatIfReport
 
@@ -53,10 +57,16 @@ def _event_time(given: datetime | None, settings: Settings) -> datetime:
     responses=ERRORS,
 )
 async def deprecate(
-    uid: EntityUid, body: DeprecateIn, store: StoreDep, settings: SettingsDep
+    uid: EntityUid,
+    body: DeprecateIn,
+    store: StoreDep,
+    settings: SettingsDep,
+    notifier: NotifierDep,
 ) -> dict[str, Any]:
     at = _event_time(body.event_time, settings)
     await store.deprecate(uid, reason=body.reason, replaced_by=body.replaced_by, at=at)
+    if notifier:  # still live: the notifier asks what it feeds
+        notifier.submit(Job("deprecated", [uid], at, body.reason))
     return {"uid": uid, "event_time": at}
 
 
@@ -67,10 +77,19 @@ async def deprecate(
     responses=ERRORS,
 )
 async def retire(
-    uid: EntityUid, body: RetireIn, store: StoreDep, settings: SettingsDep
+    uid: EntityUid,
+    body: RetireIn,
+    store: StoreDep,
+    settings: SettingsDep,
+    notifier: NotifierDep,
 ) -> dict[str, Any]:
     at = _event_time(body.event_time, settings)
+    # Once retired it feeds nothing live: what it feeds is asked first (one read walk, only
+    # when webhooks are configured); the sending happens in the background.
+    hit = await store.what_if([uid], view=LIVE, limit=MAX_LIMIT) if notifier else None
     await store.retire(uid, reason=body.reason, at=at)
+    if notifier and hit:
+        notifier.submit(Job("retired", [uid], at, body.reason, hit))
     return {"uid": uid, "event_time": at}
 
 
@@ -117,5 +136,15 @@ async def end_edges(body: EndEdgesIn, store: StoreDep, settings: SettingsDep) ->
     dependencies=[require("read")],
     responses=ERRORS,
 )
-async def what_if(body: WhatIfIn, store: StoreDep) -> WhatIfReport:
-    return await store.what_if(body.retire, view=View(body.as_of), limit=MAX_LIMIT)
+async def what_if(
+    body: WhatIfIn, store: StoreDep, request: Request, notifier: NotifierDep
+) -> WhatIfReport:
+    if body.notify:
+        # Telling owners is acting on their behalf: it takes the write scope.
+        authorize(request.app.state.keyring, request.headers.get("authorization"), "write")
+        if notifier is None:
+            raise InvalidInput("notify: no webhook is configured (set MLLINEAGE_WEBHOOKS)")
+    report = await store.what_if(body.retire, view=View(body.as_of), limit=MAX_LIMIT)
+    if notifier and body.notify:
+        notifier.submit(Job("what-if", report.retire, body.as_of, None, report))
+    return report

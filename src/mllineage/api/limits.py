@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 from collections.abc import Iterable
-from datetime import UTC, datetime, timedelta
+from datetime import datetime
 
 from fastapi.exceptions import RequestValidationError
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from mllineage.api.errors import error_response
-from mllineage.domain import LineageEvent
+from mllineage.intake import future_time_errors
 
 
 class BodyTooLarge(Exception):
@@ -74,36 +74,7 @@ class BodySizeLimit:
 def refuse_future_times(
     times: Iterable[tuple[tuple[str | int, ...], datetime | None]], skew: float
 ) -> None:
-    """422 for any event time more than ``skew`` seconds ahead of the server's clock.
-
-    The newest event time wins a node's properties, so an event dated 2999 would make them
-    unchangeable by every real event after it. ``times`` are (location in the body, time).
-    """
-    now = datetime.now(UTC)
-    latest = now + timedelta(seconds=skew)
-    errors = [
-        {
-            "type": "value_error",
-            "loc": ("body", *loc),
-            "msg": f"{at.isoformat()} is more than {skew:g} s ahead of the server's clock "
-            f"({now.isoformat(timespec='seconds')}); send the time the event happened "
-            "(MLLINEAGE_MAX_CLOCK_SKEW_SECONDS sets the tolerance)",
-            "input": at.isoformat(),
-        }
-        for loc, at in times
-        if at is not None and at > latest
-    ]
-    if errors:
-        raise RequestValidationError(errors)
-
-
-Located = tuple[tuple[str | int, ...], datetime]
-
-
-def event_times(event: LineageEvent, at: tuple[str | int, ...] = ()) -> list[Located]:
-    """An event's times with their places in the body (``at`` is the event's, with the tag
-    of its union as pydantic gives it): its ``event_time`` and its run's times."""
-    times: list[Located] = [((*at, "event_time"), event.event_time)]
-    if event.run is not None:
-        times += [((*at, "run", name), time) for name, time in event.run.times().items()]
-    return times
+    """422 for any event time more than ``skew`` seconds ahead of the server's clock
+    (``intake.future_time_errors``); ``times`` are (location in the body, time)."""
+    if errors := future_time_errors(times, skew):
+        raise RequestValidationError([{**e, "loc": ("body", *e["loc"])} for e in errors])

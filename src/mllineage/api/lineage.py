@@ -5,7 +5,7 @@ from __future__ import annotations
 from enum import StrEnum
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Query
+from fastapi import APIRouter, Query, Response
 from pydantic import BeforeValidator
 
 from mllineage.api.deps import StoreDep, require
@@ -22,7 +22,7 @@ from mllineage.domain import (
 )
 from mllineage.errors import InvalidInput
 from mllineage.traversal import QUESTIONS, Direction
-from mllineage.views import ImpactReport, LineageGraph
+from mllineage.views import ImpactReport, LineageGraph, Serialized
 
 router = APIRouter(prefix="/v1", tags=["lineage"], dependencies=[require("read")])
 
@@ -47,8 +47,16 @@ Kinds = Annotated[
 QuestionName = StrEnum("QuestionName", {name: name for name in QUESTIONS})  # type: ignore[misc]
 
 
+def json_reply(reply: Serialized[Any]) -> Response:
+    """The store's ready JSON, sent as it is (the route's ``response_model`` documents it)."""
+    return Response(reply.json, media_type="application/json")
+
+
 @router.get(
-    "/lineage", summary="Walk upstream, downstream or both from a node", responses=NOT_FOUND
+    "/lineage",
+    summary="Walk upstream, downstream or both from a node",
+    responses=NOT_FOUND,
+    response_model=LineageGraph,
 )
 async def lineage(
     store: StoreDep,
@@ -58,8 +66,8 @@ async def lineage(
     depth: Depth = DEFAULT_WALK_DEPTH,
     kinds: Kinds = None,
     limit: Limit = DEFAULT_LIMIT,
-) -> LineageGraph:
-    return await store.lineage(
+) -> Response:
+    reply = await store.lineage(
         uid,
         direction=direction,
         depth=depth,
@@ -67,6 +75,7 @@ async def lineage(
         limit=limit,
         view=view,
     )
+    return json_reply(reply)
 
 
 @router.get(
@@ -90,6 +99,7 @@ async def impact(
     "/questions/{question}",
     summary="A feature-owner question: " + "; ".join(q.summary for q in QUESTIONS.values()),
     responses={**NOT_FOUND, 422: {"description": "The uid is not of the kind the question asks"}},
+    response_model=LineageGraph,
 )
 async def ask(
     store: StoreDep,
@@ -98,14 +108,14 @@ async def ask(
     uid: RootUid,
     depth: Depth = DEFAULT_IMPACT_DEPTH,
     limit: Limit = DEFAULT_LIMIT,
-) -> LineageGraph:
+) -> Response:
     asked = QUESTIONS[question.value]
     kind = parse_uid(uid)[0]
     if kind is not asked.root:
         raise InvalidInput(
             f"uid: {question.value} starts from a {asked.root}, but {uid!r} is a {kind}"
         )
-    return await store.lineage(
+    reply = await store.lineage(
         uid,
         direction=asked.direction,
         depth=depth,
@@ -113,3 +123,4 @@ async def ask(
         limit=limit,
         view=view,
     )
+    return json_reply(reply)

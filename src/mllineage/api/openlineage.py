@@ -17,10 +17,11 @@ from mllineage.api.body import StrictJsonRoute
 from mllineage.api.deps import SettingsDep, StoreDep, require
 from mllineage.api.errors import validation_message
 from mllineage.api.ingest import WRITE_ERRORS
-from mllineage.api.limits import Located, refuse_future_times
+from mllineage.api.limits import refuse_future_times
 from mllineage.domain import MAX_EVENTS_PER_REQUEST, GraphUpsert, LineageEvent
 from mllineage.events import to_delta
-from mllineage.openlineage import DatasetEvent, JobEvent, OpenLineageEvent, RunEvent, to_native
+from mllineage.intake import from_openlineage, openlineage_times
+from mllineage.openlineage import DatasetEvent, JobEvent, OpenLineageEvent, RunEvent
 from mllineage.settings import Settings
 from mllineage.views import WriteSummary
 
@@ -42,12 +43,8 @@ def _native(event: Any, settings: Settings) -> LineageEvent | GraphUpsert:
             if isinstance(event, RunEvent | JobEvent | DatasetEvent)
             else _EVENT.validate_python(event)
         )
-        native = to_native(
-            parsed,
-            namespace=settings.openlineage_namespace,
-            default_process=settings.openlineage_default_process_kind,
-        )
-        refuse_future_times(_times(parsed, native), settings.max_clock_skew_seconds)
+        native = from_openlineage(parsed, settings)
+        refuse_future_times(openlineage_times(parsed, native), settings.max_clock_skew_seconds)
         return native
     except ValidationError as exc:
         raise RequestValidationError(
@@ -75,26 +72,6 @@ class BatchSummary(WriteSummary):
     status: Literal["success", "partial_success"]
     summary: BatchCounts
     failed_events: list[FailedEvent] = Field(default_factory=list)
-
-
-# Where the native run's times come from in an OpenLineage event.
-_RUN_TIME_FIELDS = {
-    "nominal_start_time": ("run", "facets", "nominalTime", "nominalStartTime"),
-    "nominal_end_time": ("run", "facets", "nominalTime", "nominalEndTime"),
-}
-
-
-def _times(
-    event: RunEvent | JobEvent | DatasetEvent, native: LineageEvent | GraphUpsert
-) -> list[Located]:
-    """The event's times, each with its place in the event, to check against the clock."""
-    times: list[Located] = [(("eventTime",), event.eventTime)]
-    if isinstance(native, LineageEvent) and native.run is not None:
-        times += [
-            (("run", *_RUN_TIME_FIELDS.get(name, ("run", name))), time)  # "run": the union's tag
-            for name, time in native.run.times().items()
-        ]
-    return times
 
 
 @router.post(

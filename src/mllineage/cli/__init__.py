@@ -1,4 +1,5 @@
-"""The ``mllineage`` command: serve the API, manage the local Neo4j, and talk to the service.
+"""The ``mllineage`` command: serve the API, manage the local Neo4j and Kafka, consume a topic,
+and talk to the service.
 
 The commands that talk to the service are a thin layer over ``mllineage.client``: they ask it
 and format its answers. They find the service from ``--url`` or ``MLLINEAGE_URL`` and the
@@ -12,13 +13,21 @@ import sys
 
 import typer
 
-from mllineage.cli import lifecycle, lineage, local
+from mllineage.cli import kafka, lifecycle, lineage, local, runs
+from mllineage.cli import reports as report_commands
 from mllineage.cli.common import api_error_text, app
 from mllineage.client import LineageAPIError
-from mllineage.local import Neo4jLocalError
+from mllineage.local import LocalServerError
 
 __all__ = ["app", "main"]
-_COMMANDS = (lifecycle, lineage, local)  # imported for the commands they add to ``app``
+_COMMANDS = (
+    kafka,
+    lifecycle,
+    lineage,
+    local,
+    runs,
+)  # imported for the commands they add to ``app``
+_REPORT_COMMANDS = report_commands  # imported for the command it adds
 
 
 def main() -> None:
@@ -29,6 +38,6 @@ def main() -> None:
     except LineageAPIError as exc:
         typer.echo(api_error_text(exc), err=True)
         sys.exit(1)
-    except Neo4jLocalError as exc:
+    except LocalServerError as exc:
         typer.echo(f"error: {exc}", err=True)
         sys.exit(1)

@@ -6,6 +6,8 @@
         lineage.ingest("events.jsonl")                     # files; goes on past bad batches
         lineage.get_models_from_feature_group("customers") # a DataFrame
         graph = lineage.to_networkx("Model:default:churn-xgb@3", direction="upstream")
+        with lineage.track("TrainingJob", "train", inputs=["churn-set"]) as run:
+            run.log_metrics({"precision": 0.91})           # START, then COMPLETE or FAIL
 
 Every failed call raises ``LineageAPIError`` with the HTTP status, the server's message and
 its structured problems.
@@ -15,6 +17,7 @@ from mllineage.client.core import BATCH_SIZE, LineageClient, is_uid
 from mllineage.client.errors import LineageAPIError, Problem
 from mllineage.client.frames import IMPACT_COLUMNS, NODE_COLUMNS
 from mllineage.client.ingest import Failed, IngestReport, Item, is_openlineage, read_events
+from mllineage.client.tracking import TrackedRun, TrackingWarning
 from mllineage.client.transport import DEFAULT_URL
 
 __all__ = [
@@ -28,6 +31,8 @@ __all__ = [
     "LineageAPIError",
     "LineageClient",
     "Problem",
+    "TrackedRun",
+    "TrackingWarning",
     "is_openlineage",
     "is_uid",
     "read_events",

@@ -10,11 +10,12 @@ import re
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import networkx as nx
 import pandas as pd
 
+from mllineage import pictures
 from mllineage.client.errors import LineageAPIError
 from mllineage.client.frames import (
     ENTITY_COLUMNS,
@@ -24,6 +25,8 @@ from mllineage.client.frames import (
     what_if_frame,
 )
 from mllineage.client.ingest import IngestReport, send
+from mllineage.client.runs import RunReads
+from mllineage.client.tracking import Input, TrackedRun
 from mllineage.client.transport import Transport
 from mllineage.domain import (
     DEFAULT_IMPACT_DEPTH,
@@ -35,7 +38,12 @@ from mllineage.domain import (
     make_uid,
     parse_uid,
 )
+from mllineage.pictures import MAX_NODES
+from mllineage.reports import COLUMNS, Report, flatten
 from mllineage.traversal import QUESTIONS
+
+if TYPE_CHECKING:
+    from matplotlib.figure import Figure
 
 BATCH_SIZE = 500
 
@@ -66,7 +74,7 @@ def _uid(kind: Kind, uid_or_name: str, namespace: str) -> str:
     return make_uid(kind, namespace, uid_or_name)
 
 
-class LineageClient:
+class LineageClient(RunReads):
     """Synchronous client of one mllineage service."""
 
     def __init__(
@@ -390,3 +398,86 @@ class LineageClient:
     ) -> pd.DataFrame:
         """``feature`` is ``<group>.<feature>`` or its full uid."""
         return self._ask("models-using-feature", feature, namespace, **view)
+
+    # --- governance reports (see mllineage.reports for what each means) ------------------
+
+    def report_items(
+        self,
+        name: str,
+        namespace: str | None = None,
+        owner: str | None = None,
+        as_of: str | None = None,
+    ) -> list[dict[str, Any]]:
+        """Every item of the report ``name`` (all pages), as the API answers them."""
+        params: dict[str, Any] = {"namespace": namespace, "owner": owner, "as_of": as_of}
+        params = {k: v for k, v in params.items() if v} | {"limit": MAX_PAGE}
+        items: list[dict[str, Any]] = []
+        while True:
+            page = self._call("GET", f"/v1/reports/{name}", params=params)
+            items += page["items"]
+            if not page["next_cursor"]:
+                return items
+            params["cursor"] = page["next_cursor"]
+
+    def report(
+        self,
+        name: str,
+        namespace: str | None = None,
+        owner: str | None = None,
+        as_of: str | None = None,
+    ) -> pd.DataFrame:
+        """The report ``name`` (``orphans``, ``deprecated-in-use``, ``duplicate-features``,
+        ``skew``) as a DataFrame: one row per item, or per listed thing of an item (a
+        consumer, a duplicate, a skewed feature)."""
+        items = self.report_items(name, namespace, owner, as_of)
+        report = Report(name)
+        return frame(flatten(report, items), COLUMNS[report])
+
+    # --- pictures (mllineage.pictures: left to right by depth, coloured as in the Browser) --
+
+    def lineage_picture(
+        self, uid: str, max_nodes: int = MAX_NODES, **walk: Any
+    ) -> pictures.Picture:
+        """The walk from ``uid`` (options as ``lineage_graph``'s) as a picture to render."""
+        answer = self.lineage_graph(uid, **walk)
+        return pictures.from_lineage(answer, walk.get("direction", "downstream"), max_nodes)
+
+    def impact_picture(
+        self, uid: str, max_nodes: int = MAX_NODES, **options: Any
+    ) -> pictures.Picture:
+        """The impact report of ``uid`` (options as ``impact_report``'s) as a picture."""
+        return pictures.from_impact(self.impact_report(uid, **options), max_nodes)
+
+    def plot_lineage(
+        self, uid: str, path: Path | str | None = None, impact: bool = False, **options: Any
+    ) -> Figure:
+        """A matplotlib Figure of the walk from ``uid`` (or of its impact report with
+        ``impact=True``); written to ``path`` too when given (``.png``, ``.svg``, or the
+        Mermaid and DOT texts: ``.mmd``, ``.md``, ``.dot``). At most ``max_nodes`` (300)
+        are drawn, the nearest; the figure's note says when more were found."""
+        make = self.impact_picture if impact else self.lineage_picture
+        picture = make(uid, **options)
+        if path is not None:
+            pictures.write(picture, path)
+        return pictures.figure(picture)
+
+    # --- tracking a run from the program that runs it (logic in tracking.py) ------------
+
+    def track(
+        self,
+        kind: str,
+        name: str,
+        inputs: Iterable[Input] = (),
+        experiment: str | None = None,
+        namespace: str = "default",
+        run_id: str | None = None,
+        spool: Path | str | None = None,
+    ) -> TrackedRun:
+        """A context manager that records one run of the process ``kind``/``name``: START on
+        enter with ``inputs`` (uids, names of one entity each, or entity dicts), COMPLETE on
+        exit with what the block logged and added, or FAIL with the error (re-raised); the
+        environment and git state are captured. Entering raises on bad input (a 4xx);
+        afterwards nothing raises: an unreachable service spools the events to ``spool``
+        (``MLLINEAGE_SPOOL``, ``~/.local/share/mllineage/spool.jsonl``) with a warning.
+        ``run_id`` defaults to a fresh UUID."""
+        return TrackedRun(self, kind, name, inputs, experiment, namespace, run_id, spool)

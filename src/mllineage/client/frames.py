@@ -15,7 +15,10 @@ NODE_COLUMNS = [*ENTITY_COLUMNS, "depth"]
 IMPACT_COLUMNS = ["role", *NODE_COLUMNS, "path", "live", "deprecated"]
 WHAT_IF_COLUMNS = ["role", *NODE_COLUMNS, "loses", "replacement", "path"]
 IMPACT_ROLES = ("models", "endpoints", "training_jobs")
-TEXT_COLUMNS = frozenset({"role", *ENTITY_COLUMNS, "loses", "replacement"})
+TEXT_COLUMNS = frozenset({"role", *ENTITY_COLUMNS, "loses", "replacement"}) | frozenset(
+    # the reports' (mllineage.reports.COLUMNS)
+    {"replaced_by", "reason", "consumer_owner", "duplicate_owner", "endpoint_owner", "model_owner"}
+)
 
 
 def frame(rows: list[dict[str, Any]], columns: list[str]) -> pd.DataFrame:

@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING
 import httpx
 from pydantic import SecretStr
 
-from mllineage.local.neo4j import free_port
+from mllineage.local.java import free_port
 from mllineage.settings import Settings
 
 if TYPE_CHECKING:

@@ -7,7 +7,7 @@ one concern each; ``facade.Store`` composes them for the API.
 
 from mllineage.store import queries
 from mllineage.store.database import Database
-from mllineage.store.facade import Store
+from mllineage.store.facade import Store, open_store
 from mllineage.store.rows import decode_cursor, edge_rows, encode_cursor, entity_fields, node_rows
 
 __all__ = [
@@ -18,5 +18,6 @@ __all__ = [
     "encode_cursor",
     "entity_fields",
     "node_rows",
+    "open_store",
     "queries",
 ]

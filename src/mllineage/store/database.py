@@ -15,8 +15,16 @@ from contextlib import asynccontextmanager
 from typing import Any, TypeVar
 from urllib.parse import urlsplit
 
-from neo4j import AsyncDriver, AsyncManagedTransaction, Record
+from neo4j import (
+    READ_ACCESS,
+    AsyncDriver,
+    AsyncManagedTransaction,
+    AsyncSession,
+    NotificationMinimumSeverity,
+    Record,
+)
 from neo4j.exceptions import (
+    DriverError,
     IncompleteCommit,
     Neo4jError,
     ServiceUnavailable,
@@ -135,13 +143,38 @@ class Database:
         ):
             return await session.execute_write(work)
 
+    def _read_session(self) -> AsyncSession:
+        """A session for reads, without the server's notifications: the property projection
+        names keys that a young database may not have yet (see ``queries.properties_of``)."""
+        return self.driver.session(
+            database=self.name,
+            default_access_mode=READ_ACCESS,
+            notifications_min_severity=NotificationMinimumSeverity.OFF,
+        )
+
     async def read(self, work: Work[T]) -> T:
         """Run ``work`` in one read transaction (reads are not queued)."""
-        async with (
-            self.errors_as_unavailable(),
-            self.driver.session(database=self.name) as session,
-        ):
+        async with self.errors_as_unavailable(), self._read_session() as session:
             return await session.execute_read(work)
+
+    async def read_one(self, query: str, **params: Any) -> Record | None:
+        """The one record of a read that is a single statement, or None when it returns none.
+
+        Auto-commit: RUN and PULL go out together, one round trip, where a managed
+        transaction adds BEGIN and COMMIT; one statement sees one consistent snapshot either
+        way. A failure the driver would retry goes to ``read`` once, which retries it.
+        """
+        async with self.errors_as_unavailable():
+            try:
+                async with self._read_session() as session:
+                    return await (await session.run(query, params)).single()
+            except Neo4jError as exc:
+                if not exc.is_retryable():
+                    raise
+            except DriverError as exc:
+                if not exc.is_retryable():
+                    raise
+        return await self.read(lambda tx: single_or_none(tx, query, **params))
 
     async def run(self, query: str, **params: Any) -> list[Record]:
         """One statement in a transaction of its own (schema commands, ``SHOW INDEXES``)."""

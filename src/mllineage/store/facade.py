@@ -6,16 +6,22 @@ walks, schema, lifecycle); a new concern (runs) adds such a module and a method 
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from neo4j import AsyncDriver
+from neo4j import AsyncDriver, AsyncGraphDatabase
 
 from mllineage.domain import EdgeIn, Kind
 from mllineage.events import GraphDelta
 from mllineage.lifecycle import LIVE, View
+from mllineage.reports import Report, ReportPage
+from mllineage.settings import Settings
 from mllineage.store import lifecycle, queries, reads, runs, schema, walks, writes
+from mllineage.store import notifications as notification_records
+from mllineage.store import reports as report_pages
 from mllineage.store.database import Database
 from mllineage.traversal import Direction
 from mllineage.views import (
@@ -26,6 +32,7 @@ from mllineage.views import (
     LineageGraph,
     RunDetail,
     RunPage,
+    Serialized,
     WhatIfReport,
     WriteSummary,
 )
@@ -104,7 +111,7 @@ class Store:
         kinds: frozenset[Kind] | None,
         limit: int,
         view: View = LIVE,
-    ) -> LineageGraph:
+    ) -> Serialized[LineageGraph]:
         return await walks.lineage(
             self.db, uid, direction=direction, depth=depth, kinds=kinds, limit=limit, view=view
         )
@@ -136,6 +143,34 @@ class Store:
     async def what_if(self, retire: list[str], *, view: View, limit: int) -> WhatIfReport:
         return await lifecycle.what_if(self.db, retire, view=view, limit=limit)
 
+    # --- reports ------------------------------------------------------------------------
+
+    async def report(
+        self,
+        name: Report,
+        *,
+        namespace: str | None,
+        owner: str | None,
+        limit: int,
+        cursor: str | None,
+        view: View = LIVE,
+    ) -> ReportPage:
+        return await report_pages.report(
+            self.db, name, namespace=namespace, owner=owner, limit=limit, cursor=cursor, view=view
+        )
+
+    # --- owner notifications ------------------------------------------------------------
+
+    async def record_notification(self, fields: dict[str, Any]) -> None:
+        await notification_records.record(self.db, fields)
+
+    async def notifications(
+        self, *, owner: str | None, status: str | None, limit: int, cursor: str | None
+    ) -> tuple[list[dict[str, Any]], str | None]:
+        return await notification_records.records(
+            self.db, owner=owner, status=status, limit=limit, cursor=cursor
+        )
+
     # --- runs ---------------------------------------------------------------------------
 
     async def list_runs(
@@ -148,3 +183,35 @@ class Store:
 
     async def experiments(self, *, limit: int) -> ExperimentList:
         return await runs.experiments(self.db, limit=limit)
+
+
+# --- opening a store from the settings (the API's lifespan, the Kafka consumer) -------------
+
+
+@asynccontextmanager
+async def open_store(settings: Settings) -> AsyncIterator[Store]:
+    """The settings' driver and store, started, and closed on exit.
+
+    Starting applies the schema, or goes on while Neo4j is not usable yet: the store applies
+    it by itself once Neo4j is back, and meanwhile its calls raise ``Unavailable``.
+    """
+    driver = AsyncGraphDatabase.driver(
+        settings.neo4j_uri,
+        auth=(settings.neo4j_user, settings.neo4j_password.get_secret_value()),
+        max_transaction_retry_time=settings.neo4j_retry_seconds,
+        connection_timeout=settings.neo4j_connection_timeout,
+        connection_acquisition_timeout=settings.neo4j_connection_timeout,
+    )
+    store = Store(
+        driver,
+        settings.neo4j_database,
+        settings.schema_file,
+        settings.write_queue_seconds,
+        uri=settings.neo4j_uri,
+    )
+    try:
+        await store.start()
+        yield store
+    finally:
+        await store.close()
+        await driver.close()

@@ -11,7 +11,7 @@ from mllineage.domain import Kind
 from mllineage.errors import NotFound
 from mllineage.lifecycle import LIVE, View
 from mllineage.store import queries
-from mllineage.store.database import Database, single_or_none
+from mllineage.store.database import Database
 from mllineage.store.rows import decode_cursor, encode_cursor, entity_fields
 from mllineage.views import EntityDetail, EntityOut, EntityPage
 
@@ -39,7 +39,7 @@ def not_in_view(uid: str, view: View) -> NotFound:
 async def get_entity(db: Database, uid: str, view: View = LIVE) -> EntityDetail:
     query = queries.get_entity_query(view.mode)
     params = {"uid": uid, "cap": NEIGHBOUR_CAP, **view_params(view)}
-    record = await db.read(lambda tx: single_or_none(tx, query, **params))
+    record = await db.read_one(query, **params)
     if record is None:
         raise NotFound(f"no entity with uid {uid!r}")
     if not record["alive"]:
@@ -69,7 +69,7 @@ async def list_entities(
     }
     query = queries.list_entities_query(view.mode)
 
-    async def work(tx: AsyncManagedTransaction) -> list[list[list[Any]]]:
+    async def work(tx: AsyncManagedTransaction) -> list[dict[str, Any]]:
         return [r["node"] async for r in await tx.run(query, params)]
 
     nodes = await db.read(work)

@@ -26,14 +26,17 @@ ENTITY_FIELDS = RESERVED_NODE_PROPERTIES | set(COMMON_PROPERTIES)
 RUN_TIMES = [key.removeprefix(RUN_PROPERTY_PREFIX) for key in queries.RUN_TIMES]
 
 
-def entity_fields(node: list[list[Any]], **extra: Any) -> dict[str, Any]:
+def entity_fields(node: dict[str, Any], **extra: Any) -> dict[str, Any]:
     """Node properties as ``queries.properties_of`` returns them -> the fields of EntityOut
     (or a subclass, given its ``extra`` fields): system fields lifted out, the run decoded.
-    created_at and updated_at stay ISO text for the model to parse as it validates."""
+    created_at and updated_at stay ISO text for the model to parse as it validates. A null
+    is a key the projection names but the node lacks."""
     fields: dict[str, Any] = {}
     props: dict[str, Any] = {}
     run: dict[str, Any] = {}
-    for key, value in node:
+    for key, value in node.items():
+        if value is None:
+            continue
         if key in ENTITY_FIELDS:
             fields[key] = value
         elif key.startswith(RUN_PROPERTY_PREFIX):

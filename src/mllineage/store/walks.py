@@ -7,15 +7,20 @@ make of the nodes it reached is the pure ``traversal`` module's job.
 
 from __future__ import annotations
 
+from datetime import datetime
+from typing import Any, get_args
+
+import pydantic_core
+
 from mllineage.domain import Kind
 from mllineage.errors import NotFound
 from mllineage.lifecycle import LIVE, View
 from mllineage.store import queries
-from mllineage.store.database import Database, single_or_none
+from mllineage.store.database import Database
 from mllineage.store.reads import not_in_view, view_params
 from mllineage.store.rows import entity_fields
 from mllineage.traversal import Direction, Downstream, impact_report
-from mllineage.views import EntityOut, ImpactReport, LineageGraph
+from mllineage.views import EntityOut, ImpactReport, LineageGraph, LineageNode, Serialized
 
 
 async def lineage(
@@ -27,7 +32,7 @@ async def lineage(
     kinds: frozenset[Kind] | None,
     limit: int,
     view: View = LIVE,
-) -> LineageGraph:
+) -> Serialized[LineageGraph]:
     """The nodes within ``depth`` hops (each once, at its shortest distance), nearest
     first, and the edges among them."""
     query = queries.lineage_query(direction, depth, view.mode)
@@ -37,23 +42,46 @@ async def lineage(
         "limit": limit,
         **view_params(view),
     }
-    record = await db.read(lambda tx: single_or_none(tx, query, **params))
+    record = await db.read_one(query, **params)
     if record is None:
         raise NotFound(f"no entity with uid {uid!r}")
     if not record["alive"]:
         raise not_in_view(uid, view)
-    # Validated as one tree: one call into pydantic costs less than one per node.
-    return LineageGraph.model_validate(
-        {
-            "root": entity_fields(record["root"], depth=0),
-            "nodes": [entity_fields(node, depth=d) for d, node in record["nodes"]],
-            "edges": [
-                {"source": source, "type": edge_type, "target": target, "ended_at": ended_at}
-                for source, edge_type, target, ended_at in record["edges"]
-            ],
-            "truncated": record["truncated"],
-        }
-    )
+    tree = {
+        "root": _node(record["root"], 0),
+        "nodes": [_node(node, d) for d, node in record["nodes"]],
+        "edges": [
+            {"source": source, "target": target, "type": edge_type, "ended_at": _time(ended)}
+            for source, edge_type, target, ended in record["edges"]
+        ],
+        "truncated": record["truncated"],
+    }
+    return Serialized(LineageGraph, pydantic_core.to_json(tree))
+
+
+# A lineage node in the JSON form of LineageNode: every field (in the model's order), times
+# as the model serializes them. tests/api/test_lineage.py holds the two forms equal.
+_NODE_FIELDS = dict.fromkeys(LineageNode.model_fields)
+_NODE_TIMES = [
+    name
+    for name, field in LineageNode.model_fields.items()
+    if datetime in get_args(field.annotation)
+]
+
+
+def _node(props: dict[str, Any], depth: int) -> dict[str, Any]:
+    fields = {**_NODE_FIELDS, **entity_fields(props, depth=depth)}
+    for key in _NODE_TIMES:
+        fields[key] = _time(fields[key])
+    return fields
+
+
+def _time(value: str | None) -> datetime | str | None:
+    """An ISO time from Neo4j as a datetime; as stored when it is none."""
+    try:
+        return None if value is None else datetime.fromisoformat(value)
+    except ValueError:
+        return value
 
 
 async def impact(
@@ -62,7 +90,7 @@ async def impact(
     """The downstream blast radius of ``uid`` (see ``traversal.impact_report``); ``live``
     keeps only what serves (a live endpoint, or upstream of one)."""
     query = queries.impact_query(depth, view.mode, view.exclusive.mode)
-    record = await db.read(lambda tx: single_or_none(tx, query, uid=uid, **view_params(view)))
+    record = await db.read_one(query, uid=uid, **view_params(view))
     if record is None:
         raise NotFound(f"no entity with uid {uid!r}")
     if not record["alive"]:

@@ -1,6 +1,10 @@
-// Which models were trained on this dataset, by which training job and with what metrics?
-MATCH (:Dataset {name: 's3://acme-lake/datasets/churn/2026-11-03/'})-[:ContributedTo]->
-      (job:TrainingJob)-[:Produced]->(model:Model)
-RETURN job.name AS training_job, job.`run.metrics` AS last_run_metrics,
-       model.name AS model, model.owner AS owner, model.lifecycle AS lifecycle
+// Which models were trained on this dataset: by which run of which training job, with what
+// parameters and metrics?
+MATCH (:Dataset {name: 's3://acme-lake/datasets/churn/2026-11-03/'})-[:ReadBy]->(run:Run)
+      -[:Wrote]->(model:Model)
+MATCH (run)-[:RunOf]->(job:TrainingJob)
+RETURN model.name AS model, job.name AS training_job, run.id AS run,
+       [k IN keys(run) WHERE k STARTS WITH 'params.' | [k, run[k]]] AS params,
+       [k IN keys(run) WHERE k STARTS WITH 'metrics.' | [k, run[k]]] AS metrics,
+       model.owner AS owner, model.retired_at IS NOT NULL AS retired
 ORDER BY model

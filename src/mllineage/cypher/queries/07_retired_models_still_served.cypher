@@ -1,5 +1,6 @@
-// Retired models that a live endpoint still reads through an edge that has not ended:
-// clean-up candidates (the live graph would not show them at all).
+// Retired models and the endpoints that read them: a serving edge that has not ended means
+// the model is still served (clean it up); an ended one is history.
 MATCH (model:Model)-[r:ContributedTo]->(endpoint:Endpoint)
-WHERE model.retired_at IS NOT NULL AND r.ended_at IS NULL AND endpoint.retired_at IS NULL
-RETURN model.name AS model, model.owner AS owner, endpoint.name AS endpoint
+WHERE model.retired_at IS NOT NULL
+RETURN model.name AS model, model.owner AS owner, endpoint.name AS endpoint,
+       r.ended_at IS NULL AS still_served, endpoint.retired_at IS NOT NULL AS endpoint_retired

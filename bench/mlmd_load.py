@@ -1,0 +1,142 @@
+"""The workload of ``bench.mlmd`` in both systems' terms, and the MLMD side's process.
+
+MLMD has no artifact-to-artifact edge, so the features a group lists become entities of
+their own (``flatten_features``): then one graph fits both. ``compact`` writes an event as
+the MLMD side takes it; ``raw_rows`` and ``RAW_NODES``/``RAW_EDGES`` are the plainest
+Cypher that writes the same nodes and edges (the ceiling of batched ingest).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+from mllineage.domain import PROCESS_KINDS, EdgeType, LineageEvent
+from mllineage.events import GraphDelta, events_to_delta
+
+MLMD_VERSION = "1.17.1"
+VENV = Path.home() / ".cache" / "mllineage" / "mlmd-venv"
+SIDE = Path(__file__).with_name("mlmd_side.py")
+DEPTH = 10
+
+
+def mlmd_python() -> Path:
+    """The MLMD venv's python, built on first use with this interpreter."""
+    python = VENV / "bin" / "python"
+    probe = [str(python), "-c", "import ml_metadata"]
+    if not python.exists() or subprocess.run(probe, capture_output=True).returncode:
+        subprocess.run([sys.executable, "-m", "venv", "--clear", str(VENV)], check=True)
+        pip = [str(python), "-m", "pip", "install", "--quiet", f"ml-metadata=={MLMD_VERSION}"]
+        subprocess.run(pip, check=True)
+    return python
+
+
+def flatten_features(events: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """The events with each listed feature as an entity of its own beside its group (no
+    HasFeature edges: the graph MLMD can hold)."""
+
+    def flat(entities: list[dict[str, Any]]) -> list[dict[str, Any]]:
+        out = []
+        for entity in entities:
+            features = entity.get("features") or []
+            out.append({k: v for k, v in entity.items() if k != "features"})
+            for feature in features:
+                name = f"{entity['name']}.{feature['name']}"
+                owner = {"owner": entity["owner"]} if "owner" in entity else {}
+                out.append({"kind": "Feature", "name": name, **owner})
+        return out
+
+    return [{**e, "inputs": flat(e["inputs"]), "outputs": flat(e["outputs"])} for e in events]
+
+
+def node_props(delta: GraphDelta, uid: str) -> dict[str, Any]:
+    """A node's properties, its latest run's among them, times as ISO text."""
+    node = delta.nodes[uid]
+    props = {"namespace": node.namespace, "name": node.name, **node.props, **(node.run or {})}
+    return {k: v.isoformat() if isinstance(v, datetime) else v for k, v in props.items()}
+
+
+def compact(event: dict[str, Any]) -> dict[str, Any]:
+    """One event as the MLMD side takes it: the process and its artifacts as [uid, kind, props]."""
+    delta = events_to_delta([LineageEvent.model_validate(event)])
+    entry = {n.uid: [n.uid, n.kind.value, node_props(delta, n.uid)] for n in delta.nodes.values()}
+    (process,) = [n for n in delta.nodes.values() if n.kind in PROCESS_KINDS]
+    return {
+        "process": entry[process.uid],
+        "inputs": [
+            entry[e.source] for e in delta.edges.values() if e.type is EdgeType.ContributedTo
+        ],
+        "outputs": [entry[e.target] for e in delta.edges.values() if e.type is EdgeType.Produced],
+    }
+
+
+class Mlmd:
+    """The MLMD side's process; ``call`` returns (seconds inside MLMD, answer)."""
+
+    def __init__(self, folder: str) -> None:
+        command = [str(mlmd_python()), str(SIDE), os.path.join(folder, "mlmd.sqlite")]
+        self.process = subprocess.Popen(
+            command, stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True
+        )
+
+    def call(self, op: str, **args: Any) -> tuple[float, Any]:
+        assert self.process.stdin and self.process.stdout
+        self.process.stdin.write(json.dumps({"op": op, **args}) + "\n")
+        self.process.stdin.flush()
+        reply = json.loads(self.process.stdout.readline())
+        return reply["s"], reply["answer"]
+
+    def close(self) -> None:
+        if self.process.stdin:
+            self.process.stdin.close()
+        self.process.wait(30)
+
+
+# The plainest queries that write the same nodes (label, properties, times) and edges.
+RAW_NODES = """
+UNWIND $rows AS row
+MERGE (n:Entity {uid: row.uid})
+  ON CREATE SET n:$(row.kind)
+SET n += row.props, n.created_at = datetime(row.first), n.updated_at = datetime(row.last)
+"""
+RAW_EDGES = """
+UNWIND $rows AS row
+MATCH (a:Entity {uid: row.source})
+MATCH (b:Entity {uid: row.target})
+MERGE (a)-[r:$TYPE]->(b)
+SET r.first_seen = datetime(row.first), r.last_seen = datetime(row.last), r.producer = row.producer
+"""
+
+
+def raw_rows(delta: GraphDelta) -> tuple[list[dict[str, Any]], dict[str, list[dict[str, Any]]]]:
+    nodes = [
+        {
+            "uid": n.uid,
+            "kind": n.kind.value,
+            "props": {"kind": n.kind.value, **node_props(delta, n.uid)},
+            "first": n.first_seen.isoformat(),
+            "last": n.last_seen.isoformat(),
+        }
+        for n in delta.nodes.values()
+    ]
+    edges: dict[str, list[dict[str, Any]]] = {}
+    for e in delta.edges.values():
+        edges.setdefault(e.type.value, []).append(
+            {
+                "source": e.source,
+                "target": e.target,
+                "first": e.first_seen.isoformat(),
+                "last": e.last_seen.isoformat(),
+                "producer": e.producer,
+            }
+        )
+    return nodes, edges
+
+
+def size(delta: GraphDelta) -> int:
+    return len(delta.nodes) + len(delta.edges)

@@ -1,0 +1,58 @@
+"""The record of owner notifications: one :Notification node per delivery, delivered or
+failed, listed newest first (see notifier.py)."""
+
+from __future__ import annotations
+
+import base64
+import json
+from typing import Any
+
+from neo4j import AsyncManagedTransaction
+
+from mllineage.errors import InvalidInput
+from mllineage.store import queries
+from mllineage.store.database import Database
+
+
+async def record(db: Database, fields: dict[str, Any]) -> None:
+    """Keep one delivery's record (``recorded_at`` an ISO time; no nested values)."""
+
+    async def work(tx: AsyncManagedTransaction) -> None:
+        await tx.run(queries.RECORD_NOTIFICATION, record=fields)
+
+    await db.write(work)
+
+
+def _cursor(last: dict[str, Any]) -> str:
+    return base64.urlsafe_b64encode(json.dumps([last["recorded_at"], last["id"]]).encode()).decode()
+
+
+def _after(cursor: str) -> tuple[str, str]:
+    try:
+        at, id_ = json.loads(base64.urlsafe_b64decode(cursor.encode()))
+        if isinstance(at, str) and isinstance(id_, str):
+            return at, id_
+    except ValueError:
+        pass
+    raise InvalidInput("cursor is not one this service issued; pass next_cursor from the last page")
+
+
+async def records(
+    db: Database, *, owner: str | None, status: str | None, limit: int, cursor: str | None
+) -> tuple[list[dict[str, Any]], str | None]:
+    """One page of records, newest first, and the cursor of the next page."""
+    before_at, before_id = _after(cursor) if cursor else ("", "")
+    params = {
+        "owner": owner or "",
+        "status": status or "",
+        "before_at": before_at,
+        "before_id": before_id,
+        "limit": limit + 1,
+    }
+
+    async def work(tx: AsyncManagedTransaction) -> list[dict[str, Any]]:
+        return [r["record"] async for r in await tx.run(queries.LIST_NOTIFICATIONS, params)]
+
+    found = await db.read(work)
+    page = found[:limit]
+    return page, _cursor(page[-1]) if len(found) > limit else None
