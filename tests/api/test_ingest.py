@@ -245,7 +245,7 @@ def test_concurrent_overlapping_writers_leave_no_duplicates(
     )
     assert nodes[0]["nodes"] == nodes[0]["uids"] == 4 + 6 + 3
     edges, _, _ = empty_graph.execute_query(
-        "MATCH (a)-[r]->(b) WITH a, b, type(r) AS t, count(r) AS copies "
+        "MATCH (a:Entity)-[r]->(b:Entity) WITH a, b, type(r) AS t, count(r) AS copies "
         "RETURN count(*) AS pairs, max(copies) AS most"
     )
     assert edges[0]["most"] == 1

@@ -52,7 +52,7 @@ def test_the_schema_ships_in_the_package_and_may_be_overridden(tmp_path: Path) -
     assert all(";" not in s and not s.startswith("//") for s in statements)
     assert {
         "entity_uid", "entity_kind_namespace", "entity_name_text", "entity_owner",
-        "run_id", "run_process_started", "run_experiment",
+        "run_id", "run_process_started", "run_experiment_started",
     } == NAMES  # fmt: skip
     other = tmp_path / "schema.cypher"
     other.write_text("// one index\nCREATE INDEX a IF NOT EXISTS FOR (n:Entity) ON (n.a);\n")
@@ -102,7 +102,7 @@ def test_readiness_only_reads(settings: Settings, neo4j_driver: Driver) -> None:
             reasons
             == [
                 "schema objects not online: entity_kind_namespace, entity_name_text, "
-                "entity_owner, entity_uid, run_experiment, run_id, run_process_started"
+                "entity_owner, entity_uid, run_experiment_started, run_id, run_process_started"
             ]
             * 3
         )

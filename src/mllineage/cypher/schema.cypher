@@ -32,7 +32,7 @@ CREATE CONSTRAINT run_id IF NOT EXISTS FOR (r:Run) REQUIRE r.id IS UNIQUE;
 
 // A process's runs, newest first (GET /v1/runs?process=...), and an experiment's runs.
 CREATE INDEX run_process_started IF NOT EXISTS FOR (r:Run) ON (r.process, r.started_at);
-CREATE INDEX run_experiment IF NOT EXISTS FOR (r:Run) ON (r.experiment);
+CREATE INDEX run_experiment_started IF NOT EXISTS FOR (r:Run) ON (r.experiment, r.started_at);
 
 // Run property names every merge and read names, known before the first run.
 CALL db.createProperty('pending_outputs');
@@ -40,3 +40,5 @@ CALL db.createProperty('completed_at');
 CALL db.createProperty('status_rank');
 CALL db.createProperty('status_time');
 CALL db.createProperty('experiment');
+CALL db.createProperty('nominal_start_time');
+CALL db.createProperty('nominal_end_time');

@@ -172,10 +172,11 @@ RETURN r.id AS id, r.process AS process, toString(r.completed_at) AS completed_a
 """
 
 # A run row's values merge with the stored ones: the newest event's props and nominal times
-# win key by key (an older one fills gaps), the highest status rank wins (the newest among
-# equals), started_at is the earliest, ended_at the latest. Its edges: RunOf its process,
-# ReadBy from its inputs, Wrote to what it wrote, ChildOf its parent (a bare Run until the
-# parent's own events come). Rows in id order, so writers lock runs in one order.
+# win key by key (set as one map, the common case), an older one's only fill gaps; the
+# highest status rank wins (the newest among equals), started_at is the earliest, ended_at
+# the latest. Its edges: RunOf its process, ReadBy from its inputs, Wrote to what it wrote,
+# ChildOf its parent (a bare Run until the parent's own events come). Rows in id order, so
+# writers lock runs in one order.
 RUN_UPSERT = """
 UNWIND $rows AS row
 WITH row, datetime(row.last_time) AS last_time, datetime(row.status_time) AS status_time,
@@ -199,10 +200,17 @@ SET r.process = row.process,
     r.completed_at = CASE WHEN completed_at < r.completed_at THEN completed_at
                           ELSE coalesce(r.completed_at, completed_at) END,
     r.pending_outputs = row.pending
-FOREACH (k IN keys(row.props) |
-  SET r[k] = CASE WHEN newer OR r[k] IS NULL THEN row.props[k] ELSE r[k] END)
-FOREACH (k IN keys(row.times) |
-  SET r[k] = CASE WHEN newer OR r[k] IS NULL THEN datetime(row.times[k]) ELSE r[k] END)
+SET r += CASE WHEN newer THEN row.props ELSE {} END
+FOREACH (k IN CASE WHEN newer THEN [] ELSE keys(row.props) END |
+  SET r[k] = coalesce(r[k], row.props[k]))
+WITH r, row, newer, datetime(row.nominal_start_time) AS nominal_start,
+     datetime(row.nominal_end_time) AS nominal_end
+SET r.nominal_start_time = CASE WHEN newer OR r.nominal_start_time IS NULL
+                                THEN coalesce(nominal_start, r.nominal_start_time)
+                                ELSE r.nominal_start_time END,
+    r.nominal_end_time = CASE WHEN newer OR r.nominal_end_time IS NULL
+                              THEN coalesce(nominal_end, r.nominal_end_time)
+                              ELSE r.nominal_end_time END
 WITH r, row
 CALL (r, row) {
   MATCH (p:Entity {uid: row.process})
@@ -263,7 +271,10 @@ _RUN_FILTERS = {
 # Sort keys a start's index gives in order, put first in the ORDER BY (a constant there, so
 # the order is the same): then Neo4j reads the run_process_started index newest first and
 # stops after a page (PartialTop), where it otherwise sorts all of a process's runs (Top).
-_RUN_ORDER: dict[str | None, str] = {"process": "r.process DESC, "}
+_RUN_ORDER: dict[str | None, str] = {
+    "process": "r.process DESC, ",
+    "experiment": "r.experiment DESC, ",
+}
 
 
 @functools.cache
