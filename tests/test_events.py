@@ -6,7 +6,7 @@ import json
 from datetime import UTC, datetime
 
 from mllineage.builders import entity, features
-from mllineage.domain import EdgeType, GraphUpsert, LineageEvent
+from mllineage.domain import EdgeType, EntityIn, GraphUpsert, Kind, LineageEvent
 from mllineage.events import events_to_delta, missing_edge_ends, to_delta
 from tests.events import event
 
@@ -112,3 +112,13 @@ def test_an_upsert_is_dated_by_its_time_else_by_its_receipt_and_names_the_ends_i
         key = ("Model:default:m", "Endpoint:default:e", EdgeType.ContributedTo)
         assert delta.edges[key].first_seen == delta.edges[key].last_seen == dated
         assert missing_edge_ends(delta) == {"Model:default:m"}
+
+
+def test_a_pending_output_not_written_by_the_service_is_skipped() -> None:
+    from mllineage.events import from_pending, pending_output
+
+    kept = pending_output(EntityIn(kind=Kind.Model, name="m@1"))
+    entity = from_pending(kept)
+    assert entity is not None and entity.uid == "Model:default:m@1"
+    for edited in ("not json", "[1, 2, 3]", '[{"kind": "Modle", "name": "m"}, null]', "null"):
+        assert from_pending(edited) is None

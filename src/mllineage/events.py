@@ -355,10 +355,15 @@ def pending_output(entity: EntityIn) -> str:
     )
 
 
-def from_pending(text: str) -> EntityIn:
-    fields, origin = json.loads(text)
-    entity = EntityIn.model_validate(fields)
-    entity._openlineage_kind = origin
+def from_pending(text: str) -> EntityIn | None:
+    """The entity ``pending_output`` kept; None for a value it did not write (one edited by
+    hand in Neo4j Browser, say), which must not break a later write or read."""
+    try:
+        fields, origin = json.loads(text)
+        entity = EntityIn.model_validate(fields)
+    except (TypeError, ValueError):  # pydantic's ValidationError is a ValueError
+        return None
+    entity._openlineage_kind = origin if origin in ("declared", "default") else None
     return entity
 
 
@@ -386,7 +391,7 @@ def complete_runs(delta: GraphDelta, stored: dict[str, StoredRun]) -> None:
         if completed_at is None:
             continue
         outputs = [] if run.written else list(run.outputs)
-        outputs += [from_pending(text) for text in (was.pending if was else ())]
+        outputs += [e for text in (was.pending if was else ()) if (e := from_pending(text))]
         for entity in outputs:  # written when it completed, whenever the event came
             uid, _ = _add_entity(delta, entity, completed_at, run.producer)
             delta.add_edge(run.process, uid, EdgeType.Produced, completed_at, run.producer)

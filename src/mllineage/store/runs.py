@@ -86,7 +86,8 @@ async def get_run(db: Database, run_id: str) -> RunDetail:
     if record is None:  # a parent known only from its children is listed with no process
         raise NotFound(f"no run with id {run_id!r}")
     links = {key: record[key] for key in ("inputs", "outputs", "parent")}
-    links["pending_outputs"] = sorted({from_pending(text).uid for text in record["pending"]})
+    named = [from_pending(text) for text in record["pending"]]
+    links["pending_outputs"] = sorted({entity.uid for entity in named if entity})
     return RunDetail.model_validate(
         {**run_fields(record["run"]), **links, "children": record["children"]}
     )
