@@ -5,11 +5,15 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Literal
 
-from pydantic import Field, SecretStr, model_validator
+from pydantic import Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from mllineage.domain import DEFAULT_NAMESPACE, NAMESPACE_PATTERN, Kind
 from mllineage.notifications import parse_webhooks
+
+# The Neo4j driver's schemes: routing (neo4j) or one server (bolt); +s checks the server's
+# certificate, +ssc accepts a self-signed one.
+NEO4J_SCHEMES = ("neo4j", "neo4j+s", "neo4j+ssc", "bolt", "bolt+s", "bolt+ssc")
 
 
 def _data_home() -> Path:
@@ -31,6 +35,19 @@ class Settings(BaseSettings):
     # refuses to start without an explicit password.
     neo4j_password: SecretStr = SecretStr("mllineage-dev")
     neo4j_database: str = "neo4j"
+
+    @field_validator("neo4j_uri")
+    @classmethod
+    def _neo4j_uri_has_a_driver_scheme(cls, uri: str) -> str:
+        """Fail at start, naming the setting, rather than at the first request."""
+        scheme, sep, rest = uri.partition("://")
+        if not sep or scheme not in NEO4J_SCHEMES or not rest.strip("/"):
+            raise ValueError(
+                f"MLLINEAGE_NEO4J_URI must be <scheme>://<host>[:<port>] with a scheme among "
+                f"{', '.join(NEO4J_SCHEMES)} (neo4j:// routes reads and writes in a cluster; "
+                "bolt:// talks to one server)"
+            )
+        return uri
 
     # Local server provisioning (``mllineage neo4j start``).
     neo4j_version: str = Field(

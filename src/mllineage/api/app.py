@@ -12,6 +12,7 @@ from mllineage.api import browser as neo4j_browser
 from mllineage.api import docs, entities, health, ingest, lifecycle, lineage, openlineage, runs
 from mllineage.api import notifications as notification_routes
 from mllineage.api import reports as report_routes
+from mllineage.api.bookmarks import BookmarkHeader
 from mllineage.api.compression import GunzipBody
 from mllineage.api.errors import install_error_handlers
 from mllineage.api.guard import Authenticate
@@ -69,6 +70,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.settings = settings
     app.state.keyring = keyring_for(settings)
     redact_access_log()
+    app.add_middleware(BookmarkHeader)  # Neo4j-Bookmarks in and out (api/bookmarks.py)
     app.add_middleware(BodySizeLimit, max_bytes=settings.max_body_bytes)
     app.add_middleware(GunzipBody)  # outside the limit, so it counts the inflated bytes
     app.add_middleware(Authenticate)  # added last, so it runs first: before any body is read

@@ -2,6 +2,9 @@
 
 A 503 or a lost connection is retried, honouring ``Retry-After``, for up to ``retry_seconds``:
 every write of the API is idempotent, so sending one again is safe.
+
+The ``Neo4j-Bookmarks`` of the last write's answer go with the next requests, so a client
+reads its own writes even when another API replica serves the read (README, Scaling out).
 """
 
 from __future__ import annotations
@@ -21,6 +24,7 @@ RETRY_SECONDS = 60.0
 RETRIED_ERRORS = (httpx.NetworkError, httpx.ConnectTimeout, httpx.RemoteProtocolError)
 
 log = logging.getLogger("mllineage.client")
+BOOKMARKS = "Neo4j-Bookmarks"
 
 
 class Transport:
@@ -43,6 +47,7 @@ class Transport:
             timeout=timeout,
             headers={"Authorization": f"Bearer {token}"} if token else {},
         )
+        self.bookmarks: str | None = None  # the last write's, sent with every request
 
     def close(self) -> None:
         self._http.close()
@@ -54,13 +59,14 @@ class Transport:
         attempt = 0
         while True:
             try:
-                response = self._http.request(method, path, **kwargs)
+                response = self._http.request(method, path, **self._with_bookmarks(kwargs))
             except httpx.HTTPError as exc:
                 if not isinstance(exc, RETRIED_ERRORS) or time.monotonic() >= deadline:
                     raise LineageAPIError(0, f"cannot reach {self.url}: {exc}") from exc
                 reason, wait = f"cannot reach {self.url} ({exc})", None
             else:
                 if response.status_code != 503 or time.monotonic() >= deadline:
+                    self.bookmarks = response.headers.get(BOOKMARKS, self.bookmarks)
                     return _answer(response)
                 reason = f"503: {LineageAPIError.from_response(response).message}"
                 wait = _retry_after(response)
@@ -70,6 +76,11 @@ class Transport:
             log.warning("%s %s: %s; retrying in %.1f s (for %.0f s more)", method, path,
                         reason, wait, left)  # fmt: skip
             time.sleep(wait)
+
+    def _with_bookmarks(self, kwargs: dict[str, Any]) -> dict[str, Any]:
+        if self.bookmarks is None:
+            return kwargs
+        return {**kwargs, "headers": {BOOKMARKS: self.bookmarks, **kwargs.get("headers", {})}}
 
 
 def _retry_after(response: httpx.Response) -> float | None:

@@ -18,10 +18,12 @@ from urllib.parse import urlsplit
 from neo4j import (
     READ_ACCESS,
     AsyncDriver,
+    AsyncGraphDatabase,
     AsyncManagedTransaction,
     AsyncSession,
     NotificationMinimumSeverity,
     Record,
+    RoutingControl,
 )
 from neo4j.exceptions import (
     DriverError,
@@ -32,7 +34,8 @@ from neo4j.exceptions import (
     TransientError,
 )
 
-from mllineage.errors import Unavailable
+from mllineage.errors import InvalidInput, Unavailable
+from mllineage.store import bookmarks
 
 T = TypeVar("T")
 Work = Callable[[AsyncManagedTransaction], Awaitable[T]]
@@ -81,6 +84,9 @@ class Database:
         # keeper can check the database once it answers again (see schema.SchemaKeeper).
         self.on_unavailable: Callable[[], None] = lambda: None
         self._down_until = 0.0  # monotonic time until which Neo4j counts as just found down
+        # Every session and execute_query shares it, so in a cluster this process reads its
+        # own writes wherever a read is routed (store/bookmarks.py has the other processes').
+        self.bookmark_manager = AsyncGraphDatabase.bookmark_manager()
 
     def _found_down(self) -> None:
         self._down_until = time.monotonic() + FAIL_FAST_SECONDS
@@ -111,6 +117,11 @@ class Database:
                 raise Unavailable(CONFLICT) from exc
             raise Unavailable(f"Neo4j could not serve the request for now: {exc}") from exc
         except Neo4jError as exc:
+            if (exc.code or "").startswith("Neo.ClientError.Transaction.InvalidBookmark"):
+                raise InvalidInput(
+                    f"{bookmarks.source()} are not bookmarks this Neo4j database issued "
+                    f"({exc.code}); send the value a write answered with, unchanged, or none"
+                ) from exc
             # Wrong credentials, or locked out after too many wrong ones (a rate limit).
             if not (exc.code or "").startswith("Neo.ClientError.Security."):
                 raise
@@ -139,9 +150,15 @@ class Database:
         async with (
             self._write_turn(),
             self.errors_as_unavailable(),
-            self.driver.session(database=self.name) as session,
+            # routing (issue 17.7): the shared bookmark manager, and the write's own bookmarks
+            # recorded for the request's answer; the only two changes to ``write``.
+            self.driver.session(
+                database=self.name, bookmark_manager=self.bookmark_manager
+            ) as session,
         ):
-            return await session.execute_write(work)
+            result = await session.execute_write(work)
+            bookmarks.wrote(await session.last_bookmarks())
+            return result
 
     def _read_session(self) -> AsyncSession:
         """A session for reads, without the server's notifications: the property projection
@@ -150,6 +167,8 @@ class Database:
             database=self.name,
             default_access_mode=READ_ACCESS,
             notifications_min_severity=NotificationMinimumSeverity.OFF,
+            bookmark_manager=self.bookmark_manager,
+            bookmarks=bookmarks.waiting(),
         )
 
     async def read(self, work: Work[T]) -> T:
@@ -177,9 +196,25 @@ class Database:
         return await self.read(lambda tx: single_or_none(tx, query, **params))
 
     async def run(self, query: str, **params: Any) -> list[Record]:
-        """One statement in a transaction of its own (schema commands, ``SHOW INDEXES``)."""
+        """One statement in a write transaction of its own, on the writer (schema commands)."""
+        return await self._execute(query, params, RoutingControl.WRITE)
+
+    async def run_read(self, query: str, **params: Any) -> list[Record]:
+        """One read statement in a read transaction of its own (``SHOW INDEXES``, a
+        migration's search): in a cluster it may be served by a secondary."""
+        return await self._execute(query, params, RoutingControl.READ)
+
+    async def _execute(
+        self, query: str, params: dict[str, Any], routing: RoutingControl
+    ) -> list[Record]:
         async with self.errors_as_unavailable():
-            records, _, _ = await self.driver.execute_query(query, params, database_=self.name)
+            records, _, _ = await self.driver.execute_query(
+                query,
+                params,
+                database_=self.name,
+                routing_=routing,
+                bookmark_manager_=self.bookmark_manager,
+            )
             return records
 
 

@@ -40,7 +40,7 @@ async def apply_schema(db: Database, statements: list[str]) -> None:
 
 async def missing(db: Database, names: set[str]) -> set[str]:
     """The schema objects among ``names`` that are absent or not online yet."""
-    records = await db.run(queries.SHOW_INDEXES)
+    records = await db.run_read(queries.SHOW_INDEXES)
     return names - {r["name"] for r in records if r["state"] == "ONLINE"}
 
 

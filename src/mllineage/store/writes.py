@@ -106,7 +106,7 @@ async def merge_split_datasets(db: Database) -> int:
     """Migration: each OpenLineage dataset that an older version stored as several nodes
     (kind by role) becomes one node keeping every edge; idempotent. Returns the nodes merged."""
     kinds = sorted(kind.value for kind in ARTIFACT_KINDS)
-    records = await db.run(queries.SPLIT_DATASETS, kinds=kinds)
+    records = await db.run_read(queries.SPLIT_DATASETS, kinds=kinds)
     merged = 0
     for record in records:
         nodes = [(uid, has_features) for uid, has_features in record["nodes"]]
