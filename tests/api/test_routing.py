@@ -22,6 +22,7 @@ FG = "FeatureGroup:default:customers"
 SOURCE = "DataSource:default:s3://acme/raw/customers/"
 MODEL = "Model:default:churn-xgb@3"
 ENDPOINT = "Endpoint:default:churn-prod"
+CANARY = "Endpoint:default:churn-canary"
 
 
 def routing(settings: Settings) -> Settings:
@@ -40,7 +41,7 @@ def scenario(client: LineageClient) -> dict[str, Any]:
     out: dict[str, Any] = {"write": client.post_batch(feature_store_events())}
     out["upsert"] = client.upsert(
         nodes=[{"kind": "Endpoint", "name": "churn-canary", "owner": "team-ml"}],
-        edges=[{"source": MODEL, "target": "Endpoint:default:churn-canary", "type": "ContributedTo"}],
+        edges=[{"source": MODEL, "target": CANARY, "type": "ContributedTo"}],
         event_time=T1,
     )
     out["entity"] = client.entity(FG)
@@ -57,7 +58,7 @@ def scenario(client: LineageClient) -> dict[str, Any]:
     out["deprecated-in-use"] = client.report_items("deprecated-in-use")
     out["orphans"] = client.report_items("orphans")
     out["what-if"] = client.what_if_report([MODEL])
-    out["retire"] = client.retire("Endpoint:default:churn-canary", event_time=T1)
+    out["retire"] = client.retire(CANARY, event_time=T1)
     out["after-retire"] = client.lineage_graph(MODEL, include_retired=True)
     out["notifications"] = client._call("GET", "/v1/notifications")
     out["ready"] = client._call("GET", "/readyz")
