@@ -6,6 +6,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from urllib.parse import urlsplit
 
+import httpx
 import pytest
 from neo4j import Driver
 
@@ -70,3 +71,22 @@ def test_reads_run_in_read_transactions_and_writes_in_write_ones(
     read = recorder.take()
     assert len(read) >= 14
     assert [s.query for s in read if s.mode != "r"] == []
+
+
+def test_the_bookmarks_of_the_header_go_to_neo4j_with_the_read(
+    empty_graph: Driver, recorder: BoltRecorder, recorded_server: LocalApi
+) -> None:
+    """A bookmark this API process never saw (another replica's write) reaches Neo4j only
+    with the read that carries it in ``Neo4j-Bookmarks``."""
+    with empty_graph.session() as session:
+        session.run("CREATE (:BookmarkProbe)").consume()
+        foreign = ",".join(session.last_bookmarks().raw_values)
+    recorder.take()
+    with httpx.Client(base_url=recorded_server.url) as http:
+        assert http.get(f"/v1/entities/{FG}").status_code == 404
+        plain = recorder.take()
+        answer = http.get(f"/v1/entities/{FG}", headers={"Neo4j-Bookmarks": foreign})
+        assert answer.status_code == 404, answer.text
+        waited = recorder.take()
+    assert plain and not any(foreign.encode() in s.opening for s in plain)
+    assert waited and all(foreign.encode() in s.opening for s in waited)

@@ -65,8 +65,8 @@ class Transport:
                     raise LineageAPIError(0, f"cannot reach {self.url}: {exc}") from exc
                 reason, wait = f"cannot reach {self.url} ({exc})", None
             else:
+                self._remember(response)
                 if response.status_code != 503 or time.monotonic() >= deadline:
-                    self.bookmarks = response.headers.get(BOOKMARKS, self.bookmarks)
                     return _answer(response)
                 reason = f"503: {LineageAPIError.from_response(response).message}"
                 wait = _retry_after(response)
@@ -76,6 +76,13 @@ class Transport:
             log.warning("%s %s: %s; retrying in %.1f s (for %.0f s more)", method, path,
                         reason, wait, left)  # fmt: skip
             time.sleep(wait)
+
+    def _remember(self, response: httpx.Response) -> None:
+        """Keep a write's bookmarks; forget them when the service says it cannot use them
+        (say, a database restored from a backup), so later calls do not keep failing."""
+        if response.is_error and BOOKMARKS in response.text:
+            self.bookmarks = None
+        self.bookmarks = response.headers.get(BOOKMARKS, self.bookmarks)
 
     def _with_bookmarks(self, kwargs: dict[str, Any]) -> dict[str, Any]:
         if self.bookmarks is None:

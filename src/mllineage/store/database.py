@@ -115,6 +115,10 @@ class Database:
             # Neo4j answers but could not finish in the retry window; not an outage.
             if "Deadlock" in (exc.code or ""):
                 raise Unavailable(CONFLICT) from exc
+            if "BookmarkTimeout" in (exc.code or ""):
+                raise Unavailable(
+                    f"Neo4j has not caught up with {bookmarks.source()} yet; retry later"
+                ) from exc
             raise Unavailable(f"Neo4j could not serve the request for now: {exc}") from exc
         except Neo4jError as exc:
             if (exc.code or "").startswith("Neo.ClientError.Transaction.InvalidBookmark"):

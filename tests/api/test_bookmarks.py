@@ -1,0 +1,62 @@
+"""The ``Neo4j-Bookmarks`` header: a write answers with its bookmarks, a read that sends them
+back waits for them (read-your-writes across API replicas on a cluster), a bad one is a 4xx."""
+
+from __future__ import annotations
+
+import httpx
+import pytest
+
+from mllineage.api.bookmarks import BOOKMARK, MAX_HEADER_CHARS
+from mllineage.client import LineageAPIError, LineageClient
+from mllineage.local import LocalApi
+from tests.events import feature_store_events
+
+HEADER = "Neo4j-Bookmarks"
+FG = "FeatureGroup:default:customers"
+
+
+def test_a_write_answers_with_bookmarks_a_read_accepts(api: httpx.Client) -> None:
+    wrote = api.post("/v1/events", json={"events": feature_store_events()})
+    assert wrote.status_code == 200, wrote.text
+    value = wrote.headers[HEADER]
+    assert value and all(BOOKMARK.fullmatch(part) for part in value.split(","))
+    read = api.get(f"/v1/entities/{FG}", headers={HEADER: value})
+    assert read.status_code == 200, read.text
+    assert read.json()["uid"] == FG
+    walked = api.get("/v1/lineage", params={"uid": FG}, headers={HEADER: value})
+    assert walked.status_code == 200 and walked.json()["nodes"]
+    assert HEADER not in read.headers  # a read commits nothing to wait for
+
+
+@pytest.mark.parametrize(
+    ("value", "status"),
+    [
+        ("not a bookmark!", 422),
+        ("FB:" + "é", 422),
+        (",".join(f"FB:{i}" for i in range(17)), 422),
+        ("FB:" + "A" * MAX_HEADER_CHARS, 431),
+        ("FB:garbage", 422),  # well shaped, but Neo4j cannot read it
+    ],
+)
+def test_a_bad_bookmark_is_a_4xx_naming_the_header(
+    api: httpx.Client, value: str, status: int
+) -> None:
+    answer = api.get(f"/v1/entities/{FG}", headers={HEADER: value.encode()})
+    assert answer.status_code == status, answer.text
+    assert HEADER in answer.json()["message"]
+
+
+def test_the_client_sends_back_the_bookmarks_of_its_last_write(
+    live_server: LocalApi, api: httpx.Client
+) -> None:
+    with LineageClient(live_server.url) as client:
+        assert client._transport.bookmarks is None
+        client.post_batch(feature_store_events())
+        sent = client._transport.bookmarks
+        assert sent and BOOKMARK.fullmatch(sent.split(",")[0])
+        assert client.entity(FG)["uid"] == FG
+        client._transport.bookmarks = "FB:garbage"  # the next read shows that it sends it
+        with pytest.raises(LineageAPIError, match=HEADER):
+            client.entity(FG)
+        assert client._transport.bookmarks is None  # and forgets what the service refused
+        assert client.entity(FG)["uid"] == FG
