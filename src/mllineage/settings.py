@@ -76,6 +76,9 @@ class Settings(BaseSettings):
         5.0, description="How long a managed transaction retries transient Neo4j errors"
     )
     neo4j_connection_timeout: float = 5.0
+    neo4j_max_connections: int = Field(
+        100, ge=1, description="Bolt connections per Neo4j server from one process (the pool)"
+    )
     write_queue_seconds: float = Field(
         30.0, description="How long a write may wait for its turn before a 503"
     )

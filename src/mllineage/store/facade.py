@@ -201,6 +201,7 @@ async def open_store(settings: Settings) -> AsyncIterator[Store]:
         max_transaction_retry_time=settings.neo4j_retry_seconds,
         connection_timeout=settings.neo4j_connection_timeout,
         connection_acquisition_timeout=settings.neo4j_connection_timeout,
+        max_connection_pool_size=settings.neo4j_max_connections,
     )
     store = Store(
         driver,
