@@ -33,6 +33,7 @@ from neo4j.exceptions import (
 )
 
 from mllineage.errors import Unavailable
+from mllineage.write_metrics import record_write
 
 T = TypeVar("T")
 Work = Callable[[AsyncManagedTransaction], Awaitable[T]]
@@ -134,14 +135,19 @@ class Database:
         finally:
             self._one_writer.release()
 
-    async def write(self, work: Work[T]) -> T:
-        """Run ``work`` in one write transaction, in this process's write turn."""
+    async def write(self, work: Work[T], rows: int = 1) -> T:
+        """Run ``work`` in one write transaction, in this process's write turn. ``rows``: what
+        it sends (nodes + edges + runs), for the metrics."""
+        queued = time.monotonic()
         async with (
             self._write_turn(),
             self.errors_as_unavailable(),
             self.driver.session(database=self.name) as session,
         ):
-            return await session.execute_write(work)
+            began = time.monotonic()
+            done = await session.execute_write(work)
+            record_write(1, rows, began - queued, time.monotonic() - began)
+            return done
 
     def _read_session(self) -> AsyncSession:
         """A session for reads, without the server's notifications: the property projection

@@ -90,7 +90,7 @@ async def write(db: Database, delta: GraphDelta) -> WriteSummary:
             edges_created=edges_created,
         )
 
-    return await db.write(work)
+    return await db.write(work, rows=len(delta.nodes) + len(delta.edges) + len(delta.runs))
 
 
 def _merge_target(nodes: list[tuple[str, bool]]) -> str:
