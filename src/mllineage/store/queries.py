@@ -123,6 +123,19 @@ def edge_filter(mode: str, var: str) -> str:
     }[mode]
 
 
+# What a write created, for each request of a group commit: MERGE cannot say whether it
+# created, so ON CREATE marks the node or edge and the statement reads and removes the mark
+# (it never outlives the transaction).
+CREATED_MARK = "_created_by_this_write"
+
+
+def _created(var: str, key: str) -> str:
+    return f"""
+WITH {var}, row, {var}.{CREATED_MARK} IS NOT NULL AS created
+REMOVE {var}.{CREATED_MARK}
+RETURN collect(CASE WHEN created THEN {key} END) AS created"""
+
+
 # One statement for every kind, rows in uid order: node locks are then always taken in one
 # global order. The label is row.kind, a value of the Kind enum (validated at the edge),
 # never a request string.
@@ -132,7 +145,7 @@ WITH row, datetime(row.first_seen) AS first_seen, datetime(row.last_seen) AS las
      datetime(row.run_times.`run.event_time`) AS run_time
 MERGE (n:Entity {{uid: row.uid}})
   ON CREATE SET n:$(row.kind), n.kind = row.kind, n.namespace = row.namespace, n.name = row.name,
-                n.created_at = first_seen, n.updated_at = last_seen
+                n.created_at = first_seen, n.updated_at = last_seen, n.{CREATED_MARK} = true
   ON MATCH SET n.created_at = CASE WHEN first_seen < n.created_at
                                    THEN first_seen ELSE n.created_at END
 WITH n, row, first_seen, last_seen, last_seen >= n.updated_at AS newer,
@@ -142,6 +155,7 @@ SET n += CASE WHEN newer THEN row.props ELSE {{}} END,
     n += CASE WHEN newer_run THEN row.run ELSE {{}} END,
     n += CASE WHEN newer_run THEN {{{_RUN_TIMES_MAP}}} ELSE {{}} END
 {revive("n", "retired", "[first_seen, last_seen]")}
+{_created("n", "row.uid")}
 """
 
 # MERGE with a dynamic relationship type scans every relationship (5.26), so edges keep one
@@ -152,7 +166,8 @@ WITH row, datetime(row.first_seen) AS first_seen, datetime(row.last_seen) AS las
 MATCH (a:Entity {{uid: row.source}})
 MATCH (b:Entity {{uid: row.target}})
 MERGE (a)-[r:$TYPE]->(b)
-  ON CREATE SET r.first_seen = first_seen, r.last_seen = last_seen, r.producer = row.producer
+  ON CREATE SET r.first_seen = first_seen, r.last_seen = last_seen, r.producer = row.producer,
+                r.{CREATED_MARK} = true
   ON MATCH SET r.first_seen = CASE WHEN first_seen < r.first_seen
                                    THEN first_seen ELSE r.first_seen END,
                r.producer = CASE WHEN last_seen >= r.last_seen
@@ -160,6 +175,7 @@ MERGE (a)-[r:$TYPE]->(b)
                r.last_seen = CASE WHEN last_seen > r.last_seen
                                   THEN last_seen ELSE r.last_seen END
 {revive("r", "ended", "[first_seen, last_seen]")}
+{_created("r", "[row.source, row.target]")}
 """
 
 # Runs (DESIGN §6; events.RunDelta merges a delta's events the same way). What the store has
@@ -378,11 +394,22 @@ WHERE size(nodes) > 1
 RETURN nodes
 """
 
-MISSING = """
+# The first write of every transaction (store/writes.py): the write lock of every stored node
+# it will touch, entities in uid order and then runs in id order, each taken at once. Without
+# it, MERGE's phases (split by Eager) let two writers each hold a shared node lock and then
+# both wait to upgrade it: a deadlock. Setting an empty map changes nothing but takes the lock.
+# Returns which of $must_exist (edge ends the delta does not create) are not stored.
+LOCK = """
 UNWIND $uids AS uid
 OPTIONAL MATCH (n:Entity {uid: uid})
-WITH uid, n WHERE n IS NULL
-RETURN collect(uid) AS missing
+SET n += {}
+WITH collect(CASE WHEN n IS NULL THEN uid END) AS absent
+CALL () {
+  UNWIND $runs AS id
+  MATCH (r:Run {id: id})
+  SET r += {}
+}
+RETURN [uid IN absent WHERE uid IN $must_exist] AS missing
 """
 
 # One entity and its direct neighbours in a view: `alive` says whether the entity itself is
