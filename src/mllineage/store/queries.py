@@ -136,6 +136,16 @@ REMOVE {var}.{CREATED_MARK}
 RETURN collect(CASE WHEN created THEN {key} END) AS created"""
 
 
+def _part(query: str, rows: str, name: str | None = None) -> str:
+    """``query`` as a subquery of a composed write, its rows from ``$rows``, what it
+    returns (if anything) as ``name``."""
+    body = query.replace("$rows", f"${rows}")
+    if name is not None:
+        head, _, tail = body.rpartition(" AS created")  # the RETURN's
+        body = f"{head} AS {name}{tail}"
+    return f"CALL () {{{body}\n}}"
+
+
 # One statement for every kind, rows in uid order: node locks are then always taken in one
 # global order. The label is row.kind, a value of the Kind enum (validated at the edge),
 # never a request string.
@@ -394,22 +404,32 @@ WHERE size(nodes) > 1
 RETURN nodes
 """
 
-# The first write of every transaction (store/writes.py): the write lock of every stored node
-# it will touch, entities in uid order and then runs in id order, each taken at once. Without
-# it, MERGE's phases (split by Eager) let two writers each hold a shared node lock and then
-# both wait to upgrade it: a deadlock. Setting an empty map changes nothing but takes the lock.
-# Returns which of $must_exist (edge ends the delta does not create) are not stored.
-LOCK = """
-UNWIND $uids AS uid
+# A write is two statements (store/writes.py), fewer round trips than one per part. The first
+# begins by taking the write lock of every stored node the write will touch, entities in uid
+# order and then runs in id order, each at once: without it, MERGE's phases (split by Eager)
+# let two writers each hold a shared lock on a popular node and then both wait to upgrade it,
+# a deadlock. Setting an empty map changes nothing but takes the lock. It returns which of
+# $must_exist (edge ends the delta does not create) are not stored, and the nodes created.
+_LOCK_ENTITIES = """
+UNWIND $lock AS uid
 OPTIONAL MATCH (n:Entity {uid: uid})
 SET n += {}
-WITH collect(CASE WHEN n IS NULL THEN uid END) AS absent
-CALL () {
-  UNWIND $runs AS id
-  MATCH (r:Run {id: id})
-  SET r += {}
-}
-RETURN [uid IN absent WHERE uid IN $must_exist] AS missing
+RETURN [uid IN collect(CASE WHEN n IS NULL THEN uid END) WHERE uid IN $must_exist] AS missing"""
+_LOCK_RUNS = """
+UNWIND $lock_runs AS id
+MATCH (r:Run {id: id})
+SET r += {}"""
+WRITE_NODES = f"""
+{_part(_LOCK_ENTITIES, "lock")}
+{_part(_LOCK_RUNS, "lock_runs")}
+{_part(NODE_UPSERT, "nodes", "nodes_created")}
+RETURN missing, nodes_created
+"""
+# The second: edges (created ones returned by type) and runs.
+WRITE_EDGES_AND_RUNS = f"""
+{chr(10).join(_part(_EDGE_UPSERT.replace("$TYPE", t.value), t.value, t.value) for t in EdgeType)}
+{_part(RUN_UPSERT, "runs")}
+RETURN {", ".join(t.value for t in EdgeType)}
 """
 
 # One entity and its direct neighbours in a view: `alive` says whether the entity itself is

@@ -60,7 +60,7 @@ async def write(db: Database, deltas: list[GraphDelta]) -> list[WriteSummary]:
 
     Edge ends that the deltas do not create must exist already, else InvalidInput and
     nothing is written. Writers cannot deadlock one another (in this process or another):
-    each first locks every stored node it will touch, in one global order (``queries.LOCK``),
+    each first locks every stored node it will touch, in one global order (``WRITE_NODES``),
     and touches a relationship only while holding both its ends.
     """
     group = deltas[0] if len(deltas) == 1 else combine(deltas)
@@ -73,25 +73,33 @@ async def write(db: Database, deltas: list[GraphDelta]) -> list[WriteSummary]:
         entities = joined.nodes.keys() | must_exist | {old for old, _ in merges}
         runs = joined.runs.keys() | {run.parent for run in joined.runs.values() if run.parent}
         result = await tx.run(
-            queries.LOCK, uids=sorted(entities), runs=sorted(runs), must_exist=sorted(must_exist)
+            queries.WRITE_NODES,
+            lock=sorted(entities),
+            lock_runs=sorted(runs),
+            must_exist=sorted(must_exist),
+            nodes=node_rows(joined),
         )
-        if missing := (await result.single(strict=True))["missing"]:
+        record = await result.single(strict=True)
+        if record["missing"]:
             raise InvalidInput(
                 "edges name entities that do not exist and are not among the request's "
-                f"nodes: {', '.join(missing)}; add them to 'nodes' first"
+                f"nodes: {', '.join(record['missing'])}; add them to 'nodes' first"
             )
-        result = await tx.run(queries.NODE_UPSERT, rows=node_rows(joined))
-        nodes_created = set((await result.single(strict=True))["created"])
+        nodes_created = set(record["nodes_created"])
         for old, new in merges:
             await (await tx.run(queries.MERGE_NODE, old=old, new=new)).consume()
         edges_created: set[EdgeKey] = set()
-        for edge_type, rows in edge_rows(joined).items():
-            query = queries.edge_upsert_query(edge_type)
-            record = await (await tx.run(query, rows=rows)).single(strict=True)
-            edges_created |= {(source, target, edge_type) for source, target in record["created"]}
-        if joined.runs:
-            result = await tx.run(queries.RUN_UPSERT, rows=run_rows(joined, stored_runs))
-            await result.consume()
+        if joined.edges or joined.runs:
+            edges = edge_rows(joined)
+            rows = {edge_type.value: edges.get(edge_type, []) for edge_type in EdgeType}
+            rows["runs"] = run_rows(joined, stored_runs)
+            result = await tx.run(queries.WRITE_EDGES_AND_RUNS, rows)
+            record = await result.single(strict=True)
+            edges_created = {
+                (source, target, edge_type)
+                for edge_type in EdgeType
+                for source, target in record[edge_type.value]
+            }
         return joined, nodes_created, edges_created
 
     joined, nodes_created, edges_created = await db.write(work)
