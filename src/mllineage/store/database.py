@@ -120,15 +120,16 @@ class Database:
                 f"MLLINEAGE_NEO4J_PASSWORD ({exc.code})"
             ) from exc
 
+    def queued_too_long(self) -> str:
+        return f"writes have queued for over {self.write_queue_seconds:.0f}s; retry later"
+
     @asynccontextmanager
     async def _write_turn(self) -> AsyncIterator[None]:
         """Wait (bounded) for this process's one write slot; past the bound, answer 503."""
         try:
             await asyncio.wait_for(self._one_writer.acquire(), self.write_queue_seconds)
         except TimeoutError:
-            raise Unavailable(
-                f"writes have queued for over {self.write_queue_seconds:.0f}s; retry later"
-            ) from None
+            raise Unavailable(self.queued_too_long()) from None
         try:
             yield
         finally:
