@@ -121,24 +121,28 @@ class Database:
                 f"MLLINEAGE_NEO4J_PASSWORD ({exc.code})"
             ) from exc
 
+    def queued_too_long(self) -> str:
+        return f"writes have queued for over {self.write_queue_seconds:.0f}s; retry later"
+
     @asynccontextmanager
     async def _write_turn(self) -> AsyncIterator[None]:
         """Wait (bounded) for this process's one write slot; past the bound, answer 503."""
         try:
             await asyncio.wait_for(self._one_writer.acquire(), self.write_queue_seconds)
         except TimeoutError:
-            raise Unavailable(
-                f"writes have queued for over {self.write_queue_seconds:.0f}s; retry later"
-            ) from None
+            raise Unavailable(self.queued_too_long()) from None
         try:
             yield
         finally:
             self._one_writer.release()
 
-    async def write(self, work: Work[T], rows: int = 1) -> T:
-        """Run ``work`` in one write transaction, in this process's write turn. ``rows``: what
-        it sends (nodes + edges + runs), for the metrics."""
-        queued = time.monotonic()
+    async def write(
+        self, work: Work[T], rows: int = 1, group: int = 1, queued_at: float | None = None
+    ) -> T:
+        """Run ``work`` in one write transaction, in this process's write turn. For the
+        metrics: ``rows`` it sends (nodes + edges + runs), the ``group`` of requests it
+        writes, and since when the oldest of them waits (else from now)."""
+        queued = time.monotonic() if queued_at is None else queued_at
         async with (
             self._write_turn(),
             self.errors_as_unavailable(),
@@ -146,7 +150,7 @@ class Database:
         ):
             began = time.monotonic()
             done = await session.execute_write(work)
-            record_write(1, rows, began - queued, time.monotonic() - began)
+            record_write(group, rows, began - queued, time.monotonic() - began)
             return done
 
     def _read_session(self) -> AsyncSession:
