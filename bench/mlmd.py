@@ -36,7 +36,6 @@ from collections.abc import Iterator
 from typing import Any
 
 import httpx
-import networkx as nx
 import uvloop
 from neo4j import AsyncGraphDatabase
 
@@ -50,18 +49,16 @@ from bench.mlmd_load import (
     flatten_features,
     raw_rows,
 )
+from bench.mlmd_walks import Sides, bench_walks
 from bench.report import RESULTS, machine
 from bench.stack import clear, login, running_stack
-from bench.stats import linear_fit, summary
+from bench.stats import summary
 from bench.synth import lineage_events
 from mllineage.auth import new_key
 from mllineage.domain import LineageEvent
 from mllineage.events import GraphDelta, events_to_delta
 from mllineage.local import LocalApi
 from mllineage.settings import Settings
-
-DEPTH = 10
-Sides = dict[str, httpx.Client]  # "mllineage" (this tree) and maybe "before" (--baseline)
 
 
 def size(delta: GraphDelta) -> int:
@@ -167,55 +164,6 @@ def bench_concurrent(
     return out
 
 
-def lineage_params(root: str) -> dict[str, Any]:
-    return {"uid": root, "direction": "downstream", "depth": DEPTH, "limit": 10_000}
-
-
-def bench_walks(
-    sides: Sides, mlmd: Mlmd, graph: nx.DiGraph, roots: dict[str, list[str]], rounds: int
-) -> dict[str, Any]:
-    """Downstream walks to depth 10, root by root on every side, each answer checked node for
-    node against networkx."""
-    names = [*sides, "mlmd"]
-    ms: dict[str, dict[str, list[float]]] = {name: {} for name in names}
-    reached: dict[str, list[tuple[int, float]]] = {name: [] for name in names}
-    wrong = dict.fromkeys(names, 0)
-
-    def walk(name: str, root: str) -> tuple[float, set[str]]:
-        if name == "mlmd":
-            kind = root.split(":", 1)[0]
-            seconds, got = mlmd.call(
-                "walk", uid=root, kind=kind, direction="downstream", depth=DEPTH
-            )
-            return seconds * 1000, set(got)
-        began = time.perf_counter()
-        reply = sides[name].get("/v1/lineage", params=lineage_params(root))
-        elapsed = (time.perf_counter() - began) * 1000
-        reply.raise_for_status()
-        return elapsed, {node["uid"] for node in reply.json()["nodes"]}
-
-    for root in (r for chosen in roots.values() for r in chosen[:2]):  # plans, caches
-        for name in names:
-            walk(name, root)
-    for _ in range(rounds):
-        for bucket, chosen in roots.items():
-            for root in chosen:
-                expected = set(nx.single_source_shortest_path_length(graph, root, DEPTH)) - {root}
-                for name in names:
-                    elapsed, got = walk(name, root)
-                    wrong[name] += got != expected
-                    ms[name].setdefault(bucket, []).append(elapsed)
-                    reached[name].append((len(expected), elapsed))
-    return {
-        name: {
-            "by_reached_nodes": {bucket: summary(v) for bucket, v in ms[name].items()},
-            "linear_fit": linear_fit([n for n, _ in reached[name]], [t for _, t in reached[name]]),
-            "wrong_answers": wrong[name],
-        }
-        for name in names
-    }
-
-
 @contextlib.contextmanager
 def baseline_api(settings: Settings, src: str | None) -> Iterator[LocalApi | None]:
     """``mllineage serve`` from another source tree (PYTHONPATH first), on the same Neo4j."""
@@ -274,7 +222,7 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
             "batched": bench_batches(settings, sides, mlmd, batches),
             "single": bench_single(sides, mlmd, single),
             "concurrent": bench_concurrent(sides, mlmd, concurrent, args.clients),
-            "walks": bench_walks(sides, mlmd, graph, roots, args.rounds),
+            "walks": bench_walks(settings, sides, mlmd, graph, roots, args.rounds),
         }
 
 
@@ -336,6 +284,9 @@ def markdown(r: dict[str, Any]) -> str:
             b["mllineage"]["entities_per_s"] / b["mlmd"]["entities_per_s"],
         ),
         "",
+        f"Floors beside the walks (mllineage's fixed cost; median / p99 ms): an HTTP round trip "
+        f"to the API (`/healthz`) {mp(w['floors']['http'])}, a Bolt one to Neo4j (`RETURN 1`, "
+        f"auto-commit) {mp(w['floors']['bolt'])}.",
         f"Raw `UNWIND MERGE` of the same batches (the ceiling): {b['raw']['entities_per_s']} "
         f"entities/s; mllineage's API reaches "
         f"{b['mllineage']['entities_per_s'] / b['raw']['entities_per_s']:.2f} of it.",

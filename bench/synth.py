@@ -64,7 +64,7 @@ def lineage_events(nodes: int, seed: int = 7) -> list[dict[str, Any]]:
     events: list[dict[str, Any]] = []
 
     def emit(process: dict[str, Any], inputs: list[Any], outputs: list[Any]) -> None:
-        time, run_id = next(clock).isoformat(), f"run-{len(events)}"
+        time, run_id = next(clock).isoformat(), f"run-{seed}-{len(events)}"
         events.append(
             event(process, inputs, outputs, time=time, run_id=run_id, producer="bench/synth.py")
         )

@@ -107,6 +107,19 @@ class RunDelta:
         )
         self.inputs |= other.inputs
         self.outputs += other.outputs
+        self.wrote |= other.wrote
+        self.written = self.written and other.written  # else complete_runs adds the rest
+
+    def copy(self) -> RunDelta:
+        """A copy whose collections ``add`` may grow without touching this one's."""
+        return replace(
+            self,
+            props=dict(self.props),
+            times=dict(self.times),
+            inputs=set(self.inputs),
+            outputs=list(self.outputs),
+            wrote=set(self.wrote),
+        )
 
 
 def reused_run_id(run_id: str, process: str, other: str) -> str:
@@ -116,10 +129,13 @@ def reused_run_id(run_id: str, process: str, other: str) -> str:
     )
 
 
+EdgeKey = tuple[str, str, EdgeType]  # source, target, type
+
+
 @dataclass
 class GraphDelta:
     nodes: dict[str, NodeDelta] = field(default_factory=dict)
-    edges: dict[tuple[str, str, EdgeType], EdgeDelta] = field(default_factory=dict)
+    edges: dict[EdgeKey, EdgeDelta] = field(default_factory=dict)
     runs: dict[str, RunDelta] = field(default_factory=dict)
 
     def add_run(self, run: RunDelta) -> None:
@@ -172,6 +188,27 @@ class GraphDelta:
         if at >= edge.last_seen:
             edge.last_seen, edge.producer = at, producer
 
+    def absorb(self, other: GraphDelta) -> None:
+        """Fold ``other`` in, as if its events had come in the same request (group commit);
+        ``other`` is left as it was. InvalidInput when the two tell a run of two processes."""
+        for node in other.nodes.values():
+            uid = self.add_node(
+                node.kind,
+                node.namespace,
+                node.name,
+                node.last_seen,
+                node.props,
+                node.run,
+                node.openlineage,
+            )
+            self.nodes[uid].first_seen = min(self.nodes[uid].first_seen, node.first_seen)
+        for (source, target, edge_type), edge in other.edges.items():
+            self.add_edge(source, target, edge_type, edge.last_seen, edge.producer)
+            mine = self.edges[(source, target, edge_type)]
+            mine.first_seen = min(mine.first_seen, edge.first_seen)
+        for run in other.runs.values():
+            self.add_run(run.copy())
+
     def merged(self, renames: dict[str, str]) -> GraphDelta:
         """A copy with each node ``old`` of ``renames`` folded into node ``new`` (which must
         be in the delta too): the times widened, the newer mention's properties winning, edges
@@ -189,7 +226,7 @@ class GraphDelta:
                 last_seen=newer.last_seen,
                 props={**older.props, **newer.props},
             )
-        edges: dict[tuple[str, str, EdgeType], EdgeDelta] = {}
+        edges: dict[EdgeKey, EdgeDelta] = {}
         for edge in self.edges.values():
             source = renames.get(edge.source, edge.source)
             target = renames.get(edge.target, edge.target)
@@ -468,6 +505,14 @@ def join_stored_datasets(
         elif others and node.uid not in stored:
             renames[node.uid] = others[0]
     return (delta.merged(renames) if renames else delta), merges
+
+
+def combine(deltas: Iterable[GraphDelta]) -> GraphDelta:
+    """One delta for several requests' deltas (group commit), as if they were one request."""
+    group = GraphDelta()
+    for delta in deltas:
+        group.absorb(delta)
+    return fold_datasets(group)
 
 
 def events_to_delta(events: Iterable[LineageEvent]) -> GraphDelta:

@@ -6,9 +6,16 @@
 from __future__ import annotations
 
 import gc
+import os
+import shutil
+import tempfile
+from typing import TYPE_CHECKING
 
 from mllineage.local import LocalNeo4j
 from mllineage.settings import Settings
+
+if TYPE_CHECKING:
+    from fastapi import FastAPI
 
 LOOPBACK = frozenset({"127.0.0.1", "localhost", "::1"})
 
@@ -17,7 +24,9 @@ class ServeError(RuntimeError):
     """A configuration the service refuses to serve with; the message says what to change."""
 
 
-def serve(settings: Settings, local_neo4j: bool = False, log_level: str = "info") -> None:
+def serve(
+    settings: Settings, local_neo4j: bool = False, log_level: str = "info", workers: int = 1
+) -> None:
     """Serve on ``settings.host:settings.port`` until interrupted; with ``local_neo4j``,
     start the local server first (provisioning it once) and stop it on exit if we started it.
     Raises ``ServeError`` before starting anything when the configuration is refused."""
@@ -50,9 +59,12 @@ def serve(settings: Settings, local_neo4j: bool = False, log_level: str = "info"
     print(f"API docs:      http://{settings.host}:{settings.port}/docs", flush=True)
     if server is not None:
         print(f"Neo4j Browser: {server.browser_url} (user {settings.neo4j_user})", flush=True)
-    tune_gc_for_serving()
     try:
-        uvicorn.run(app, host=settings.host, port=settings.port, log_level=log_level)
+        if workers > 1:
+            serve_workers(settings, workers, log_level)
+        else:
+            tune_gc_for_serving()
+            uvicorn.run(app, host=settings.host, port=settings.port, log_level=log_level)
     finally:
         if server is not None and started:
             server.stop()
@@ -67,3 +79,42 @@ def tune_gc_for_serving() -> None:
     gc.collect()
     gc.freeze()
     gc.set_threshold(10_000, *gc.get_threshold()[1:])
+
+
+# --- Several worker processes (serve --workers N) ----------------------------------------
+
+
+def serve_workers(settings: Settings, workers: int, log_level: str) -> None:
+    """``workers`` uvicorn processes on one socket, each building the app from the environment
+    (``worker_app``); Prometheus multiprocess mode in a fresh folder, so that ``/metrics``
+    from any worker sums them all. Returns once uvicorn has stopped every worker."""
+    import uvicorn
+
+    from mllineage.local.api import environment
+
+    metrics_dir = tempfile.mkdtemp(prefix="mllineage-metrics-")
+    # Spawned workers inherit this environment: the settings (the local Neo4j's URI
+    # included) and the metrics folder, which prometheus_client reads when imported.
+    os.environ.update(environment(settings), PROMETHEUS_MULTIPROC_DIR=metrics_dir)
+    try:
+        uvicorn.run(
+            f"{__name__}:worker_app",
+            factory=True,
+            workers=workers,
+            host=settings.host,
+            port=settings.port,
+            log_level=log_level,
+        )
+    finally:
+        os.environ.pop("PROMETHEUS_MULTIPROC_DIR", None)
+        shutil.rmtree(metrics_dir, ignore_errors=True)
+
+
+def worker_app() -> FastAPI:
+    """The app of one worker process, from the settings ``serve_workers`` put in its
+    environment."""
+    from mllineage.api import create_app
+
+    app = create_app(Settings())
+    tune_gc_for_serving()
+    return app

@@ -3,6 +3,9 @@ back waits for them (read-your-writes across API replicas on a cluster), a bad o
 
 from __future__ import annotations
 
+from concurrent.futures import ThreadPoolExecutor
+from typing import Any
+
 import httpx
 import pytest
 
@@ -26,6 +29,29 @@ def test_a_write_answers_with_bookmarks_a_read_accepts(api: httpx.Client) -> Non
     walked = api.get("/v1/lineage", params={"uid": FG}, headers={HEADER: value})
     assert walked.status_code == 200 and walked.json()["nodes"]
     assert HEADER not in read.headers  # a read commits nothing to wait for
+
+
+def test_writes_sharing_a_transaction_each_answer_with_its_bookmarks(api: httpx.Client) -> None:
+    """Concurrent writes share group commits; each answer carries the bookmarks of the
+    transaction that wrote it, and a read with them sees that write."""
+    events = [
+        {**event, "run": {**event["run"], "id": f"concurrent-{i}-{j}"}}
+        for i in range(4)
+        for j, event in enumerate(feature_store_events())
+    ]
+
+    def post(event: dict[str, Any]) -> httpx.Response:
+        with httpx.Client(base_url=str(api.base_url), timeout=60) as client:
+            return client.post("/v1/events", json=event)
+
+    with ThreadPoolExecutor(max_workers=len(events)) as pool:
+        answers = list(pool.map(post, events))
+    assert [a.status_code for a in answers] == [200] * len(answers)
+    for answer, event in zip(answers, events, strict=True):
+        value = answer.headers[HEADER]
+        assert all(BOOKMARK.fullmatch(part) for part in value.split(","))
+        uid = f"{event['process']['kind']}:default:{event['process']['name']}"
+        assert api.get(f"/v1/entities/{uid}", headers={HEADER: value}).status_code == 200
 
 
 @pytest.mark.parametrize(

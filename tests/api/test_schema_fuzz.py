@@ -34,7 +34,7 @@ def operations(secured: LocalApi) -> dict[str, schemathesis.APIOperation]:
 
 
 OPERATIONS = [
-    "GET /healthz", "GET /readyz", "POST /v1/events", "POST /v1/graph",
+    "GET /healthz", "GET /readyz", "GET /metrics", "POST /v1/events", "POST /v1/graph",
     "GET /v1/entities", "GET /v1/entities/{uid}", "GET /v1/lineage", "GET /v1/impact",
     "GET /v1/questions/{question}", "POST /api/v1/lineage", "POST /api/v1/lineage/batch",
     "POST /v1/entities/{uid}/deprecate", "POST /v1/entities/{uid}/retire",

@@ -10,6 +10,7 @@ from fastapi import FastAPI
 
 from mllineage.api import browser as neo4j_browser
 from mllineage.api import docs, entities, health, ingest, lifecycle, lineage, openlineage, runs
+from mllineage.api import metrics as api_metrics
 from mllineage.api import notifications as notification_routes
 from mllineage.api import reports as report_routes
 from mllineage.api.bookmarks import BookmarkHeader
@@ -74,6 +75,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.add_middleware(BodySizeLimit, max_bytes=settings.max_body_bytes)
     app.add_middleware(GunzipBody)  # outside the limit, so it counts the inflated bytes
     app.add_middleware(Authenticate)  # added last, so it runs first: before any body is read
+    # Prometheus /metrics and the request series; its middleware wraps all the others.
+    api_metrics.install(app)
     install_error_handlers(app)
     for module in (health, ingest, lifecycle, entities, lineage, runs, openlineage):
         app.include_router(module.router)

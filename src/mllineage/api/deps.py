@@ -1,4 +1,8 @@
-"""Dependencies handed to routes: the store and settings built once in the app's lifespan."""
+"""Dependencies handed to routes: the store and settings built once in the app's lifespan.
+
+Every dependency is ``async def`` although none awaits: FastAPI runs a plain ``def``
+dependency in a worker thread, and each such hop costs a small request more than its work.
+"""
 
 from __future__ import annotations
 
@@ -15,11 +19,11 @@ from mllineage.store import Store
 _bearer = HTTPBearer(auto_error=False, description="An API key (mllineage keys create)")
 
 
-def get_store(request: Request) -> Store:
+async def get_store(request: Request) -> Store:
     return request.app.state.store  # type: ignore[no-any-return]
 
 
-def get_settings(request: Request) -> Settings:
+async def get_settings(request: Request) -> Settings:
     return request.app.state.settings  # type: ignore[no-any-return]
 
 
@@ -35,7 +39,7 @@ def require(scope: Scope) -> Any:
     their own. HTTPBearer puts the scheme in the OpenAPI document.
     """
 
-    def check(
+    async def check(
         request: Request,
         credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
     ) -> None:

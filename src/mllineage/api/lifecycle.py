@@ -29,7 +29,7 @@ ERRORS: dict[int | str, dict[str, Any]] = {
 }
 
 
-def read_view(
+async def read_view(
     as_of: Annotated[
         Timestamp | None,
         Query(description="Answer as the graph stood at this time (ISO 8601, with a zone)"),

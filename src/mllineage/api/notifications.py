@@ -14,7 +14,7 @@ from mllineage.notifier import Notifier
 router = APIRouter(prefix="/v1", tags=["notifications"])
 
 
-def get_notifier(request: Request) -> Notifier | None:
+async def get_notifier(request: Request) -> Notifier | None:
     """The running notifier, or None when no webhook is configured."""
     return getattr(request.app.state, "notifier", None)
 

@@ -32,10 +32,17 @@ def serve_command(
             help="Start the local Neo4j first (provisioning it once); stop it on exit.",
         ),
     ] = False,
+    workers: Annotated[
+        int,
+        typer.Option(
+            min=1, help="API worker processes on the one port (Prometheus metrics summed)."
+        ),
+    ] = 1,
 ) -> None:
     """Run the HTTP API."""
     try:
-        serve(settings_with(host=host, port=port), local_neo4j=local_neo4j, log_level=log_level)
+        settings = settings_with(host=host, port=port)
+        serve(settings, local_neo4j=local_neo4j, log_level=log_level, workers=workers)
     except ServeError as exc:
         fail(str(exc), code=2)
 

@@ -32,12 +32,20 @@ class LocalApi:
     """A real API server on 127.0.0.1 and a free port; a context manager that stops it."""
 
     def __init__(
-        self, settings: Settings, *, subprocess: bool = False, log_level: str = "warning"
+        self,
+        settings: Settings,
+        *,
+        subprocess: bool = False,
+        log_level: str = "warning",
+        workers: int = 1,
     ) -> None:
         self.settings = settings
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         self.log_level = log_level
+        if workers > 1 and not subprocess:
+            raise ValueError("several workers run only in a subprocess (serve --workers)")
+        self.workers = workers
         self.process: sub.Popen[bytes] | None = None
         self.server: uvicorn.Server | None = None
         self.thread: threading.Thread | None = None
@@ -71,6 +79,7 @@ class LocalApi:
             return self
         command = [sys.executable, "-m", "mllineage.cli", "serve", "--host", "127.0.0.1"]
         command += ["--port", str(self.port), "--log-level", self.log_level]
+        command += ["--workers", str(self.workers)]
         self.process = sub.Popen(command, env=environment(self.settings), stdout=sub.DEVNULL)
         while not self._answers("/healthz"):
             if time.monotonic() > deadline or self.process.poll() is not None:

@@ -36,6 +36,7 @@ from neo4j.exceptions import (
 
 from mllineage.errors import InvalidInput, Unavailable
 from mllineage.store import bookmarks
+from mllineage.write_metrics import record_write
 
 T = TypeVar("T")
 Work = Callable[[AsyncManagedTransaction], Awaitable[T]]
@@ -135,34 +136,42 @@ class Database:
                 f"MLLINEAGE_NEO4J_PASSWORD ({exc.code})"
             ) from exc
 
+    def queued_too_long(self) -> str:
+        return f"writes have queued for over {self.write_queue_seconds:.0f}s; retry later"
+
     @asynccontextmanager
     async def _write_turn(self) -> AsyncIterator[None]:
         """Wait (bounded) for this process's one write slot; past the bound, answer 503."""
         try:
             await asyncio.wait_for(self._one_writer.acquire(), self.write_queue_seconds)
         except TimeoutError:
-            raise Unavailable(
-                f"writes have queued for over {self.write_queue_seconds:.0f}s; retry later"
-            ) from None
+            raise Unavailable(self.queued_too_long()) from None
         try:
             yield
         finally:
             self._one_writer.release()
 
-    async def write(self, work: Work[T]) -> T:
-        """Run ``work`` in one write transaction, in this process's write turn."""
+    async def write(
+        self, work: Work[T], rows: int = 1, group: int = 1, queued_at: float | None = None
+    ) -> T:
+        """Run ``work`` in one write transaction, in this process's write turn. For the
+        metrics: ``rows`` it sends (nodes + edges + runs), the ``group`` of requests it
+        writes, and since when the oldest of them waits (else from now)."""
+        queued = time.monotonic() if queued_at is None else queued_at
         async with (
             self._write_turn(),
             self.errors_as_unavailable(),
-            # routing (issue 17.7): the shared bookmark manager, and the write's own bookmarks
-            # recorded for the request's answer; the only two changes to ``write``.
+            # The shared bookmark manager; the write's own bookmarks go to the request's
+            # answer (for a group commit, to each of its requests: see group_commit.py).
             self.driver.session(
                 database=self.name, bookmark_manager=self.bookmark_manager
             ) as session,
         ):
-            result = await session.execute_write(work)
+            began = time.monotonic()
+            done = await session.execute_write(work)
+            record_write(group, rows, began - queued, time.monotonic() - began)
             bookmarks.wrote(await session.last_bookmarks())
-            return result
+            return done
 
     def _read_session(self) -> AsyncSession:
         """A session for reads, without the server's notifications: the property projection

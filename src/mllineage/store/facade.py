@@ -23,6 +23,7 @@ from mllineage.store import lifecycle, queries, reads, runs, schema, walks, writ
 from mllineage.store import notifications as notification_records
 from mllineage.store import reports as report_pages
 from mllineage.store.database import Database
+from mllineage.store.group_commit import GroupCommit
 from mllineage.traversal import Direction
 from mllineage.views import (
     EntityDetail,
@@ -59,6 +60,7 @@ class Store:
             self.db, queries.read_schema(schema_file), migrations=(writes.merge_split_datasets,)
         )
         self.db.on_unavailable = self.schema.want
+        self.writer = GroupCommit(self.db)
 
     # --- lifetime, schema and readiness -------------------------------------------------
 
@@ -83,7 +85,7 @@ class Store:
     # --- writes, reads, walks -----------------------------------------------------------
 
     async def write(self, delta: GraphDelta) -> WriteSummary:
-        return await writes.write(self.db, delta)
+        return await self.writer.write(delta)
 
     async def get_entity(self, uid: str, view: View = LIVE) -> EntityDetail:
         return await reads.get_entity(self.db, uid, view)

@@ -123,6 +123,29 @@ def edge_filter(mode: str, var: str) -> str:
     }[mode]
 
 
+# What a write created, for each request of a group commit: MERGE cannot say whether it
+# created, so ON CREATE marks the node or edge and the statement reads and removes the mark
+# (it never outlives the transaction).
+CREATED_MARK = "_created_by_this_write"
+
+
+def _created(var: str, key: str) -> str:
+    return f"""
+WITH {var}, row, {var}.{CREATED_MARK} IS NOT NULL AS created
+REMOVE {var}.{CREATED_MARK}
+RETURN collect(CASE WHEN created THEN {key} END) AS created"""
+
+
+def _part(query: str, rows: str, name: str | None = None) -> str:
+    """``query`` as a subquery of a composed write, its rows from ``$rows``, what it
+    returns (if anything) as ``name``."""
+    body = query.replace("$rows", f"${rows}")
+    if name is not None:
+        head, _, tail = body.rpartition(" AS created")  # the RETURN's
+        body = f"{head} AS {name}{tail}"
+    return f"CALL () {{{body}\n}}"
+
+
 # One statement for every kind, rows in uid order: node locks are then always taken in one
 # global order. The label is row.kind, a value of the Kind enum (validated at the edge),
 # never a request string.
@@ -132,7 +155,7 @@ WITH row, datetime(row.first_seen) AS first_seen, datetime(row.last_seen) AS las
      datetime(row.run_times.`run.event_time`) AS run_time
 MERGE (n:Entity {{uid: row.uid}})
   ON CREATE SET n:$(row.kind), n.kind = row.kind, n.namespace = row.namespace, n.name = row.name,
-                n.created_at = first_seen, n.updated_at = last_seen
+                n.created_at = first_seen, n.updated_at = last_seen, n.{CREATED_MARK} = true
   ON MATCH SET n.created_at = CASE WHEN first_seen < n.created_at
                                    THEN first_seen ELSE n.created_at END
 WITH n, row, first_seen, last_seen, last_seen >= n.updated_at AS newer,
@@ -142,6 +165,7 @@ SET n += CASE WHEN newer THEN row.props ELSE {{}} END,
     n += CASE WHEN newer_run THEN row.run ELSE {{}} END,
     n += CASE WHEN newer_run THEN {{{_RUN_TIMES_MAP}}} ELSE {{}} END
 {revive("n", "retired", "[first_seen, last_seen]")}
+{_created("n", "row.uid")}
 """
 
 # MERGE with a dynamic relationship type scans every relationship (5.26), so edges keep one
@@ -152,7 +176,8 @@ WITH row, datetime(row.first_seen) AS first_seen, datetime(row.last_seen) AS las
 MATCH (a:Entity {{uid: row.source}})
 MATCH (b:Entity {{uid: row.target}})
 MERGE (a)-[r:$TYPE]->(b)
-  ON CREATE SET r.first_seen = first_seen, r.last_seen = last_seen, r.producer = row.producer
+  ON CREATE SET r.first_seen = first_seen, r.last_seen = last_seen, r.producer = row.producer,
+                r.{CREATED_MARK} = true
   ON MATCH SET r.first_seen = CASE WHEN first_seen < r.first_seen
                                    THEN first_seen ELSE r.first_seen END,
                r.producer = CASE WHEN last_seen >= r.last_seen
@@ -160,6 +185,7 @@ MERGE (a)-[r:$TYPE]->(b)
                r.last_seen = CASE WHEN last_seen > r.last_seen
                                   THEN last_seen ELSE r.last_seen END
 {revive("r", "ended", "[first_seen, last_seen]")}
+{_created("r", "[row.source, row.target]")}
 """
 
 # Runs (DESIGN §6; events.RunDelta merges a delta's events the same way). What the store has
@@ -378,11 +404,32 @@ WHERE size(nodes) > 1
 RETURN nodes
 """
 
-MISSING = """
-UNWIND $uids AS uid
+# A write is two statements (store/writes.py), fewer round trips than one per part. The first
+# begins by taking the write lock of every stored node the write will touch, entities in uid
+# order and then runs in id order, each at once: without it, MERGE's phases (split by Eager)
+# let two writers each hold a shared lock on a popular node and then both wait to upgrade it,
+# a deadlock. Setting an empty map changes nothing but takes the lock. It returns which of
+# $must_exist (edge ends the delta does not create) are not stored, and the nodes created.
+_LOCK_ENTITIES = """
+UNWIND $lock AS uid
 OPTIONAL MATCH (n:Entity {uid: uid})
-WITH uid, n WHERE n IS NULL
-RETURN collect(uid) AS missing
+SET n += {}
+RETURN [uid IN collect(CASE WHEN n IS NULL THEN uid END) WHERE uid IN $must_exist] AS missing"""
+_LOCK_RUNS = """
+UNWIND $lock_runs AS id
+MATCH (r:Run {id: id})
+SET r += {}"""
+WRITE_NODES = f"""
+{_part(_LOCK_ENTITIES, "lock")}
+{_part(_LOCK_RUNS, "lock_runs")}
+{_part(NODE_UPSERT, "nodes", "nodes_created")}
+RETURN missing, nodes_created
+"""
+# The second: edges (created ones returned by type) and runs.
+WRITE_EDGES_AND_RUNS = f"""
+{chr(10).join(_part(_EDGE_UPSERT.replace("$TYPE", t.value), t.value, t.value) for t in EdgeType)}
+{_part(RUN_UPSERT, "runs")}
+RETURN {", ".join(t.value for t in EdgeType)}
 """
 
 # One entity and its direct neighbours in a view: `alive` says whether the entity itself is

@@ -6,11 +6,13 @@ from datetime import datetime
 
 from neo4j import AsyncManagedTransaction
 
-from mllineage.domain import ARTIFACT_KINDS, Kind
+from mllineage.domain import ARTIFACT_KINDS, EdgeType, Kind
 from mllineage.errors import InvalidInput
 from mllineage.events import (
+    EdgeKey,
     GraphDelta,
     StoredRun,
+    combine,
     complete_runs,
     dataset_uids,
     fold_datasets,
@@ -52,45 +54,107 @@ async def _stored_runs(tx: AsyncManagedTransaction, delta: GraphDelta) -> dict[s
     }
 
 
-async def write(db: Database, delta: GraphDelta) -> WriteSummary:
-    """Apply a delta in one transaction, in this process's write turn.
+async def write(
+    db: Database, deltas: list[GraphDelta], queued_at: float | None = None
+) -> list[WriteSummary]:
+    """Apply the deltas of one or more requests in one transaction (``group_commit``), in this
+    process's write turn; one summary per delta. ``queued_at``: when the oldest of them was
+    queued (``time.monotonic``), for the metrics.
 
-    Edge ends that the delta does not create must exist already, else InvalidInput and
-    nothing is written. Nodes are written first, in uid order, so that writers take node
-    locks in one order (that alone did not stop deadlocks: hence the one-writer turn).
+    Edge ends that the deltas do not create must exist already, else InvalidInput and
+    nothing is written. Writers cannot deadlock one another (in this process or another):
+    each first locks every stored node it will touch, in one global order (``WRITE_NODES``),
+    and touches a relationship only while holding both its ends.
     """
+    group = deltas[0] if len(deltas) == 1 else combine(deltas)
 
-    async def work(tx: AsyncManagedTransaction) -> WriteSummary:
-        stored_runs = await _stored_runs(tx, delta)
-        complete_runs(delta, stored_runs)
-        joined, merges = await _join_datasets(tx, fold_datasets(delta))
-        must_exist = sorted(missing_edge_ends(joined))
-        if must_exist:
-            record = await (await tx.run(queries.MISSING, uids=must_exist)).single(strict=True)
-            if record["missing"]:
-                raise InvalidInput(
-                    "edges name entities that do not exist and are not among the request's "
-                    f"nodes: {', '.join(record['missing'])}; add them to 'nodes' first"
-                )
-        result = await tx.run(queries.NODE_UPSERT, rows=node_rows(joined))
-        nodes_created = (await result.consume()).counters.nodes_created
+    async def work(tx: AsyncManagedTransaction) -> tuple[GraphDelta, set[str], set[EdgeKey]]:
+        stored_runs = await _stored_runs(tx, group)
+        complete_runs(group, stored_runs)
+        joined, merges = await _join_datasets(tx, fold_datasets(group))
+        must_exist = missing_edge_ends(joined)
+        entities = joined.nodes.keys() | must_exist | {old for old, _ in merges}
+        runs = joined.runs.keys() | {run.parent for run in joined.runs.values() if run.parent}
+        result = await tx.run(
+            queries.WRITE_NODES,
+            lock=sorted(entities),
+            lock_runs=sorted(runs),
+            must_exist=sorted(must_exist),
+            nodes=node_rows(joined),
+        )
+        record = await result.single(strict=True)
+        if record["missing"]:
+            raise InvalidInput(
+                "edges name entities that do not exist and are not among the request's "
+                f"nodes: {', '.join(record['missing'])}; add them to 'nodes' first"
+            )
+        nodes_created = set(record["nodes_created"])
         for old, new in merges:
             await (await tx.run(queries.MERGE_NODE, old=old, new=new)).consume()
-        edges_created = 0
-        for edge_type, rows in edge_rows(joined).items():
-            result = await tx.run(queries.edge_upsert_query(edge_type), rows=rows)
-            edges_created += (await result.consume()).counters.relationships_created
-        if joined.runs:
-            result = await tx.run(queries.RUN_UPSERT, rows=run_rows(joined, stored_runs))
-            await result.consume()
-        return WriteSummary(
-            nodes=len(joined.nodes),
-            edges=len(joined.edges),
-            nodes_created=nodes_created,
-            edges_created=edges_created,
-        )
+        edges_created: set[EdgeKey] = set()
+        if joined.edges or joined.runs:
+            edges = edge_rows(joined)
+            rows = {edge_type.value: edges.get(edge_type, []) for edge_type in EdgeType}
+            rows["runs"] = run_rows(joined, stored_runs)
+            result = await tx.run(queries.WRITE_EDGES_AND_RUNS, rows)
+            record = await result.single(strict=True)
+            edges_created = {
+                (source, target, edge_type)
+                for edge_type in EdgeType
+                for source, target in record[edge_type.value]
+            }
+        return joined, nodes_created, edges_created
 
-    return await db.write(work)
+    rows = len(group.nodes) + len(group.edges) + len(group.runs)
+    joined, nodes_created, edges_created = await db.write(
+        work, rows=rows, group=len(deltas), queued_at=queued_at
+    )
+    if len(deltas) == 1:
+        return [
+            WriteSummary(
+                nodes=len(joined.nodes),
+                edges=len(joined.edges),
+                nodes_created=len(nodes_created),
+                edges_created=len(edges_created),
+            )
+        ]
+    return _shares(deltas, joined, nodes_created, edges_created)
+
+
+def _shares(
+    deltas: list[GraphDelta],
+    joined: GraphDelta,
+    nodes_created: set[str],
+    edges_created: set[EdgeKey],
+) -> list[WriteSummary]:
+    """Each request's summary of a group's write, as it would be alone: its nodes and edges
+    as the group stored them (an OpenLineage dataset under the uid it joined), and the
+    outputs of the runs it completed; what was created counted for the first that has it."""
+    stored_as = {node.dataset_key: uid for uid, node in joined.nodes.items() if node.openlineage}
+    summaries = []
+    for delta in deltas:
+
+        def final(uid: str, delta: GraphDelta = delta) -> str:
+            node = delta.nodes.get(uid)
+            return stored_as.get(node.dataset_key, uid) if node and node.openlineage else uid
+
+        nodes = {final(uid) for uid in delta.nodes}
+        edges = {(final(s), final(t), edge_type) for s, t, edge_type in delta.edges}
+        for run_id, run in delta.runs.items():
+            if run.completed_at and (stored := joined.runs.get(run_id)):
+                nodes |= stored.wrote
+                edges |= {(stored.process, uid, EdgeType.Produced) for uid in stored.wrote}
+        summaries.append(
+            WriteSummary(
+                nodes=len(nodes),
+                edges=len(edges),
+                nodes_created=len(nodes & nodes_created),
+                edges_created=len(edges & edges_created),
+            )
+        )
+        nodes_created -= nodes
+        edges_created -= edges
+    return summaries
 
 
 def _merge_target(nodes: list[tuple[str, bool]]) -> str:
