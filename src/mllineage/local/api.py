@@ -79,7 +79,8 @@ class LocalApi:
             return self
         command = [sys.executable, "-m", "mllineage.cli", "serve", "--host", "127.0.0.1"]
         command += ["--port", str(self.port), "--log-level", self.log_level]
-        command += ["--workers", str(self.workers)]
+        if self.workers > 1:  # only then: a baseline tree's serve may predate the option
+            command += ["--workers", str(self.workers)]
         self.process = sub.Popen(command, env=environment(self.settings), stdout=sub.DEVNULL)
         while not self._answers("/healthz"):
             if time.monotonic() > deadline or self.process.poll() is not None:
