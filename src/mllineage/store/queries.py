@@ -404,12 +404,14 @@ WHERE size(nodes) > 1
 RETURN nodes
 """
 
-# A write is two statements (store/writes.py), fewer round trips than one per part. The first
-# begins by taking the write lock of every stored node the write will touch, entities in uid
-# order and then runs in id order, each at once: without it, MERGE's phases (split by Eager)
-# let two writers each hold a shared lock on a popular node and then both wait to upgrade it,
-# a deadlock. Setting an empty map changes nothing but takes the lock. It returns which of
-# $must_exist (edge ends the delta does not create) are not stored, and the nodes created.
+# A write begins with this statement (store/writes.py). It first takes the write lock of
+# every stored node the write will touch, entities in uid order and then runs in id order,
+# each at once: without it, MERGE's phases (split by Eager) let two writers each hold a shared
+# lock on a popular node and then both wait to upgrade it, a deadlock. Setting an empty map
+# changes nothing but takes the lock. It returns which of $must_exist (edge ends the delta
+# does not create) are not stored, and the nodes created. Edges and runs stay statements of
+# their own: one statement holding them all was planned again by Neo4j for most one-event
+# writes, whose parameters differ in shape from write to write (bench/README.md).
 _LOCK_ENTITIES = """
 UNWIND $lock AS uid
 OPTIONAL MATCH (n:Entity {uid: uid})
@@ -424,12 +426,6 @@ WRITE_NODES = f"""
 {_part(_LOCK_RUNS, "lock_runs")}
 {_part(NODE_UPSERT, "nodes", "nodes_created")}
 RETURN missing, nodes_created
-"""
-# The second: edges (created ones returned by type) and runs.
-WRITE_EDGES_AND_RUNS = f"""
-{chr(10).join(_part(_EDGE_UPSERT.replace("$TYPE", t.value), t.value, t.value) for t in EdgeType)}
-{_part(RUN_UPSERT, "runs")}
-RETURN {", ".join(t.value for t in EdgeType)}
 """
 
 # One entity and its direct neighbours in a view: `alive` says whether the entity itself is

@@ -92,17 +92,13 @@ async def write(
         for old, new in merges:
             await (await tx.run(queries.MERGE_NODE, old=old, new=new)).consume()
         edges_created: set[EdgeKey] = set()
-        if joined.edges or joined.runs:
-            edges = edge_rows(joined)
-            rows = {edge_type.value: edges.get(edge_type, []) for edge_type in EdgeType}
-            rows["runs"] = run_rows(joined, stored_runs)
-            result = await tx.run(queries.WRITE_EDGES_AND_RUNS, rows)
-            record = await result.single(strict=True)
-            edges_created = {
-                (source, target, edge_type)
-                for edge_type in EdgeType
-                for source, target in record[edge_type.value]
-            }
+        for edge_type, rows in edge_rows(joined).items():
+            result = await tx.run(queries.edge_upsert_query(edge_type), rows=rows)
+            created = (await result.single(strict=True))["created"]
+            edges_created |= {(source, target, edge_type) for source, target in created}
+        if joined.runs:
+            result = await tx.run(queries.RUN_UPSERT, rows=run_rows(joined, stored_runs))
+            await result.consume()
         return joined, nodes_created, edges_created
 
     rows = len(group.nodes) + len(group.edges) + len(group.runs)
