@@ -3,13 +3,16 @@ client and against batches, on the same API and Neo4j in the same run.
 
     python -m bench.group_commit --events 2400 --clients 16 --rounds 3
     python -m bench.group_commit --baseline /tmp/before/src   # and an older tree, interleaved
+    python -m bench.group_commit --store     # and the same writes through Store.write, no HTTP
 
-Each round runs, in turn: one client posting one event per request; ``--clients`` clients
-posting one event per request at once; one client posting batches of ``--batch`` events;
-each on fresh events of one synthetic graph (``bench.synth``), so every phase meets a graph
-of about the same size. Rates are events and entities (nodes + edges of the events' deltas)
-per second; the medians over rounds are reported, with the ratios the issue sets as goals:
-concurrent / one client >= 10 and concurrent / batched >= 0.5 (entities/s).
+After a first round that only warms up (the JVM, and Neo4j's plan cache, which plans a
+statement again for each size class of its list parameters), each round runs, in turn: one
+client posting one event per request; ``--clients`` clients posting one event per request at
+once; one client posting batches of ``--batch`` events; each on fresh events of one
+synthetic graph (``bench.synth``), so every phase meets a graph of about the same size.
+Rates are events and entities (nodes + edges of the events' deltas) per second; the medians
+over rounds are reported, with the ratios the issue sets as goals: concurrent / one client
+>= 10 and concurrent / batched >= 0.5 (entities/s).
 """
 
 from __future__ import annotations
@@ -23,13 +26,16 @@ from typing import Any
 
 import httpx
 import uvloop
+from neo4j import AsyncGraphDatabase
 
 from bench.mlmd import baseline_api
 from bench.report import RESULTS
-from bench.stack import running_stack
+from bench.stack import login, running_stack
 from bench.synth import lineage_events
 from mllineage.domain import LineageEvent
 from mllineage.events import events_to_delta
+from mllineage.settings import Settings
+from mllineage.store import Store
 
 PHASES = ("one_client", "concurrent", "batched")
 
@@ -56,20 +62,39 @@ async def post_all(url: str, bodies: list[Any], clients: int) -> float:
         return time.perf_counter() - began
 
 
+async def write_all(settings: Settings, bodies: list[Any], clients: int) -> float:
+    """``post_all`` without HTTP: the same bodies through ``Store.write`` in this process."""
+    async with AsyncGraphDatabase.driver(settings.neo4j_uri, auth=login(settings)) as driver:
+        store = Store(driver, settings.neo4j_database)
+        deltas = iter(
+            [events_to_delta(LineageEvent.model_validate(e) for e in b.get("events", [b]))
+             for b in bodies]
+        )  # fmt: skip
+
+        async def one_client() -> None:
+            for delta in deltas:
+                await store.write(delta)
+
+        began = time.perf_counter()
+        await asyncio.gather(*(one_client() for _ in range(clients)))
+        return time.perf_counter() - began
+
+
 def run(args: argparse.Namespace) -> dict[str, Any]:
     with (
         running_stack() as (settings, _server, api),
         baseline_api(settings, args.baseline) as before,
     ):
         sides = {"mllineage": api.url} | ({"before": before.url} if before else {})
+        if args.store:
+            sides["store, no HTTP"] = ""
         events = lineage_events(args.nodes, seed=args.seed)
-        per_phase = args.events // (len(PHASES) * len(sides) * args.rounds)
+        per_phase = args.events // (len(PHASES) * len(sides) * (args.rounds + 1))
         chunks = iter(range(0, len(events), per_phase))
         rates: dict[str, dict[str, list[tuple[float, float]]]] = {
             side: {phase: [] for phase in PHASES} for side in sides
         }
-        uvloop.run(post_all(api.url, events[: args.batch], 1))  # warm up
-        for _ in range(args.rounds):
+        for round_ in range(args.rounds + 1):  # the first warms the JVM and the plan cache
             for phase in PHASES:
                 for side, url in sides.items():
                     start = next(chunks)
@@ -82,8 +107,14 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
                     else:
                         bodies = share
                     clients = args.clients if phase == "concurrent" else 1
-                    seconds = uvloop.run(post_all(url, bodies, clients))
-                    rates[side][phase].append((len(share) / seconds, entities(share) / seconds))
+                    write = (
+                        post_all(url, bodies, clients)
+                        if url
+                        else (write_all(settings, bodies, clients))
+                    )
+                    seconds = uvloop.run(write)
+                    if round_:
+                        rates[side][phase].append((len(share) / seconds, entities(share) / seconds))
     result: dict[str, Any] = {
         "nodes": args.nodes,
         "events_per_phase": per_phase,
@@ -117,6 +148,9 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--seed", type=int, default=11)
     parser.add_argument("--baseline", help="src folder of another checkout to serve beside")
+    parser.add_argument(
+        "--store", action="store_true", help="and the same phases through Store.write, no HTTP"
+    )
     result = run(parser.parse_args())
     RESULTS.mkdir(exist_ok=True)
     (RESULTS / "group_commit.json").write_text(json.dumps(result, indent=2))
