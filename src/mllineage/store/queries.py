@@ -146,9 +146,9 @@ def _part(query: str, rows: str, name: str | None = None) -> str:
     return f"CALL () {{{body}\n}}"
 
 
-# One statement for every kind, rows in uid order: node locks are then always taken in one
-# global order. The label is row.kind, a value of the Kind enum (validated at the edge),
-# never a request string.
+# One statement for every kind, rows in uid order (the write locks are already held, taken in
+# that order by WRITE_NODES's first part). The label is row.kind, a value of the Kind enum
+# (validated at the edge), never a request string.
 NODE_UPSERT = f"""
 UNWIND $rows AS row
 WITH row, datetime(row.first_seen) AS first_seen, datetime(row.last_seen) AS last_seen,
