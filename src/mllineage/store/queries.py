@@ -136,16 +136,6 @@ REMOVE {var}.{CREATED_MARK}
 RETURN collect(CASE WHEN created THEN {key} END) AS created"""
 
 
-def _part(query: str, rows: str, name: str | None = None) -> str:
-    """``query`` as a subquery of a composed write, its rows from ``$rows``, what it
-    returns (if anything) as ``name``."""
-    body = query.replace("$rows", f"${rows}")
-    if name is not None:
-        head, _, tail = body.rpartition(" AS created")  # the RETURN's
-        body = f"{head} AS {name}{tail}"
-    return f"CALL () {{{body}\n}}"
-
-
 # One statement for every kind, rows in uid order (the write locks are already held, taken in
 # that order by WRITE_NODES's first part). The label is row.kind, a value of the Kind enum
 # (validated at the edge), never a request string.
@@ -422,10 +412,13 @@ UNWIND $lock_runs AS id
 MATCH (r:Run {id: id})
 SET r += {}"""
 WRITE_NODES = f"""
-{_part(_LOCK_ENTITIES, "lock")}
-{_part(_LOCK_RUNS, "lock_runs")}
-{_part(NODE_UPSERT, "nodes", "nodes_created")}
-RETURN missing, nodes_created
+CALL () {{{_LOCK_ENTITIES}
+}}
+CALL () {{{_LOCK_RUNS}
+}}
+CALL () {{{NODE_UPSERT.replace("$rows", "$nodes")}
+}}
+RETURN missing, created AS nodes_created
 """
 
 # One entity and its direct neighbours in a view: `alive` says whether the entity itself is
