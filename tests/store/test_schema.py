@@ -51,7 +51,7 @@ def test_the_schema_ships_in_the_package_and_may_be_overridden(tmp_path: Path) -
     assert any("REQUIRE n.uid IS UNIQUE" in s for s in statements)
     assert all(";" not in s and not s.startswith("//") for s in statements)
     assert {
-        "entity_uid", "entity_kind_namespace", "entity_name_text", "entity_owner",
+        "entity_uid", "entity_kind_namespace", "entity_owner",
         "run_id", "run_process_started", "run_experiment_started",
     } == NAMES  # fmt: skip
     other = tmp_path / "schema.cypher"
@@ -101,7 +101,7 @@ def test_readiness_only_reads(settings: Settings, neo4j_driver: Driver) -> None:
         assert (
             reasons
             == [
-                "schema objects not online: entity_kind_namespace, entity_name_text, "
+                "schema objects not online: entity_kind_namespace, "
                 "entity_owner, entity_uid, run_experiment_started, run_id, run_process_started"
             ]
             * 3
@@ -115,6 +115,23 @@ def test_readiness_only_reads(settings: Settings, neo4j_driver: Driver) -> None:
 async def _restore(settings: Settings) -> None:
     async with store_for(settings) as store:
         await store.apply_schema()
+
+
+def test_the_index_an_older_version_made_on_names_is_dropped(
+    settings: Settings, neo4j_driver: Driver
+) -> None:
+    """Older versions made a TEXT index on names, which no query used and every write paid for."""
+    neo4j_driver.execute_query(
+        "CREATE TEXT INDEX entity_name_text IF NOT EXISTS FOR (n:Entity) ON (n.name)"
+    )
+    assert "entity_name_text" in {name for name, _ in schema_objects(neo4j_driver)}
+
+    async def restore() -> str | None:
+        async with store_for(settings) as store:
+            return await store.schema.restore()
+
+    assert asyncio.run(restore()) is None
+    assert {name for name, _ in schema_objects(neo4j_driver)} == NAMES
 
 
 def test_the_service_restores_a_dropped_schema_by_itself(

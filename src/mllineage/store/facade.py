@@ -57,7 +57,9 @@ class Store:
     ) -> None:
         self.db = Database(driver, database, write_queue_seconds, uri=uri)
         self.schema = schema.SchemaKeeper(
-            self.db, queries.read_schema(schema_file), migrations=(writes.merge_split_datasets,)
+            self.db,
+            queries.read_schema(schema_file),
+            migrations=(schema.drop_retired, writes.merge_split_datasets),
         )
         self.db.on_unavailable = self.schema.want
         self.writer = GroupCommit(self.db)

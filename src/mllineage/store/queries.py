@@ -623,6 +623,9 @@ WITH r, datetime($at) AS at
 
 # Schema and readiness (store/schema.py).
 SHOW_INDEXES = "SHOW INDEXES YIELD name, state RETURN name, state"
+# Indexes older versions created that no longer serve a query (schema.drop_retired).
+RETIRED_INDEXES = ("entity_name_text",)
+DROP_INDEX = "DROP INDEX $name IF EXISTS"
 AWAIT_INDEXES = "CALL db.awaitIndexes(300)"
 
 # Provisioning of the local server (local/neo4j.py): a login check, and the first login's

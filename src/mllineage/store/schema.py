@@ -68,6 +68,17 @@ async def readiness(
         return f"Neo4j cannot be used ({type(exc).__name__}; the service's log has details)"
 
 
+async def drop_retired(db: Database) -> int:
+    """Migration: drop the indexes an older version created that no longer serve a query
+    (``queries.RETIRED_INDEXES``); each costs every write that touches its property. Returns
+    how many it dropped."""
+    present = {r["name"] for r in await db.run_read(queries.SHOW_INDEXES)}
+    retired = [name for name in queries.RETIRED_INDEXES if name in present]
+    for name in retired:
+        await db.run(queries.DROP_INDEX, name=name)
+    return len(retired)
+
+
 class SchemaKeeper:
     """Applies the schema at start-up and again, in the background, whenever asked to."""
 
@@ -103,7 +114,7 @@ class SchemaKeeper:
             if not self._migrated:
                 for migration in self.migrations:
                     if changed := await migration(self.db):
-                        log.info("migration %s changed %d nodes", migration.__name__, changed)
+                        log.info("migration %s made %d changes", migration.__name__, changed)
                 self._migrated = True
             return None
         except Unavailable as exc:
