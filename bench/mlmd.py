@@ -44,6 +44,7 @@ from bench.mlmd_load import (
     MLMD_VERSION,
     RAW_EDGES,
     RAW_NODES,
+    RAW_RUNS,
     Mlmd,
     compact,
     flatten_features,
@@ -89,13 +90,16 @@ def bench_batches(
                 side = turns[i % len(turns)]
                 began = time.perf_counter()
                 if side == "raw":
-                    nodes, edges = raw_rows(delta)
+                    nodes, edges, runs = raw_rows(delta)
 
-                    async def work(tx: Any, nodes: Any = nodes, edges: Any = edges) -> None:
+                    async def work(
+                        tx: Any, nodes: Any = nodes, edges: Any = edges, runs: Any = runs
+                    ) -> None:
                         await (await tx.run(RAW_NODES, rows=nodes)).consume()
                         for edge_type, rows in edges.items():
                             query = RAW_EDGES.replace("$TYPE", edge_type)
                             await (await tx.run(query, rows=rows)).consume()
+                        await (await tx.run(RAW_RUNS, rows=runs)).consume()
 
                     async with driver.session(database=settings.neo4j_database) as session:
                         await session.execute_write(work)

@@ -2,8 +2,8 @@
 
 MLMD has no artifact-to-artifact edge, so the features a group lists become entities of
 their own (``flatten_features``): then one graph fits both. ``compact`` writes an event as
-the MLMD side takes it; ``raw_rows`` and ``RAW_NODES``/``RAW_EDGES`` are the plainest
-Cypher that writes the same nodes and edges (the ceiling of batched ingest).
+the MLMD side takes it; ``raw_rows`` and ``RAW_NODES``/``RAW_EDGES``/``RAW_RUNS`` are the
+plainest Cypher that writes the same nodes, edges and runs (the ceiling of batched ingest).
 """
 
 from __future__ import annotations
@@ -18,6 +18,7 @@ from typing import Any
 
 from mllineage.domain import PROCESS_KINDS, EdgeType, LineageEvent
 from mllineage.events import GraphDelta, events_to_delta
+from mllineage.store.rows import run_rows
 
 MLMD_VERSION = "1.17.1"
 VENV = Path.home() / ".cache" / "mllineage" / "mlmd-venv"
@@ -111,9 +112,36 @@ MATCH (b:Entity {uid: row.target})
 MERGE (a)-[r:$TYPE]->(b)
 SET r.first_seen = datetime(row.first), r.last_seen = datetime(row.last), r.producer = row.producer
 """
+RAW_RUNS = """
+UNWIND $rows AS row
+MERGE (r:Run {id: row.id})
+SET r += row.props, r.process = row.process, r.producer = row.producer, r.status = row.status,
+    r.status_rank = row.rank, r.status_time = datetime(row.status_time),
+    r.event_time = datetime(row.last_time), r.started_at = datetime(row.started_at),
+    r.ended_at = datetime(row.ended_at), r.completed_at = datetime(row.completed_at)
+WITH r, row
+MATCH (p:Entity {uid: row.process})
+MERGE (r)-[:RunOf]->(p)
+WITH r, row
+CALL (r, row) {
+  UNWIND row.inputs AS uid
+  MATCH (a:Entity {uid: uid})
+  MERGE (a)-[:ReadBy]->(r)
+}
+CALL (r, row) {
+  UNWIND row.wrote AS uid
+  MATCH (a:Entity {uid: uid})
+  MERGE (r)-[:Wrote]->(a)
+}
+"""
 
 
-def raw_rows(delta: GraphDelta) -> tuple[list[dict[str, Any]], dict[str, list[dict[str, Any]]]]:
+RawRows = tuple[list[dict[str, Any]], dict[str, list[dict[str, Any]]], list[dict[str, Any]]]
+
+
+def raw_rows(delta: GraphDelta) -> RawRows:
+    """The rows of RAW_NODES, of RAW_EDGES by edge type, and of RAW_RUNS (the store's own run
+    rows: the same values, written with plain SETs)."""
     nodes = [
         {
             "uid": n.uid,
@@ -135,7 +163,7 @@ def raw_rows(delta: GraphDelta) -> tuple[list[dict[str, Any]], dict[str, list[di
                 "producer": e.producer,
             }
         )
-    return nodes, edges
+    return nodes, edges, run_rows(delta, {})
 
 
 def size(delta: GraphDelta) -> int:

@@ -30,7 +30,7 @@ from bench.graph import graph_of, roots_by_reach
 from bench.report import RESULTS
 from bench.stack import login, running_stack
 from bench.synth import lineage_events
-from mllineage.domain import EdgeType, LineageEvent
+from mllineage.domain import LineageEvent
 from mllineage.events import events_to_delta
 from mllineage.local import LocalApi
 from mllineage.settings import Settings
@@ -111,9 +111,9 @@ def profile_ingest(settings: Settings, api: LocalApi, events: list[dict[str, Any
     rows = node_rows(delta)
     print(f"\nNODE_UPSERT, the {len(rows)} nodes of the first batch again (rolled back):")
     print(plan(settings, queries.NODE_UPSERT, rows=rows))
-    rows = edge_rows(delta)[EdgeType.ContributedTo]
-    print(f"\nContributedTo upsert, the {len(rows)} edges of the first batch again (rolled back):")
-    print(plan(settings, queries.edge_upsert_query(EdgeType.ContributedTo), rows=rows))
+    rows = edge_rows(delta)
+    print(f"\nEdge upsert, the {len(rows)} edges of the first batch again (rolled back):")
+    print(plan(settings, queries.EDGE_UPSERT, rows=rows))
 
 
 def profile_walks(settings: Settings, api: LocalApi, graph: nx.DiGraph) -> None:

@@ -158,24 +158,31 @@ SET n += CASE WHEN newer THEN row.props ELSE {{}} END,
 {_created("n", "row.uid")}
 """
 
-# MERGE with a dynamic relationship type scans every relationship (5.26), so edges keep one
-# statement per type, the type spliced in from the EdgeType enum.
-_EDGE_UPSERT = f"""
+# Every edge type in one statement (a round trip fewer per type). MERGE with a dynamic
+# relationship type scans every relationship (5.26), so each type has a branch of its own,
+# the type spliced in from the EdgeType enum; a row takes the branch of its row.type.
+_EDGE_BRANCH = f"""
+  WITH a, b, row, first_seen, last_seen WHERE row.type = '$TYPE'
+  MERGE (a)-[r:$TYPE]->(b)
+    ON CREATE SET r.first_seen = first_seen, r.last_seen = last_seen, r.producer = row.producer,
+                  r.{CREATED_MARK} = true
+    ON MATCH SET r.first_seen = CASE WHEN first_seen < r.first_seen
+                                     THEN first_seen ELSE r.first_seen END,
+                 r.producer = CASE WHEN last_seen >= r.last_seen
+                                   THEN row.producer ELSE r.producer END,
+                 r.last_seen = CASE WHEN last_seen > r.last_seen
+                                    THEN last_seen ELSE r.last_seen END
+  RETURN r"""
+_EDGE_BRANCHES = "\n  UNION ALL".join(_EDGE_BRANCH.replace("$TYPE", t.value) for t in EdgeType)
+EDGE_UPSERT = f"""
 UNWIND $rows AS row
 WITH row, datetime(row.first_seen) AS first_seen, datetime(row.last_seen) AS last_seen
 MATCH (a:Entity {{uid: row.source}})
 MATCH (b:Entity {{uid: row.target}})
-MERGE (a)-[r:$TYPE]->(b)
-  ON CREATE SET r.first_seen = first_seen, r.last_seen = last_seen, r.producer = row.producer,
-                r.{CREATED_MARK} = true
-  ON MATCH SET r.first_seen = CASE WHEN first_seen < r.first_seen
-                                   THEN first_seen ELSE r.first_seen END,
-               r.producer = CASE WHEN last_seen >= r.last_seen
-                                 THEN row.producer ELSE r.producer END,
-               r.last_seen = CASE WHEN last_seen > r.last_seen
-                                  THEN last_seen ELSE r.last_seen END
+CALL (a, b, row, first_seen, last_seen) {{{_EDGE_BRANCHES}
+}}
 {revive("r", "ended", "[first_seen, last_seen]")}
-{_created("r", "[row.source, row.target]")}
+{_created("r", "[row.source, row.target, row.type]")}
 """
 
 # Runs (DESIGN §6; events.RunDelta merges a delta's events the same way). What the store has
@@ -639,10 +646,6 @@ SCHEMA_NAME = re.compile(r"CREATE\s+(?:\w+\s+)?(?:CONSTRAINT|INDEX)\s+(\w+)", re
 def schema_names(statements: list[str]) -> set[str]:
     """The names of the constraints and indexes the statements create."""
     return {m.group(1) for s in statements if (m := SCHEMA_NAME.search(s))}
-
-
-def edge_upsert_query(edge_type: EdgeType) -> str:
-    return _EDGE_UPSERT.replace("$TYPE", EdgeType(edge_type).value)
 
 
 def read_schema(path: Path | None = None) -> list[str]:

@@ -6,11 +6,10 @@ from __future__ import annotations
 import base64
 import functools
 import json
-from collections import defaultdict
 from datetime import datetime
 from typing import Any
 
-from mllineage.domain import STATUS_RANK, EdgeType, parse_uid
+from mllineage.domain import STATUS_RANK, parse_uid
 from mllineage.errors import InvalidInput
 from mllineage.events import GraphDelta, StoredRun, pending_output
 from mllineage.properties import (
@@ -140,20 +139,19 @@ def run_rows(delta: GraphDelta, stored: dict[str, StoredRun]) -> list[dict[str, 
     return rows
 
 
-def edge_rows(delta: GraphDelta) -> dict[EdgeType, list[dict[str, Any]]]:
-    """Each edge type's upsert rows, in (source, target) order; times as ISO strings."""
-    rows: dict[EdgeType, list[dict[str, Any]]] = defaultdict(list)
-    for edge in sorted(delta.edges.values(), key=lambda e: (e.source, e.target)):
-        rows[edge.type].append(
-            {
-                "source": edge.source,
-                "target": edge.target,
-                "first_seen": _iso(edge.first_seen),
-                "last_seen": _iso(edge.last_seen),
-                "producer": edge.producer,
-            }
-        )
-    return rows
+def edge_rows(delta: GraphDelta) -> list[dict[str, Any]]:
+    """The edges' upsert rows, in (source, target, type) order; times as ISO strings."""
+    return [
+        {
+            "source": edge.source,
+            "target": edge.target,
+            "type": edge.type.value,
+            "first_seen": _iso(edge.first_seen),
+            "last_seen": _iso(edge.last_seen),
+            "producer": edge.producer,
+        }
+        for edge in sorted(delta.edges.values(), key=lambda e: (e.source, e.target, e.type))
+    ]
 
 
 @functools.lru_cache(maxsize=4096)

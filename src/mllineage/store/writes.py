@@ -92,10 +92,10 @@ async def write(
         for old, new in merges:
             await (await tx.run(queries.MERGE_NODE, old=old, new=new)).consume()
         edges_created: set[EdgeKey] = set()
-        for edge_type, rows in edge_rows(joined).items():
-            result = await tx.run(queries.edge_upsert_query(edge_type), rows=rows)
+        if joined.edges:
+            result = await tx.run(queries.EDGE_UPSERT, rows=edge_rows(joined))
             created = (await result.single(strict=True))["created"]
-            edges_created |= {(source, target, edge_type) for source, target in created}
+            edges_created = {(source, target, EdgeType(t)) for source, target, t in created}
         if joined.runs:
             result = await tx.run(queries.RUN_UPSERT, rows=run_rows(joined, stored_runs))
             await result.consume()
