@@ -24,11 +24,11 @@ import statistics
 import time
 from typing import Any
 
-import httpx
 import uvloop
 from neo4j import AsyncGraphDatabase
 
 from bench.mlmd import baseline_api
+from bench.plain_http import post_all
 from bench.report import RESULTS
 from bench.stack import login, running_stack
 from bench.synth import lineage_events
@@ -45,21 +45,6 @@ def entities(events: list[dict[str, Any]]) -> int:
         len(d.nodes) + len(d.edges)
         for d in (events_to_delta([LineageEvent.model_validate(e)]) for e in events)
     )
-
-
-async def post_all(url: str, bodies: list[Any], clients: int) -> float:
-    """Seconds for ``clients`` concurrent clients to post every body, one per request."""
-    queue = iter(bodies)
-    limits = httpx.Limits(max_connections=clients)
-    async with httpx.AsyncClient(base_url=url, timeout=600, limits=limits) as session:
-
-        async def one_client() -> None:
-            for body in queue:
-                (await session.post("/v1/events", json=body)).raise_for_status()
-
-        began = time.perf_counter()
-        await asyncio.gather(*(one_client() for _ in range(clients)))
-        return time.perf_counter() - began
 
 
 async def write_all(settings: Settings, bodies: list[Any], clients: int) -> float:
@@ -107,12 +92,11 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
                     else:
                         bodies = share
                     clients = args.clients if phase == "concurrent" else 1
-                    write = (
+                    seconds = (
                         post_all(url, bodies, clients)
                         if url
-                        else (write_all(settings, bodies, clients))
+                        else uvloop.run(write_all(settings, bodies, clients))
                     )
-                    seconds = uvloop.run(write)
                     if round_:
                         rates[side][phase].append((len(share) / seconds, entities(share) / seconds))
     result: dict[str, Any] = {

@@ -25,7 +25,6 @@ a before/after measured in the same run.
 from __future__ import annotations
 
 import argparse
-import asyncio
 import contextlib
 import json
 import os
@@ -51,6 +50,7 @@ from bench.mlmd_load import (
     raw_rows,
 )
 from bench.mlmd_walks import Sides, bench_walks
+from bench.plain_http import PlainHttp, auth_header, post_all
 from bench.report import RESULTS, machine
 from bench.stack import clear, login, running_stack
 from bench.stats import summary
@@ -125,11 +125,10 @@ def bench_single(sides: Sides, mlmd: Mlmd, events: list[dict[str, Any]]) -> dict
     """One event per call, event by event: ``POST /v1/events`` (the APIs taking turns) and
     MLMD's ``put_execution`` on every event."""
     ms: dict[str, list[float]] = {name: [] for name in [*sides, "mlmd"]}
+    plain = {name: PlainHttp(str(c.base_url), auth_header(c)) for name, c in sides.items()}
     for i, event in enumerate(events):
         name = list(sides)[i % len(sides)]
-        began = time.perf_counter()
-        sides[name].post("/v1/events", json=event).raise_for_status()
-        ms[name].append((time.perf_counter() - began) * 1000)
+        ms[name].append(plain[name].post("/v1/events", json.dumps(event).encode())[0])
         seconds, _ = mlmd.call("single", event=compact(event))
         ms["mlmd"].append(seconds * 1000)
     return {
@@ -145,25 +144,11 @@ def bench_concurrent(
     the events), against MLMD's per-event path on the same events: SQLite takes one writer
     at a time, so one ``put_execution`` after another."""
 
-    async def run(client: httpx.Client, share: list[dict[str, Any]]) -> float:
-        queue = iter(share)
-        limits = httpx.Limits(max_connections=clients)
-        async with httpx.AsyncClient(
-            base_url=str(client.base_url), headers=client.headers, timeout=600, limits=limits
-        ) as session:
-
-            async def one_client() -> None:
-                for event in queue:
-                    (await session.post("/v1/events", json=event)).raise_for_status()
-
-            began = time.perf_counter()
-            await asyncio.gather(*(one_client() for _ in range(clients)))
-            return time.perf_counter() - began
-
     out: dict[str, Any] = {"clients": clients, "events": len(events)}
     for i, (name, client) in enumerate(sides.items()):
         share = events[i :: len(sides)]
-        out[name] = round(len(share) / uvloop.run(run(client, share)))
+        seconds = post_all(str(client.base_url), share, clients, auth_header(client))
+        out[name] = round(len(share) / seconds)
     out["mlmd"] = round(len(events) / sum(mlmd.call("single", event=compact(e))[0] for e in events))
     return out
 

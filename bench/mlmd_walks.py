@@ -3,17 +3,17 @@ answer checked node for node against networkx, and the floors of mllineage's fix
 
 from __future__ import annotations
 
-import http.client
 import json
 import time
 from typing import Any
-from urllib.parse import urlencode, urlsplit
+from urllib.parse import urlencode
 
 import httpx
 import networkx as nx
 from neo4j import GraphDatabase
 
 from bench.mlmd_load import DEPTH, Mlmd
+from bench.plain_http import PlainHttp, auth_header
 from bench.stack import login
 from bench.stats import linear_fit, summary
 from mllineage.settings import Settings
@@ -23,36 +23,6 @@ Sides = dict[str, httpx.Client]  # "mllineage" (this tree) and maybe "before" (-
 
 def lineage_params(root: str) -> dict[str, Any]:
     return {"uid": root, "direction": "downstream", "depth": DEPTH, "limit": 10_000}
-
-
-class PlainHttp:
-    """GETs on one keep-alive connection with the standard library's client. The walks time
-    the service over HTTP, not an HTTP library's own Python (httpx adds about a millisecond
-    a request; MLMD's side is timed without its pipe)."""
-
-    IDLE = 2.0  # seconds; uvicorn closes a connection idle for 5
-
-    def __init__(self, client: httpx.Client) -> None:
-        url = urlsplit(str(client.base_url))
-        self.connection = http.client.HTTPConnection(url.hostname or "", url.port, timeout=600)
-        self.headers = {"Authorization": client.headers["Authorization"]}
-        self.used = 0.0
-
-    def get(self, path: str) -> tuple[float, bytes]:
-        """(ms, body) of a GET answered 200; a connection the server may have closed is
-        opened afresh before the clock starts."""
-        if time.monotonic() - self.used > self.IDLE:
-            self.connection.close()
-            self.connection.connect()
-        began = time.perf_counter()
-        self.connection.request("GET", path, headers=self.headers)
-        reply = self.connection.getresponse()
-        body = reply.read()
-        elapsed = (time.perf_counter() - began) * 1000
-        self.used = time.monotonic()
-        if reply.status != 200:
-            raise RuntimeError(f"GET {path}: {reply.status} {body[:200]!r}")
-        return elapsed, body
 
 
 def bench_walks(
@@ -67,7 +37,7 @@ def bench_walks(
     node against networkx; beside each root, the floors of mllineage's fixed cost: an HTTP
     round trip to the API (``/healthz``) and a Bolt one to Neo4j (``RETURN 1``, auto-commit)."""
     names = [*sides, "mlmd"]
-    plain = {name: PlainHttp(client) for name, client in sides.items()}
+    plain = {name: PlainHttp(str(c.base_url), auth_header(c)) for name, c in sides.items()}
     floors: dict[str, list[float]] = {"http": [], "bolt": []}
     driver = GraphDatabase.driver(settings.neo4j_uri, auth=login(settings))
     bolt = driver.session(database=settings.neo4j_database)
