@@ -35,6 +35,7 @@ from mllineage.events import events_to_delta
 from mllineage.local import LocalApi
 from mllineage.settings import Settings
 from mllineage.store import edge_rows, node_rows, queries
+from mllineage.store.rows import run_rows
 from mllineage.traversal import Direction
 
 
@@ -108,12 +109,17 @@ def profile_ingest(settings: Settings, api: LocalApi, events: list[dict[str, Any
             client.post("/v1/events", json={"events": events[i : i + 500]}).raise_for_status()
     print("## Ingest (/v1/events, batches of 500)\n" + hot_functions(out))
     delta = events_to_delta(LineageEvent.model_validate(e) for e in events[:500])
-    rows = node_rows(delta)
-    print(f"\nNODE_UPSERT, the {len(rows)} nodes of the first batch again (rolled back):")
-    print(plan(settings, queries.NODE_UPSERT, rows=rows))
-    rows = edge_rows(delta)
-    print(f"\nEdge upsert, the {len(rows)} edges of the first batch again (rolled back):")
-    print(plan(settings, queries.EDGE_UPSERT, rows=rows))
+    print(f"\nThe write of the first batch again (rolled back; {len(delta.nodes)} nodes):")
+    params = {
+        "lock": sorted(delta.nodes),
+        "lock_runs": sorted(delta.runs),
+        "must_exist": [],
+        "nodes": node_rows(delta),
+        "merges": [],
+        "edges": edge_rows(delta),
+        "runs": run_rows(delta, {}),
+    }
+    print(plan(settings, queries.WRITE, delta=params))
 
 
 def profile_walks(settings: Settings, api: LocalApi, graph: nx.DiGraph) -> None:

@@ -67,7 +67,7 @@ class EdgeDelta:
 @dataclass
 class RunDelta:
     """One run as the delta's events tell it (DESIGN §6): they merge in any order, the same
-    way the store merges them with what it has (``store/queries.py`` RUN_UPSERT)."""
+    way the store merges them with what it has (``store/queries.py``, the runs part of WRITE)."""
 
     id: str
     process: str

@@ -210,25 +210,26 @@ class Database:
 
     async def run(self, query: str, **params: Any) -> list[Record]:
         """One statement in a write transaction of its own, on the writer (schema commands)."""
-        return await self._execute(query, params, RoutingControl.WRITE)
-
-    async def run_read(self, query: str, **params: Any) -> list[Record]:
-        """One read statement in a read transaction of its own (``SHOW INDEXES``, a
-        migration's search): in a cluster it may be served by a secondary."""
-        return await self._execute(query, params, RoutingControl.READ)
-
-    async def _execute(
-        self, query: str, params: dict[str, Any], routing: RoutingControl
-    ) -> list[Record]:
         async with self.errors_as_unavailable():
             records, _, _ = await self.driver.execute_query(
                 query,
                 params,
                 database_=self.name,
-                routing_=routing,
+                routing_=RoutingControl.WRITE,
                 bookmark_manager_=self.bookmark_manager,
             )
             return records
+
+    async def run_read(self, query: str, **params: Any) -> list[Record]:
+        """One read statement in a read transaction of its own (``SHOW INDEXES``, a
+        migration's search): in a cluster it may be served by a secondary. Without the
+        server's notifications, like every read: a migration's search on a young database
+        names keys and types that do not exist yet."""
+
+        async def records(tx: AsyncManagedTransaction) -> list[Record]:
+            return [record async for record in await tx.run(query, params)]
+
+        return await self.read(records)
 
 
 async def single_or_none(tx: AsyncManagedTransaction, query: str, **params: Any) -> Record | None:

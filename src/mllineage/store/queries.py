@@ -136,11 +136,10 @@ REMOVE {var}.{CREATED_MARK}
 RETURN collect(CASE WHEN created THEN {key} END) AS created"""
 
 
-# One statement for every kind, rows in uid order (the write locks are already held, taken in
-# that order by WRITE_NODES's first part). The label is row.kind, a value of the Kind enum
-# (validated at the edge), never a request string.
-NODE_UPSERT = f"""
-UNWIND $rows AS row
+# The parts of WRITE (below). Nodes: one part for every kind, rows in uid order. The label is
+# row.kind, a value of the Kind enum (validated at the edge), never a request string.
+_NODE_UPSERT = f"""
+UNWIND $delta.nodes AS row
 WITH row, datetime(row.first_seen) AS first_seen, datetime(row.last_seen) AS last_seen,
      datetime(row.run_times.`run.event_time`) AS run_time
 MERGE (n:Entity {{uid: row.uid}})
@@ -158,9 +157,9 @@ SET n += CASE WHEN newer THEN row.props ELSE {{}} END,
 {_created("n", "row.uid")}
 """
 
-# Every edge type in one statement (a round trip fewer per type). MERGE with a dynamic
-# relationship type scans every relationship (5.26), so each type has a branch of its own,
-# the type spliced in from the EdgeType enum; a row takes the branch of its row.type.
+# Edges: MERGE with a dynamic relationship type scans every relationship (5.26), so each type
+# has a branch of its own, the type spliced in from the EdgeType enum; a row takes the branch
+# of its row.type.
 _EDGE_BRANCH = f"""
   WITH a, b, row, first_seen, last_seen WHERE row.type = '$TYPE'
   MERGE (a)-[r:$TYPE]->(b)
@@ -174,8 +173,8 @@ _EDGE_BRANCH = f"""
                                     THEN last_seen ELSE r.last_seen END
   RETURN r"""
 _EDGE_BRANCHES = "\n  UNION ALL".join(_EDGE_BRANCH.replace("$TYPE", t.value) for t in EdgeType)
-EDGE_UPSERT = f"""
-UNWIND $rows AS row
+_EDGE_UPSERT = f"""
+UNWIND $delta.edges AS row
 WITH row, datetime(row.first_seen) AS first_seen, datetime(row.last_seen) AS last_seen
 MATCH (a:Entity {{uid: row.source}})
 MATCH (b:Entity {{uid: row.target}})
@@ -188,7 +187,7 @@ CALL (a, b, row, first_seen, last_seen) {{{_EDGE_BRANCHES}
 # Runs (DESIGN §6; events.RunDelta merges a delta's events the same way). What the store has
 # of the delta's runs, for events.complete_runs.
 STORED_RUNS = """
-UNWIND $ids AS id
+UNWIND $delta.run_ids AS id
 MATCH (r:Run {id: id})
 RETURN r.id AS id, r.process AS process, toString(r.completed_at) AS completed_at,
        coalesce(r.pending_outputs, []) AS pending
@@ -200,8 +199,8 @@ RETURN r.id AS id, r.process AS process, toString(r.completed_at) AS completed_a
 # the latest. Its edges: RunOf its process, ReadBy from its inputs, Wrote to what it wrote,
 # ChildOf its parent (a bare Run until the parent's own events come). Rows in id order, so
 # writers lock runs in one order.
-RUN_UPSERT = """
-UNWIND $rows AS row
+_RUN_UPSERT = """
+UNWIND $delta.runs AS row
 WITH row, datetime(row.last_time) AS last_time, datetime(row.status_time) AS status_time,
      datetime(row.started_at) AS started_at, datetime(row.ended_at) AS ended_at,
      datetime(row.completed_at) AS completed_at
@@ -338,15 +337,16 @@ LIMIT $limit
 # OpenLineage datasets. (The key is looked up in keys(n): naming it draws a server warning
 # on every write to a database that has none yet.)
 STORED_DATASETS = """
-UNWIND $uids AS uid
+UNWIND $delta.dataset_uids AS uid
 MATCH (n:Entity {uid: uid}) WHERE 'openlineage.name' IN keys(n)
 RETURN collect(uid) AS uids
 """
 
-# Merging node $old into node $new (plain Cypher: no APOC). Each edge of $old moves to
-# $new: an edge $new already has of that type and end takes the wider times, any other is
-# created with the same properties. A HasFeature edge moves only to a FeatureGroup. $new's
-# properties win; $old's fill the gaps; created_at and updated_at widen. Then $old goes.
+# Merging each node old into node new of $delta.merges, a list of [old, new] uids (plain
+# Cypher: no APOC). Each edge of old moves to new: an edge new already has of that type and
+# end takes the wider times, any other is created with the same properties. A HasFeature edge
+# moves only to a FeatureGroup. new's properties win; old's fill the gaps; created_at and
+# updated_at widen. Then old goes.
 _MOVE_EDGES = """
 CALL (old, new) {
 CALL (old, new) {
@@ -379,8 +379,9 @@ CALL (new, r, m, same, out) {
 }
 }
 """
-MERGE_NODE = f"""
-MATCH (old:Entity {{uid: $old}}), (new:Entity {{uid: $new}}) WHERE old <> new
+MERGE_NODES = f"""
+UNWIND $delta.merges AS merge
+MATCH (old:Entity {{uid: merge[0]}}), (new:Entity {{uid: merge[1]}}) WHERE old <> new
 {_MOVE_EDGES}
 WITH old, new, properties(old) AS was, properties(new) AS kept
 DETACH DELETE old
@@ -401,31 +402,41 @@ WHERE size(nodes) > 1
 RETURN nodes
 """
 
-# A write begins with this statement (store/writes.py). It first takes the write lock of
-# every stored node the write will touch, entities in uid order and then runs in id order,
-# each at once: without it, MERGE's phases (split by Eager) let two writers each hold a shared
-# lock on a popular node and then both wait to upgrade it, a deadlock. Setting an empty map
-# changes nothing but takes the lock. It returns which of $must_exist (edge ends the delta
-# does not create) are not stored, and the nodes created. Edges and runs stay statements of
-# their own: one statement holding them all was planned again by Neo4j for most one-event
-# writes, whose parameters differ in shape from write to write (bench/README.md).
+# A write is this one statement (store/writes.py), its lists in one map parameter $delta:
+# Neo4j plans a statement again for each size class of each list parameter, and several
+# lists multiply the classes, but a map is planned once (bench/README.md, "One statement").
+# First it takes the write lock of every stored node the write will touch, entities in uid
+# order and then runs in id order, each at once: without it, MERGE's phases (split by Eager)
+# let two writers each hold a shared lock on a popular node and then both wait to upgrade
+# it, a deadlock. Setting an empty map changes nothing but takes the lock. It returns which
+# of $delta.must_exist (edge ends the delta does not create) are not stored (the caller
+# fails the transaction), and what it created.
 _LOCK_ENTITIES = """
-UNWIND $lock AS uid
+UNWIND $delta.lock AS uid
 OPTIONAL MATCH (n:Entity {uid: uid})
 SET n += {}
-RETURN [uid IN collect(CASE WHEN n IS NULL THEN uid END) WHERE uid IN $must_exist] AS missing"""
+RETURN [uid IN collect(CASE WHEN n IS NULL THEN uid END) WHERE uid IN $delta.must_exist]
+       AS missing"""
 _LOCK_RUNS = """
-UNWIND $lock_runs AS id
+UNWIND $delta.lock_runs AS id
 MATCH (r:Run {id: id})
 SET r += {}"""
-WRITE_NODES = f"""
+WRITE = f"""
 CALL () {{{_LOCK_ENTITIES}
 }}
 CALL () {{{_LOCK_RUNS}
 }}
-CALL () {{{NODE_UPSERT.replace("$rows", "$nodes")}
+CALL () {{{_NODE_UPSERT}
 }}
-RETURN missing, created AS nodes_created
+WITH missing, created AS nodes_created
+CALL () {{{MERGE_NODES}
+}}
+CALL () {{{_EDGE_UPSERT}
+}}
+WITH missing, nodes_created, created AS edges_created
+CALL () {{{_RUN_UPSERT}
+}}
+RETURN missing, nodes_created, edges_created
 """
 
 # One entity and its direct neighbours in a view: `alive` says whether the entity itself is

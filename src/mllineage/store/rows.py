@@ -88,7 +88,7 @@ def _deeper_than(value: Any, levels: int) -> bool:
 
 
 def node_rows(delta: GraphDelta) -> list[dict[str, Any]]:
-    """NODE_UPSERT's rows, in uid order; times as ISO strings (see queries.py)."""
+    """The write's node rows (``queries.WRITE``), in uid order; times as ISO strings."""
     return [
         {
             "uid": node.uid,
@@ -107,7 +107,7 @@ def node_rows(delta: GraphDelta) -> list[dict[str, Any]]:
 
 
 def run_rows(delta: GraphDelta, stored: dict[str, StoredRun]) -> list[dict[str, Any]]:
-    """RUN_UPSERT's rows, in id order; times as ISO strings. ``pending`` is what a run that
+    """The write's run rows, in id order; times as ISO strings. ``pending`` is what a run that
     has not completed named as outputs so far (the stored ones and the delta's)."""
     rows = []
     for run in sorted(delta.runs.values(), key=lambda r: r.id):
@@ -140,7 +140,7 @@ def run_rows(delta: GraphDelta, stored: dict[str, StoredRun]) -> list[dict[str, 
 
 
 def edge_rows(delta: GraphDelta) -> list[dict[str, Any]]:
-    """The edges' upsert rows, in (source, target, type) order; times as ISO strings."""
+    """The write's edge rows, in (source, target, type) order; times as ISO strings."""
     return [
         {
             "source": edge.source,

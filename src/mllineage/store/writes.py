@@ -35,7 +35,8 @@ async def _join_datasets(
     ]
     if not uids:
         return delta, []
-    record = await (await tx.run(queries.STORED_DATASETS, uids=uids)).single(strict=True)
+    result = await tx.run(queries.STORED_DATASETS, delta={"dataset_uids": uids})
+    record = await result.single(strict=True)
     return join_stored_datasets(delta, set(record["uids"]))
 
 
@@ -43,7 +44,7 @@ async def _stored_runs(tx: AsyncManagedTransaction, delta: GraphDelta) -> dict[s
     """What the store has of the delta's runs (``events.complete_runs`` merges with it)."""
     if not delta.runs:
         return {}
-    result = await tx.run(queries.STORED_RUNS, ids=sorted(delta.runs))
+    result = await tx.run(queries.STORED_RUNS, delta={"run_ids": sorted(delta.runs)})
     return {
         record["id"]: StoredRun(
             process=record["process"],
@@ -63,7 +64,7 @@ async def write(
 
     Edge ends that the deltas do not create must exist already, else InvalidInput and
     nothing is written. Writers cannot deadlock one another (in this process or another):
-    each first locks every stored node it will touch, in one global order (``WRITE_NODES``),
+    each first locks every stored node it will touch, in one global order (``queries.WRITE``),
     and touches a relationship only while holding both its ends.
     """
     group = deltas[0] if len(deltas) == 1 else combine(deltas)
@@ -76,29 +77,25 @@ async def write(
         entities = joined.nodes.keys() | must_exist | {old for old, _ in merges}
         runs = joined.runs.keys() | {run.parent for run in joined.runs.values() if run.parent}
         result = await tx.run(
-            queries.WRITE_NODES,
-            lock=sorted(entities),
-            lock_runs=sorted(runs),
-            must_exist=sorted(must_exist),
-            nodes=node_rows(joined),
+            queries.WRITE,
+            delta={
+                "lock": sorted(entities),
+                "lock_runs": sorted(runs),
+                "must_exist": sorted(must_exist),
+                "nodes": node_rows(joined),
+                "merges": merges,
+                "edges": edge_rows(joined),
+                "runs": run_rows(joined, stored_runs),
+            },
         )
         record = await result.single(strict=True)
-        if record["missing"]:
+        if record["missing"]:  # the transaction fails: nothing is written
             raise InvalidInput(
                 "edges name entities that do not exist and are not among the request's "
                 f"nodes: {', '.join(record['missing'])}; add them to 'nodes' first"
             )
         nodes_created = set(record["nodes_created"])
-        for old, new in merges:
-            await (await tx.run(queries.MERGE_NODE, old=old, new=new)).consume()
-        edges_created: set[EdgeKey] = set()
-        if joined.edges:
-            result = await tx.run(queries.EDGE_UPSERT, rows=edge_rows(joined))
-            created = (await result.single(strict=True))["created"]
-            edges_created = {(source, target, EdgeType(t)) for source, target, t in created}
-        if joined.runs:
-            result = await tx.run(queries.RUN_UPSERT, rows=run_rows(joined, stored_runs))
-            await result.consume()
+        edges_created = {(s, t, EdgeType(type_)) for s, t, type_ in record["edges_created"]}
         return joined, nodes_created, edges_created
 
     rows = len(group.nodes) + len(group.edges) + len(group.runs)
@@ -177,7 +174,8 @@ async def merge_split_datasets(db: Database) -> int:
                 async def work(
                     tx: AsyncManagedTransaction, old: str = uid, new: str = target
                 ) -> None:
-                    await (await tx.run(queries.MERGE_NODE, old=old, new=new)).consume()
+                    merges = {"merges": [[old, new]]}
+                    await (await tx.run(queries.MERGE_NODES, delta=merges)).consume()
 
                 await db.write(work)
                 merged += 1

@@ -1,0 +1,66 @@
+"""Why a write's lists travel in one map parameter: Neo4j plans a statement again for each size
+class of each list parameter, and a map holding the same lists is planned once.
+
+    python -m bench.plan_cache
+
+On a throw-away Neo4j, ``queries.WRITE`` runs (rolled back) on the deltas of 1, 2, 5, 20,
+100, 5 and 1 synthetic events, its lists once as parameters of their own and once inside the
+one map parameter it takes; each query text is new to the server, so the first run plans it.
+Prints milliseconds per run.
+"""
+
+from __future__ import annotations
+
+import time
+import uuid
+from typing import Any
+
+from neo4j import GraphDatabase
+
+from bench.stack import login, running_stack
+from bench.synth import lineage_events
+from mllineage.domain import LineageEvent
+from mllineage.events import events_to_delta
+from mllineage.store import edge_rows, node_rows, queries
+from mllineage.store.rows import run_rows
+
+EVENTS = (1, 2, 5, 20, 100, 5, 1)
+
+
+def write_params(events: list[dict[str, Any]]) -> dict[str, Any]:
+    """WRITE's lists for these events, as a write into an empty database sends them."""
+    delta = events_to_delta(LineageEvent.model_validate(e) for e in events)
+    return {
+        "lock": sorted(delta.nodes),
+        "lock_runs": sorted(delta.runs),
+        "must_exist": [],
+        "nodes": node_rows(delta),
+        "merges": [],
+        "edges": edge_rows(delta),
+        "runs": run_rows(delta, {}),
+    }
+
+
+def main() -> None:
+    tag = f"// {uuid.uuid4()}\n"  # a text the server has not planned yet
+    as_lists = tag + queries.WRITE.replace("$delta.", "$")
+    as_map = tag + queries.WRITE
+    events = lineage_events(2_000, seed=3)
+    with running_stack() as (settings, _server, _api):
+        driver = GraphDatabase.driver(settings.neo4j_uri, auth=login(settings))
+
+        def ms(query: str, params: dict[str, Any]) -> float:
+            with driver.session() as session, session.begin_transaction() as tx:
+                began = time.perf_counter()
+                tx.run(query, params).consume()
+                return (time.perf_counter() - began) * 1000  # rolled back on exit
+
+        print("events | lists as parameters, ms | the lists in one map parameter, ms")
+        for n in EVENTS:
+            params = write_params(events[:n])
+            print(f"{n} | {ms(as_lists, params):.1f} | {ms(as_map, {'delta': params}):.1f}")
+        driver.close()
+
+
+if __name__ == "__main__":
+    main()
