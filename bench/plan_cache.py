@@ -3,7 +3,7 @@ class of each list parameter, and a map holding the same lists is planned once.
 
     python -m bench.plan_cache
 
-On a throw-away Neo4j, ``queries.WRITE`` runs (rolled back) on the deltas of 1, 2, 5, 20,
+On a throw-away Neo4j, ``queries.writes.WRITE`` runs (rolled back) on the deltas of 1, 2, 5, 20,
 100, 5 and 1 synthetic events, its lists once as parameters of their own and once inside the
 one map parameter it takes; each query text is new to the server, so the first run plans it.
 Two passes, each with new texts: the first also warms the JVM. Prints milliseconds per run.
@@ -21,7 +21,8 @@ from bench.stack import login, running_stack
 from bench.synth import lineage_events
 from mllineage.domain import LineageEvent
 from mllineage.events import events_to_delta
-from mllineage.store import edge_rows, node_rows, queries
+from mllineage.store import edge_rows, node_rows
+from mllineage.store.queries.writes import WRITE
 from mllineage.store.rows import run_rows
 
 EVENTS = (1, 2, 5, 20, 100, 5, 1)
@@ -54,8 +55,8 @@ def main() -> None:
 
         for pass_ in (1, 2):
             tag = f"// {uuid.uuid4()}\n"  # texts the server has not planned yet
-            as_lists = tag + queries.WRITE.replace("$delta.", "$")
-            as_map = tag + queries.WRITE
+            as_lists = tag + WRITE.replace("$delta.", "$")
+            as_map = tag + WRITE
             print(f"pass {pass_}: events | lists as parameters, ms | in one map parameter, ms")
             for n in EVENTS:
                 params = write_params(events[:n])

@@ -34,7 +34,9 @@ from mllineage.domain import LineageEvent
 from mllineage.events import events_to_delta
 from mllineage.local import LocalApi
 from mllineage.settings import Settings
-from mllineage.store import edge_rows, node_rows, queries
+from mllineage.store import edge_rows, node_rows
+from mllineage.store.queries.walks import lineage_query
+from mllineage.store.queries.writes import WRITE
 from mllineage.store.rows import run_rows
 from mllineage.traversal import Direction
 
@@ -119,7 +121,7 @@ def profile_ingest(settings: Settings, api: LocalApi, events: list[dict[str, Any
         "edges": edge_rows(delta),
         "runs": run_rows(delta, {}),
     }
-    print(plan(settings, queries.WRITE, delta=params))
+    print(plan(settings, WRITE, delta=params))
 
 
 def profile_walks(settings: Settings, api: LocalApi, graph: nx.DiGraph) -> None:
@@ -140,7 +142,7 @@ def profile_walks(settings: Settings, api: LocalApi, graph: nx.DiGraph) -> None:
                 walk(client, uid)
     print(f"\n## Walks (/v1/lineage downstream, depth 10, {len(roots)} roots reaching 1k-10k)")
     print(hot_functions(out))
-    lineage = queries.lineage_query(Direction.downstream, 10, "live")
+    lineage = lineage_query(Direction.downstream, 10, "live")
     params = {"uid": roots[0], "kinds": None, "limit": 10_000}
     print(f"\nLINEAGE from {roots[0]}:\n{plan(settings, lineage, **params)}")
 

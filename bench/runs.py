@@ -27,7 +27,7 @@ from mllineage.builders import entity, event
 from mllineage.domain import STATUS_RANK, make_uid, parse_uid
 from mllineage.local import LocalApi
 from mllineage.settings import Settings
-from mllineage.store import queries
+from mllineage.store.queries.runs import list_runs_query
 from mllineage.store.runs import decode_run_cursor
 
 PRODUCER = "bench/runs.py"
@@ -342,7 +342,7 @@ def profile(settings: Settings, params: dict[str, Any]) -> dict[str, Any]:
     """PROFILE of the store's run-list query for these parameters: which index it starts
     from, how many rows that index gives, and whether it sorts them all."""
     names = frozenset("after" if k == "after_time" else k for k in params if k != "after_id")
-    query = queries.list_runs_query(names)
+    query = list_runs_query(names)
     with (
         GraphDatabase.driver(settings.neo4j_uri, auth=login(settings)) as driver,
         driver.session(database=settings.neo4j_database) as session,

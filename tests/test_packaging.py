@@ -10,7 +10,7 @@ import sysconfig
 import zipfile
 from pathlib import Path
 
-from mllineage.store.queries import read_schema
+from mllineage.store.queries.schema import read_schema
 
 ROOT = Path(__file__).resolve().parents[1]
 SHIPPED = [
@@ -24,7 +24,7 @@ SHIPPED = [
 READ_IT = """
 import mllineage
 from importlib import resources
-from mllineage.store.queries import read_schema
+from mllineage.store.queries.schema import read_schema
 print(mllineage.__file__)
 print(len(read_schema()), any("REQUIRE n.uid IS UNIQUE" for s in read_schema() for _ in [s]))
 cypher = resources.files("mllineage").joinpath("cypher")

@@ -67,7 +67,8 @@ class EdgeDelta:
 @dataclass
 class RunDelta:
     """One run as the delta's events tell it (DESIGN §6): they merge in any order, the same
-    way the store merges them with what it has (``store/queries.py``, the runs part of WRITE)."""
+    way the store merges them with what it has (the runs part of WRITE, in
+    ``store/queries/writes.py``)."""
 
     id: str
     process: str
@@ -287,7 +288,7 @@ def _add_entity(
 
 
 # Every temporal property the service writes on a node (users' properties come from JSON,
-# so they are never temporal). Reads return these as ISO strings; see store/queries.py.
+# so they are never temporal). Reads return these as ISO strings; see store/queries/common.py.
 TIME_PROPERTIES = (
     "created_at",
     "updated_at",

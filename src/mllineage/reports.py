@@ -1,6 +1,6 @@
 """Governance reports over the live graph (or the graph as of a time): what each one means, the
 shape of its answer, and the shaping of the store's rows (pure; the Cypher is in
-store/queries.py, the paging in store/reports.py).
+store/queries/reports.py, the paging in store/reports.py).
 
 The definitions, shared by every report:
 

@@ -318,8 +318,8 @@ def test_get_entity_with_neighbours(api: httpx.Client, empty_graph: Driver) -> N
 
 
 def test_times_read_back_as_the_instants_written(api: httpx.Client, empty_graph: Driver) -> None:
-    """Reads carry times as ISO text (see store/queries.py properties_of): every one must come back
-    as the same instant the driver itself decodes from Neo4j."""
+    """Reads carry times as ISO text (see properties_of in store/queries/common.py): every one
+    must come back as the same instant the driver itself decodes from Neo4j."""
     run = {
         "id": "r1",
         "status": "COMPLETE",

@@ -226,7 +226,7 @@ def test_feature_owner_questions(api: httpx.Client) -> None:
 
 
 def test_walked_nodes_show_what_their_entity_shows(api: httpx.Client) -> None:
-    """A walk projects each node's properties in its own query (queries.LINEAGE), apart
+    """A walk projects each node's properties in its own query (queries.walks), apart
     from the entity read: both must show the same fields, times and latest run."""
     assert api.post("/v1/events", json={"events": scenario()}).status_code == 200
     root = uid("Dataset", "s3://acme/datasets/churn/2026-11-02/")

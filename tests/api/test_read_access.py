@@ -13,7 +13,8 @@ from neo4j import Driver
 from mllineage.client import LineageClient
 from mllineage.local import LocalApi
 from mllineage.settings import Settings
-from mllineage.store import queries
+from mllineage.store.queries.schema import AWAIT_INDEXES, SHOW_INDEXES, read_schema
+from mllineage.store.queries.writes import SPLIT_DATASETS
 from tests.boltwire import BoltRecorder
 from tests.events import feature_store_events
 
@@ -59,8 +60,8 @@ def test_reads_run_in_read_transactions_and_writes_in_write_ones(
     # Start-up: the schema check and the migrations' search read; only schema commands (on a
     # new database) write.
     started = recorder.take()
-    schema = {*queries.read_schema(), queries.AWAIT_INDEXES}
-    assert {s.query for s in started} >= {queries.SHOW_INDEXES, queries.SPLIT_DATASETS}
+    schema = {*read_schema(), AWAIT_INDEXES}
+    assert {s.query for s in started} >= {SHOW_INDEXES, SPLIT_DATASETS}
     assert [s.query for s in started if s.query not in schema and s.mode != "r"] == []
     assert {s.mode for s in started if s.query in schema} <= {"w"}
     with LineageClient(recorded_server.url) as client:

@@ -12,7 +12,7 @@ import httpx
 from neo4j import GraphDatabase
 
 from mllineage.local import LocalApi, LocalNeo4j, free_port
-from mllineage.store.queries import read_schema, schema_names
+from mllineage.store.queries.schema import read_schema, schema_names
 from tests.events import feature_store_events
 from tests.helpers import TEST_PASSWORD, local_settings
 

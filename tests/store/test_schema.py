@@ -15,7 +15,7 @@ from neo4j import AsyncGraphDatabase, Driver
 from mllineage.local import LocalApi
 from mllineage.settings import Settings
 from mllineage.store import Store
-from mllineage.store.queries import read_schema, schema_names
+from mllineage.store.queries.schema import read_schema, schema_names
 
 NAMES = schema_names(read_schema())
 

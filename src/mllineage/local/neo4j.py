@@ -29,7 +29,7 @@ from mllineage.local.java import (
     resolve_jars,
 )
 from mllineage.settings import Settings
-from mllineage.store import queries
+from mllineage.store.queries.schema import CHANGE_PASSWORD, PING
 
 DEFAULT_PASSWORD = "neo4j"  # the password of a new server, which must be changed at once
 RATE_LIMITED = "Neo.ClientError.Security.AuthenticationRateLimit"
@@ -230,14 +230,14 @@ class LocalNeo4j(JavaServer):
         password = self.settings.neo4j_password.get_secret_value()
         try:
             with GraphDatabase.driver(self.bolt_uri, auth=(user, password)) as driver:
-                driver.execute_query(queries.PING, database_=self.settings.neo4j_database)
+                driver.execute_query(PING, database_=self.settings.neo4j_database)
             return
         except AuthError:
             pass
         try:
             with GraphDatabase.driver(self.bolt_uri, auth=(user, DEFAULT_PASSWORD)) as driver:
                 driver.execute_query(
-                    queries.CHANGE_PASSWORD,
+                    CHANGE_PASSWORD,
                     old=DEFAULT_PASSWORD,
                     new=password,
                     database_="system",
@@ -249,4 +249,4 @@ class LocalNeo4j(JavaServer):
                 "or delete that folder to start afresh"
             ) from None
         with GraphDatabase.driver(self.bolt_uri, auth=(user, password)) as driver:
-            driver.execute_query(queries.PING, database_=self.settings.neo4j_database)
+            driver.execute_query(PING, database_=self.settings.neo4j_database)

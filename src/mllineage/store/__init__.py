@@ -1,11 +1,10 @@
 """The only package that speaks Cypher; it returns domain models, never Neo4j records.
 
-``queries`` holds every query text; ``database`` the sessions, the one-writer turn and the
-error mapping; ``rows`` maps rows <-> domain; ``schema``, ``writes``, ``reads`` and ``walks``
-one concern each; ``facade.Store`` composes them for the API.
+The ``queries`` package holds every query text; ``database`` the sessions, the one-writer
+turn and the error mapping; ``rows`` maps rows <-> domain; ``schema``, ``writes``, ``reads``
+and ``walks`` one concern each; ``facade.Store`` composes them for the API.
 """
 
-from mllineage.store import queries
 from mllineage.store.database import Database
 from mllineage.store.facade import Store, open_store
 from mllineage.store.rows import decode_cursor, edge_rows, encode_cursor, entity_fields, node_rows
@@ -19,5 +18,4 @@ __all__ = [
     "entity_fields",
     "node_rows",
     "open_store",
-    "queries",
 ]

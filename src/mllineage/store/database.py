@@ -175,7 +175,7 @@ class Database:
 
     def _read_session(self) -> AsyncSession:
         """A session for reads, without the server's notifications: the property projection
-        names keys that a young database may not have yet (see ``queries.properties_of``)."""
+        names keys that a young database may not have yet (see ``queries.common.properties_of``)."""
         return self.driver.session(
             database=self.name,
             default_access_mode=READ_ACCESS,

@@ -19,11 +19,12 @@ from mllineage.events import GraphDelta
 from mllineage.lifecycle import LIVE, View
 from mllineage.reports import Report, ReportPage
 from mllineage.settings import Settings
-from mllineage.store import lifecycle, queries, reads, runs, schema, walks, writes
+from mllineage.store import lifecycle, reads, runs, schema, walks, writes
 from mllineage.store import notifications as notification_records
 from mllineage.store import reports as report_pages
 from mllineage.store.database import Database
 from mllineage.store.group_commit import GroupCommit
+from mllineage.store.queries.schema import read_schema
 from mllineage.traversal import Direction
 from mllineage.views import (
     EntityDetail,
@@ -58,7 +59,7 @@ class Store:
         self.db = Database(driver, database, write_queue_seconds, uri=uri)
         self.schema = schema.SchemaKeeper(
             self.db,
-            queries.read_schema(schema_file),
+            read_schema(schema_file),
             migrations=(schema.drop_retired, writes.merge_split_datasets),
         )
         self.db.on_unavailable = self.schema.want

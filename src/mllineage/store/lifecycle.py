@@ -2,7 +2,7 @@
 
 Each call is one transaction that first checks what it names (404 for an unknown uid or
 edge, 422 for an unfit replacement) and writes nothing when a check fails. Every call takes
-an event time and is idempotent and order-independent (see the Cypher in queries.py).
+an event time and is idempotent and order-independent (see the Cypher in queries/lifecycle.py).
 """
 
 from __future__ import annotations
@@ -15,15 +15,24 @@ from neo4j import AsyncManagedTransaction
 from mllineage.domain import MAX_DEPTH, EdgeIn
 from mllineage.errors import InvalidInput, NotFound
 from mllineage.lifecycle import View
-from mllineage.store import queries, walks
+from mllineage.store import walks
 from mllineage.store.database import Database
+from mllineage.store.queries.lifecycle import (
+    DEPRECATE,
+    END_EDGES,
+    LOOKUP,
+    MISSING_EDGES,
+    PURGE,
+    RESTORE,
+    RETIRE,
+)
 from mllineage.traversal import what_if_report
 from mllineage.views import WhatIfReport
 
 
 async def _lookup(tx: AsyncManagedTransaction, uids: list[str]) -> dict[str, dict[str, Any]]:
     """The kind and state of each existing entity among ``uids``; 404 naming the others."""
-    found = {r["uid"]: dict(r) async for r in await tx.run(queries.LOOKUP, uids=uids)}
+    found = {r["uid"]: dict(r) async for r in await tx.run(LOOKUP, uids=uids)}
     if missing := [uid for uid in uids if uid not in found]:
         raise NotFound(f"no entity with uid {', '.join(map(repr, missing))}")
     return found
@@ -52,9 +61,7 @@ async def deprecate(
                 raise InvalidInput(
                     f"replaced_by: {replaced_by!r} is retired; restore it or name a live one"
                 )
-        await tx.run(
-            queries.DEPRECATE, uid=uid, at=at.isoformat(), reason=reason, replaced_by=replaced_by
-        )
+        await tx.run(DEPRECATE, uid=uid, at=at.isoformat(), reason=reason, replaced_by=replaced_by)
 
     await db.write(work)
 
@@ -62,7 +69,7 @@ async def deprecate(
 async def retire(db: Database, uid: str, *, reason: str | None, at: datetime) -> None:
     async def work(tx: AsyncManagedTransaction) -> None:
         await _lookup(tx, [uid])
-        await tx.run(queries.RETIRE, uid=uid, at=at.isoformat(), reason=reason)
+        await tx.run(RETIRE, uid=uid, at=at.isoformat(), reason=reason)
 
     await db.write(work)
 
@@ -70,7 +77,7 @@ async def retire(db: Database, uid: str, *, reason: str | None, at: datetime) ->
 async def restore(db: Database, uid: str, *, at: datetime) -> None:
     async def work(tx: AsyncManagedTransaction) -> None:
         await _lookup(tx, [uid])
-        await tx.run(queries.RESTORE, uid=uid, at=at.isoformat())
+        await tx.run(RESTORE, uid=uid, at=at.isoformat())
 
     await db.write(work)
 
@@ -80,7 +87,7 @@ async def purge(db: Database, uid: str) -> None:
 
     async def work(tx: AsyncManagedTransaction) -> None:
         await _lookup(tx, [uid])
-        await tx.run(queries.PURGE, uid=uid)
+        await tx.run(PURGE, uid=uid)
 
     await db.write(work)
 
@@ -90,11 +97,11 @@ async def end_edges(db: Database, edges: list[EdgeIn], *, at: datetime) -> int:
     rows = [{"source": e.source, "target": e.target, "type": e.type.value} for e in edges]
 
     async def work(tx: AsyncManagedTransaction) -> int:
-        record = await (await tx.run(queries.MISSING_EDGES, rows=rows)).single(strict=True)
+        record = await (await tx.run(MISSING_EDGES, rows=rows)).single(strict=True)
         if missing := record["missing"]:
             named = "; ".join(f"{m['source']} -{m['type']}-> {m['target']}" for m in missing[:20])
             raise NotFound(f"no such edge: {named}")
-        await tx.run(queries.END_EDGES, rows=rows, at=at.isoformat())
+        await tx.run(END_EDGES, rows=rows, at=at.isoformat())
         return len(rows)
 
     return await db.write(work)

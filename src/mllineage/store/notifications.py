@@ -10,15 +10,15 @@ from typing import Any
 from neo4j import AsyncManagedTransaction
 
 from mllineage.errors import InvalidInput
-from mllineage.store import queries
 from mllineage.store.database import Database
+from mllineage.store.queries.notifications import LIST_NOTIFICATIONS, RECORD_NOTIFICATION
 
 
 async def record(db: Database, fields: dict[str, Any]) -> None:
     """Keep one delivery's record (``recorded_at`` an ISO time; no nested values)."""
 
     async def work(tx: AsyncManagedTransaction) -> None:
-        await tx.run(queries.RECORD_NOTIFICATION, record=fields)
+        await tx.run(RECORD_NOTIFICATION, record=fields)
 
     await db.write(work)
 
@@ -51,7 +51,7 @@ async def records(
     }
 
     async def work(tx: AsyncManagedTransaction) -> list[dict[str, Any]]:
-        return [r["record"] async for r in await tx.run(queries.LIST_NOTIFICATIONS, params)]
+        return [r["record"] async for r in await tx.run(LIST_NOTIFICATIONS, params)]
 
     found = await db.read(work)
     page = found[:limit]

@@ -10,8 +10,8 @@ from neo4j import AsyncManagedTransaction
 from mllineage.domain import Kind
 from mllineage.errors import NotFound
 from mllineage.lifecycle import LIVE, View
-from mllineage.store import queries
 from mllineage.store.database import Database
+from mllineage.store.queries.reads import get_entity_query, list_entities_query
 from mllineage.store.rows import decode_cursor, encode_cursor, entity_fields
 from mllineage.views import EntityDetail, EntityOut, EntityPage
 
@@ -37,7 +37,7 @@ def not_in_view(uid: str, view: View) -> NotFound:
 
 
 async def get_entity(db: Database, uid: str, view: View = LIVE) -> EntityDetail:
-    query = queries.get_entity_query(view.mode)
+    query = get_entity_query(view.mode)
     params = {"uid": uid, "cap": NEIGHBOUR_CAP, **view_params(view)}
     record = await db.read_one(query, **params)
     if record is None:
@@ -67,7 +67,7 @@ async def list_entities(
         "limit": limit + 1,
         **view_params(view),
     }
-    query = queries.list_entities_query(view.mode)
+    query = list_entities_query(view.mode)
 
     async def work(tx: AsyncManagedTransaction) -> list[dict[str, Any]]:
         return [r["node"] async for r in await tx.run(query, params)]

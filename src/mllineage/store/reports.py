@@ -10,16 +10,21 @@ from neo4j import AsyncManagedTransaction
 
 from mllineage.lifecycle import View
 from mllineage.reports import CONSUMER_CAP, PAGES, Report, ReportPage, shape
-from mllineage.store import queries
 from mllineage.store.database import Database
+from mllineage.store.queries.reports import (
+    deprecated_in_use_query,
+    duplicate_features_query,
+    orphans_query,
+    skew_query,
+)
 from mllineage.store.reads import view_params
 from mllineage.store.rows import decode_cursor, encode_cursor
 
 QUERIES: dict[Report, Callable[[str], str]] = {
-    Report.orphans: queries.orphans_query,
-    Report.deprecated_in_use: queries.deprecated_in_use_query,
-    Report.duplicate_features: queries.duplicate_features_query,
-    Report.skew: queries.skew_query,
+    Report.orphans: orphans_query,
+    Report.deprecated_in_use: deprecated_in_use_query,
+    Report.duplicate_features: duplicate_features_query,
+    Report.skew: skew_query,
 }
 
 

@@ -18,15 +18,15 @@ from mllineage.properties import (
     RESERVED_NODE_PROPERTIES,
     RUN_PROPERTY_PREFIX,
 )
-from mllineage.store import queries
+from mllineage.store.queries.writes import RUN_TIMES
 
 # Stored as node properties, returned as fields of their own (the rest go to `properties`).
 ENTITY_FIELDS = RESERVED_NODE_PROPERTIES | set(COMMON_PROPERTIES)
-RUN_TIMES = [key.removeprefix(RUN_PROPERTY_PREFIX) for key in queries.RUN_TIMES]
+RUN_TIME_FIELDS = [key.removeprefix(RUN_PROPERTY_PREFIX) for key in RUN_TIMES]
 
 
 def entity_fields(node: dict[str, Any], **extra: Any) -> dict[str, Any]:
-    """Node properties as ``queries.properties_of`` returns them -> the fields of EntityOut
+    """Node properties as ``queries.common.properties_of`` returns them -> the fields of EntityOut
     (or a subclass, given its ``extra`` fields): system fields lifted out, the run decoded.
     created_at and updated_at stay ISO text for the model to parse as it validates. A null
     is a key the projection names but the node lacks."""
@@ -43,7 +43,7 @@ def entity_fields(node: dict[str, Any], **extra: Any) -> dict[str, Any]:
         else:
             props[key] = value
     if run:
-        for key in RUN_TIMES:
+        for key in RUN_TIME_FIELDS:
             if key in run:
                 run[key] = _time_or_as_stored(run[key])
         for key in ("parameters", "metrics"):
@@ -88,7 +88,7 @@ def _deeper_than(value: Any, levels: int) -> bool:
 
 
 def node_rows(delta: GraphDelta) -> list[dict[str, Any]]:
-    """The write's node rows (``queries.WRITE``), in uid order; times as ISO strings."""
+    """The write's node rows (``queries.writes.WRITE``), in uid order; times as ISO strings."""
     return [
         {
             "uid": node.uid,
@@ -99,8 +99,8 @@ def node_rows(delta: GraphDelta) -> list[dict[str, Any]]:
             "last_seen": _iso(node.last_seen),
             "props": node.props,
             # The latest run's times travel apart from its other properties.
-            "run": node.run and {k: v for k, v in node.run.items() if k not in queries.RUN_TIMES},
-            "run_times": node.run and {k: _iso(node.run[k]) for k in queries.RUN_TIMES},
+            "run": node.run and {k: v for k, v in node.run.items() if k not in RUN_TIMES},
+            "run_times": node.run and {k: _iso(node.run[k]) for k in RUN_TIMES},
         }
         for node in sorted(delta.nodes.values(), key=lambda n: n.uid)
     ]

@@ -13,8 +13,8 @@ from neo4j import AsyncManagedTransaction
 from mllineage.domain import RUN_MAPS
 from mllineage.errors import InvalidInput, NotFound
 from mllineage.events import from_pending
-from mllineage.store import queries
 from mllineage.store.database import Database, single_or_none
+from mllineage.store.queries.runs import EXPERIMENTS, GET_RUN, list_runs_query
 from mllineage.views import ExperimentList, ExperimentOut, RunDetail, RunOut, RunPage
 
 # The most inputs, outputs and children a run's detail lists; the most processes an
@@ -66,7 +66,7 @@ async def list_runs(
     }
     if cursor:
         params["after_time"], params["after_id"] = decode_run_cursor(cursor)
-    query = queries.list_runs_query(
+    query = list_runs_query(
         frozenset(("after" if key == "after_time" else key) for key in params if key != "after_id")
     )
 
@@ -80,9 +80,7 @@ async def list_runs(
 
 
 async def get_run(db: Database, run_id: str) -> RunDetail:
-    record = await db.read(
-        lambda tx: single_or_none(tx, queries.GET_RUN, id=run_id, cap=RUN_LIST_CAP)
-    )
+    record = await db.read(lambda tx: single_or_none(tx, GET_RUN, id=run_id, cap=RUN_LIST_CAP))
     if record is None:  # a parent known only from its children is listed with no process
         raise NotFound(f"no run with id {run_id!r}")
     links = {key: record[key] for key in ("inputs", "outputs", "parent")}
@@ -95,7 +93,7 @@ async def get_run(db: Database, run_id: str) -> RunDetail:
 
 async def experiments(db: Database, *, limit: int) -> ExperimentList:
     async def work(tx: AsyncManagedTransaction) -> list[dict[str, Any]]:
-        result = await tx.run(queries.EXPERIMENTS, cap=RUN_LIST_CAP, limit=limit)
+        result = await tx.run(EXPERIMENTS, cap=RUN_LIST_CAP, limit=limit)
         return [record.data() async for record in result]
 
     return ExperimentList(items=[ExperimentOut.model_validate(row) for row in await db.read(work)])

@@ -25,8 +25,14 @@ from collections.abc import Awaitable, Callable
 from neo4j.exceptions import DriverError, Neo4jError
 
 from mllineage.errors import Unavailable
-from mllineage.store import queries
 from mllineage.store.database import Database
+from mllineage.store.queries.schema import (
+    AWAIT_INDEXES,
+    DROP_INDEX,
+    RETIRED_INDEXES,
+    SHOW_INDEXES,
+    schema_names,
+)
 
 log = logging.getLogger("mllineage.store")
 
@@ -35,12 +41,12 @@ async def apply_schema(db: Database, statements: list[str]) -> None:
     """Create the constraint and indexes if absent (idempotent) and wait until online."""
     for statement in statements:
         await db.run(statement)
-    await db.run(queries.AWAIT_INDEXES)
+    await db.run(AWAIT_INDEXES)
 
 
 async def missing(db: Database, names: set[str]) -> set[str]:
     """The schema objects among ``names`` that are absent or not online yet."""
-    records = await db.run_read(queries.SHOW_INDEXES)
+    records = await db.run_read(SHOW_INDEXES)
     return names - {r["name"] for r in records if r["state"] == "ONLINE"}
 
 
@@ -70,12 +76,12 @@ async def readiness(
 
 async def drop_retired(db: Database) -> int:
     """Migration: drop the indexes an older version created that no longer serve a query
-    (``queries.RETIRED_INDEXES``); each costs every write that touches its property. Returns
+    (``queries.schema.RETIRED_INDEXES``); each costs every write that touches its property. Returns
     how many it dropped."""
-    present = {r["name"] for r in await db.run_read(queries.SHOW_INDEXES)}
-    retired = [name for name in queries.RETIRED_INDEXES if name in present]
+    present = {r["name"] for r in await db.run_read(SHOW_INDEXES)}
+    retired = [name for name in RETIRED_INDEXES if name in present]
     for name in retired:
-        await db.run(queries.DROP_INDEX, name=name)
+        await db.run(DROP_INDEX, name=name)
     return len(retired)
 
 
@@ -95,7 +101,7 @@ class SchemaKeeper:
         self.migrations = migrations
         self._migrated = False
         self.statements = statements
-        self.names = queries.schema_names(statements)
+        self.names = schema_names(statements)
         self.first_retry = first_retry
         self.max_retry = max_retry
         self._wanted = asyncio.Event()

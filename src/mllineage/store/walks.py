@@ -1,7 +1,7 @@
 """Walks from one entity: its lineage (up, down or both) and its downstream impact, in a view
 of the graph (live by default; see lifecycle.View).
 
-Each walk is one query (see ``queries.lineage_query`` and ``queries.impact_query``); what to
+Each walk is one query (see ``queries.walks.lineage_query`` and ``impact_query``); what to
 make of the nodes it reached is the pure ``traversal`` module's job.
 """
 
@@ -15,8 +15,8 @@ import pydantic_core
 from mllineage.domain import Kind
 from mllineage.errors import NotFound
 from mllineage.lifecycle import LIVE, View
-from mllineage.store import queries
 from mllineage.store.database import Database
+from mllineage.store.queries.walks import impact_query, lineage_query
 from mllineage.store.reads import not_in_view, view_params
 from mllineage.store.rows import entity_fields
 from mllineage.traversal import Direction, Downstream, impact_report
@@ -35,7 +35,7 @@ async def lineage(
 ) -> Serialized[LineageGraph]:
     """The nodes within ``depth`` hops (each once, at its shortest distance), nearest
     first, and the edges among them."""
-    query = queries.lineage_query(direction, depth, view.mode)
+    query = lineage_query(direction, depth, view.mode)
     params = {
         "uid": uid,
         "kinds": [k.value for k in kinds] if kinds else None,
@@ -89,7 +89,7 @@ async def impact(
 ) -> ImpactReport:
     """The downstream blast radius of ``uid`` (see ``traversal.impact_report``); ``live``
     keeps only what serves (a live endpoint, or upstream of one)."""
-    query = queries.impact_query(depth, view.mode, view.exclusive.mode)
+    query = impact_query(depth, view.mode, view.exclusive.mode)
     record = await db.read_one(query, uid=uid, **view_params(view))
     if record is None:
         raise NotFound(f"no entity with uid {uid!r}")

@@ -19,8 +19,14 @@ from mllineage.events import (
     join_stored_datasets,
     missing_edge_ends,
 )
-from mllineage.store import queries
 from mllineage.store.database import Database
+from mllineage.store.queries.writes import (
+    MERGE_NODES,
+    SPLIT_DATASETS,
+    STORED_DATASETS,
+    STORED_RUNS,
+    WRITE,
+)
 from mllineage.store.rows import edge_rows, node_rows, run_rows
 from mllineage.views import WriteSummary
 
@@ -35,7 +41,7 @@ async def _join_datasets(
     ]
     if not uids:
         return delta, []
-    result = await tx.run(queries.STORED_DATASETS, delta={"dataset_uids": uids})
+    result = await tx.run(STORED_DATASETS, delta={"dataset_uids": uids})
     record = await result.single(strict=True)
     return join_stored_datasets(delta, set(record["uids"]))
 
@@ -44,7 +50,7 @@ async def _stored_runs(tx: AsyncManagedTransaction, delta: GraphDelta) -> dict[s
     """What the store has of the delta's runs (``events.complete_runs`` merges with it)."""
     if not delta.runs:
         return {}
-    result = await tx.run(queries.STORED_RUNS, delta={"run_ids": sorted(delta.runs)})
+    result = await tx.run(STORED_RUNS, delta={"run_ids": sorted(delta.runs)})
     return {
         record["id"]: StoredRun(
             process=record["process"],
@@ -64,8 +70,8 @@ async def write(
 
     Edge ends that the deltas do not create must exist already, else InvalidInput and
     nothing is written. Writers cannot deadlock one another (in this process or another):
-    each first locks every stored node it will touch, in one global order (``queries.WRITE``),
-    and touches a relationship only while holding both its ends.
+    each first locks every stored node it will touch, in one global order
+    (``queries.writes.WRITE``), and touches a relationship only while holding both its ends.
     """
     group = deltas[0] if len(deltas) == 1 else combine(deltas)
 
@@ -77,7 +83,7 @@ async def write(
         entities = joined.nodes.keys() | must_exist | {old for old, _ in merges}
         runs = joined.runs.keys() | {run.parent for run in joined.runs.values() if run.parent}
         result = await tx.run(
-            queries.WRITE,
+            WRITE,
             delta={
                 "lock": sorted(entities),
                 "lock_runs": sorted(runs),
@@ -163,7 +169,7 @@ async def merge_split_datasets(db: Database) -> int:
     """Migration: each OpenLineage dataset that an older version stored as several nodes
     (kind by role) becomes one node keeping every edge; idempotent. Returns the nodes merged."""
     kinds = sorted(kind.value for kind in ARTIFACT_KINDS)
-    records = await db.run_read(queries.SPLIT_DATASETS, kinds=kinds)
+    records = await db.run_read(SPLIT_DATASETS, kinds=kinds)
     merged = 0
     for record in records:
         nodes = [(uid, has_features) for uid, has_features in record["nodes"]]
@@ -175,7 +181,7 @@ async def merge_split_datasets(db: Database) -> int:
                     tx: AsyncManagedTransaction, old: str = uid, new: str = target
                 ) -> None:
                     merges = {"merges": [[old, new]]}
-                    await (await tx.run(queries.MERGE_NODES, delta=merges)).consume()
+                    await (await tx.run(MERGE_NODES, delta=merges)).consume()
 
                 await db.write(work)
                 merged += 1

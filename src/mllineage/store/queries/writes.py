@@ -1,0 +1,251 @@
+"""The write (store/writes.py): one statement for a whole delta, and the reads and the
+migration around it."""
+
+from __future__ import annotations
+
+from mllineage.domain import EdgeType
+from mllineage.events import TIME_PROPERTIES
+from mllineage.properties import RUN_PROPERTY_PREFIX
+from mllineage.store.queries.common import revive
+
+# The latest run's times travel apart from its other properties (row.run_times).
+RUN_TIMES = [key for key in TIME_PROPERTIES if key.startswith(RUN_PROPERTY_PREFIX)]
+_RUN_TIMES_MAP = ", ".join(f"`{key}`: datetime(row.run_times.`{key}`)" for key in RUN_TIMES)
+
+# What a write created, for each request of a group commit: MERGE cannot say whether it
+# created, so ON CREATE marks the node or edge and the statement reads and removes the mark
+# (it never outlives the transaction).
+CREATED_MARK = "_created_by_this_write"
+
+
+def _created(var: str, key: str) -> str:
+    return f"""
+WITH {var}, row, {var}.{CREATED_MARK} IS NOT NULL AS created
+REMOVE {var}.{CREATED_MARK}
+RETURN collect(CASE WHEN created THEN {key} END) AS created"""
+
+
+# The parts of WRITE (below). Nodes: one part for every kind, rows in uid order. The label is
+# row.kind, a value of the Kind enum (validated at the edge), never a request string.
+_NODE_UPSERT = f"""
+UNWIND $delta.nodes AS row
+WITH row, datetime(row.first_seen) AS first_seen, datetime(row.last_seen) AS last_seen,
+     datetime(row.run_times.`run.event_time`) AS run_time
+MERGE (n:Entity {{uid: row.uid}})
+  ON CREATE SET n:$(row.kind), n.kind = row.kind, n.namespace = row.namespace, n.name = row.name,
+                n.created_at = first_seen, n.updated_at = last_seen, n.{CREATED_MARK} = true
+  ON MATCH SET n.created_at = CASE WHEN first_seen < n.created_at
+                                   THEN first_seen ELSE n.created_at END
+WITH n, row, first_seen, last_seen, last_seen >= n.updated_at AS newer,
+     row.run IS NOT NULL AND coalesce(run_time >= n.`run.event_time`, true) AS newer_run
+SET n += CASE WHEN newer THEN row.props ELSE {{}} END,
+    n.updated_at = CASE WHEN newer THEN last_seen ELSE n.updated_at END,
+    n += CASE WHEN newer_run THEN row.run ELSE {{}} END,
+    n += CASE WHEN newer_run THEN {{{_RUN_TIMES_MAP}}} ELSE {{}} END
+{revive("n", "retired", "[first_seen, last_seen]")}
+{_created("n", "row.uid")}
+"""
+
+# Edges: MERGE with a dynamic relationship type scans every relationship (5.26), so each type
+# has a branch of its own, the type spliced in from the EdgeType enum; a row takes the branch
+# of its row.type.
+_EDGE_BRANCH = f"""
+  WITH a, b, row, first_seen, last_seen WHERE row.type = '$TYPE'
+  MERGE (a)-[r:$TYPE]->(b)
+    ON CREATE SET r.first_seen = first_seen, r.last_seen = last_seen, r.producer = row.producer,
+                  r.{CREATED_MARK} = true
+    ON MATCH SET r.first_seen = CASE WHEN first_seen < r.first_seen
+                                     THEN first_seen ELSE r.first_seen END,
+                 r.producer = CASE WHEN last_seen >= r.last_seen
+                                   THEN row.producer ELSE r.producer END,
+                 r.last_seen = CASE WHEN last_seen > r.last_seen
+                                    THEN last_seen ELSE r.last_seen END
+  RETURN r"""
+_EDGE_BRANCHES = "\n  UNION ALL".join(_EDGE_BRANCH.replace("$TYPE", t.value) for t in EdgeType)
+_EDGE_UPSERT = f"""
+UNWIND $delta.edges AS row
+WITH row, datetime(row.first_seen) AS first_seen, datetime(row.last_seen) AS last_seen
+MATCH (a:Entity {{uid: row.source}})
+MATCH (b:Entity {{uid: row.target}})
+CALL (a, b, row, first_seen, last_seen) {{{_EDGE_BRANCHES}
+}}
+{revive("r", "ended", "[first_seen, last_seen]")}
+{_created("r", "[row.source, row.target, row.type]")}
+"""
+
+# Runs (DESIGN §6; events.RunDelta merges a delta's events the same way). What the store has
+# of the delta's runs, for events.complete_runs.
+STORED_RUNS = """
+UNWIND $delta.run_ids AS id
+MATCH (r:Run {id: id})
+RETURN r.id AS id, r.process AS process, toString(r.completed_at) AS completed_at,
+       coalesce(r.pending_outputs, []) AS pending
+"""
+
+# A run row's values merge with the stored ones: the newest event's props and nominal times
+# win key by key (set as one map, the common case), an older one's only fill gaps; the
+# highest status rank wins (the newest among equals), started_at is the earliest, ended_at
+# the latest. Its edges: RunOf its process, ReadBy from its inputs, Wrote to what it wrote,
+# ChildOf its parent (a bare Run until the parent's own events come). Rows in id order, so
+# writers lock runs in one order.
+_RUN_UPSERT = """
+UNWIND $delta.runs AS row
+WITH row, datetime(row.last_time) AS last_time, datetime(row.status_time) AS status_time,
+     datetime(row.started_at) AS started_at, datetime(row.ended_at) AS ended_at,
+     datetime(row.completed_at) AS completed_at
+MERGE (r:Run {id: row.id})
+WITH r, row, last_time, status_time, started_at, ended_at, completed_at,
+     coalesce(last_time >= r.event_time, true) AS newer,
+     coalesce(row.rank > r.status_rank
+              OR (row.rank = r.status_rank AND status_time >= r.status_time), true) AS outranks
+SET r.process = row.process,
+    r.status = CASE WHEN outranks THEN row.status ELSE r.status END,
+    r.status_rank = CASE WHEN outranks THEN row.rank ELSE r.status_rank END,
+    r.status_time = CASE WHEN outranks THEN status_time ELSE r.status_time END,
+    r.producer = CASE WHEN newer THEN row.producer ELSE r.producer END,
+    r.event_time = CASE WHEN newer THEN last_time ELSE r.event_time END,
+    r.started_at = CASE WHEN started_at < r.started_at THEN started_at
+                        ELSE coalesce(r.started_at, started_at) END,
+    r.ended_at = CASE WHEN ended_at > r.ended_at THEN ended_at
+                      ELSE coalesce(r.ended_at, ended_at) END,
+    r.completed_at = CASE WHEN completed_at < r.completed_at THEN completed_at
+                          ELSE coalesce(r.completed_at, completed_at) END,
+    r.pending_outputs = row.pending
+SET r += CASE WHEN newer THEN row.props ELSE {} END
+FOREACH (k IN CASE WHEN newer THEN [] ELSE keys(row.props) END |
+  SET r[k] = coalesce(r[k], row.props[k]))
+WITH r, row, newer, datetime(row.nominal_start_time) AS nominal_start,
+     datetime(row.nominal_end_time) AS nominal_end
+SET r.nominal_start_time = CASE WHEN newer OR r.nominal_start_time IS NULL
+                                THEN coalesce(nominal_start, r.nominal_start_time)
+                                ELSE r.nominal_start_time END,
+    r.nominal_end_time = CASE WHEN newer OR r.nominal_end_time IS NULL
+                              THEN coalesce(nominal_end, r.nominal_end_time)
+                              ELSE r.nominal_end_time END
+WITH r, row
+CALL (r, row) {
+  MATCH (p:Entity {uid: row.process})
+  MERGE (r)-[:RunOf]->(p)
+}
+CALL (r, row) {
+  UNWIND row.inputs AS uid
+  MATCH (a:Entity {uid: uid})
+  MERGE (a)-[:ReadBy]->(r)
+}
+CALL (r, row) {
+  UNWIND row.wrote AS uid
+  MATCH (a:Entity {uid: uid})
+  MERGE (r)-[:Wrote]->(a)
+}
+CALL (r, row) {
+  UNWIND CASE WHEN row.parent IS NULL THEN [] ELSE [row.parent] END AS parent
+  MERGE (p:Run {id: parent})
+  MERGE (r)-[:ChildOf]->(p)
+}
+"""
+
+# OpenLineage datasets (events.join_stored_datasets): which of these uids are stored
+# OpenLineage datasets. (The key is looked up in keys(n): naming it draws a server warning
+# on every write to a database that has none yet.)
+STORED_DATASETS = """
+UNWIND $delta.dataset_uids AS uid
+MATCH (n:Entity {uid: uid}) WHERE 'openlineage.name' IN keys(n)
+RETURN collect(uid) AS uids
+"""
+
+# Merging each node old into node new of $delta.merges, a list of [old, new] uids (plain
+# Cypher: no APOC). Each edge of old moves to new: an edge new already has of that type and
+# end takes the wider times, any other is created with the same properties. A HasFeature edge
+# moves only to a FeatureGroup. new's properties win; old's fill the gaps; created_at and
+# updated_at widen. Then old goes.
+_MOVE_EDGES = """
+CALL (old, new) {
+CALL (old, new) {
+  MATCH (old)-[r]->(m)
+  WHERE type(r) <> 'HasFeature' OR new.kind = 'FeatureGroup'
+  WITH new, r, CASE WHEN m = old THEN new ELSE m END AS m
+  OPTIONAL MATCH (new)-[same]->(m) WHERE type(same) = type(r)
+  RETURN r, m, same, true AS out
+  UNION ALL
+  MATCH (m)-[r]->(old) WHERE m <> old
+  OPTIONAL MATCH (m)-[same]->(new) WHERE type(same) = type(r)
+  RETURN r, m, same, false AS out
+}
+CALL (new, r, m, same) {
+  WITH * WHERE same IS NOT NULL
+  SET same.first_seen = CASE WHEN r.first_seen < same.first_seen
+                             THEN r.first_seen ELSE same.first_seen END,
+      same.producer = CASE WHEN r.last_seen > same.last_seen
+                           THEN r.producer ELSE same.producer END,
+      same.last_seen = CASE WHEN r.last_seen > same.last_seen
+                            THEN r.last_seen ELSE same.last_seen END
+}
+CALL (new, r, m, same, out) {
+  WITH * WHERE same IS NULL AND out
+  CREATE (new)-[c:$(type(r))]->(m) SET c = properties(r)
+}
+CALL (new, r, m, same, out) {
+  WITH * WHERE same IS NULL AND NOT out
+  CREATE (m)-[c:$(type(r))]->(new) SET c = properties(r)
+}
+}
+"""
+MERGE_NODES = f"""
+UNWIND $delta.merges AS merge
+MATCH (old:Entity {{uid: merge[0]}}), (new:Entity {{uid: merge[1]}}) WHERE old <> new
+{_MOVE_EDGES}
+WITH old, new, properties(old) AS was, properties(new) AS kept
+DETACH DELETE old
+SET new += was {{.*, uid: kept.uid}}, new += kept
+SET new.created_at = CASE WHEN was.created_at < kept.created_at
+                          THEN was.created_at ELSE kept.created_at END,
+    new.updated_at = CASE WHEN was.updated_at > kept.updated_at
+                          THEN was.updated_at ELSE kept.updated_at END
+"""
+
+# The migration to one node per OpenLineage dataset: datasets stored as several nodes (an
+# older version chose the kind by role), each node with whether it has features.
+SPLIT_DATASETS = """
+MATCH (n:Entity) WHERE n.kind IN $kinds AND 'openlineage.name' IN keys(n)
+WITH n.namespace AS namespace, n.name AS name,
+     collect([n.uid, EXISTS { (n)-[:HasFeature]->() }]) AS nodes
+WHERE size(nodes) > 1
+RETURN nodes
+"""
+
+# A write is this one statement (store/writes.py), its lists in one map parameter $delta:
+# Neo4j plans a statement again for each size class of each list parameter, and several
+# lists multiply the classes, but a map is planned once (bench/README.md, "One statement").
+# First it takes the write lock of every stored node the write will touch, entities in uid
+# order and then runs in id order, each at once: without it, MERGE's phases (split by Eager)
+# let two writers each hold a shared lock on a popular node and then both wait to upgrade
+# it, a deadlock. Setting an empty map changes nothing but takes the lock. It returns which
+# of $delta.must_exist (edge ends the delta does not create) are not stored (the caller
+# fails the transaction), and what it created.
+_LOCK_ENTITIES = """
+UNWIND $delta.lock AS uid
+OPTIONAL MATCH (n:Entity {uid: uid})
+SET n += {}
+RETURN [uid IN collect(CASE WHEN n IS NULL THEN uid END) WHERE uid IN $delta.must_exist]
+       AS missing"""
+_LOCK_RUNS = """
+UNWIND $delta.lock_runs AS id
+MATCH (r:Run {id: id})
+SET r += {}"""
+WRITE = f"""
+CALL () {{{_LOCK_ENTITIES}
+}}
+CALL () {{{_LOCK_RUNS}
+}}
+CALL () {{{_NODE_UPSERT}
+}}
+WITH missing, created AS nodes_created
+CALL () {{{MERGE_NODES}
+}}
+CALL () {{{_EDGE_UPSERT}
+}}
+WITH missing, nodes_created, created AS edges_created
+CALL () {{{_RUN_UPSERT}
+}}
+RETURN missing, nodes_created, edges_created
+"""
