@@ -10,8 +10,8 @@ from mllineage.store.queries.common import AS_OF, edge_filter, node_filter
 # order, in a view ("live" or "as_of"): $after is the previous page's last uid, $limit + 1 rows
 # are asked so that the store knows whether there is a next page. Absent filters are '' rather
 # than null: Neo4j plans a query again for each combination of parameter types, and these
-# queries take long to plan. Walks follow only the lineage
-# edge types and use the same pruning breadth-first expansion as lineage_query.
+# queries take long to plan. Walks follow only the lineage edge types and use the same pruning
+# breadth-first expansion as walks.lineage_query.
 _LINEAGE_TYPES = "ContributedTo|Produced|HasFeature"
 _CONSUMER_KINDS = "['Model', 'Endpoint']"
 _SUBJECT = """{x}.uid > $after AND ($namespace = '' OR {x}.namespace = $namespace)
