@@ -221,7 +221,9 @@ RETURN nodes
 # let two writers each hold a shared lock on a popular node and then both wait to upgrade
 # it, a deadlock. Setting an empty map changes nothing but takes the lock. It returns which
 # of $delta.must_exist (edge ends the delta does not create) are not stored (the caller
-# fails the transaction), and what it created.
+# fails the transaction), and what it created. replan=skip: its plan seeks every node by a
+# unique uid or id whatever the statistics say, and Neo4j replanning it as a young graph's
+# statistics drift stalled the write that met the replan (bench/README.md, "replan=skip").
 _LOCK_ENTITIES = """
 UNWIND $delta.lock AS uid
 OPTIONAL MATCH (n:Entity {uid: uid})
@@ -232,7 +234,7 @@ _LOCK_RUNS = """
 UNWIND $delta.lock_runs AS id
 MATCH (r:Run {id: id})
 SET r += {}"""
-WRITE = f"""
+WRITE = f"""CYPHER replan=skip
 CALL () {{{_LOCK_ENTITIES}
 }}
 CALL () {{{_LOCK_RUNS}
