@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Any
 
-from neo4j import AsyncManagedTransaction
+from neo4j import AsyncManagedTransaction, Record
 
 from mllineage.domain import ARTIFACT_KINDS, EdgeType, Kind
 from mllineage.errors import InvalidInput
@@ -24,7 +25,6 @@ from mllineage.store.queries.writes import (
     MERGE_NODES,
     SPLIT_DATASETS,
     STORED_DATASETS,
-    STORED_RUNS,
     WRITE,
 )
 from mllineage.store.rows import edge_rows, node_rows, run_rows
@@ -46,19 +46,40 @@ async def _join_datasets(
     return join_stored_datasets(delta, set(record["uids"]))
 
 
-async def _stored_runs(tx: AsyncManagedTransaction, delta: GraphDelta) -> dict[str, StoredRun]:
-    """What the store has of the delta's runs (``events.complete_runs`` merges with it)."""
-    if not delta.runs:
-        return {}
-    result = await tx.run(STORED_RUNS, delta={"run_ids": sorted(delta.runs)})
-    return {
-        record["id"]: StoredRun(
-            process=record["process"],
-            completed_at=record["completed_at"] and datetime.fromisoformat(record["completed_at"]),
-            pending=tuple(record["pending"]),
-        )
-        async for record in result
-    }
+def _stored_run(stored: dict[str, Any]) -> StoredRun:
+    """A run as the store has it (``events.complete_runs`` merges the delta's with it)."""
+    completed_at = stored["completed_at"]
+    return StoredRun(
+        process=stored["process"],
+        completed_at=completed_at and datetime.fromisoformat(completed_at),
+        pending=tuple(stored["pending"]),
+    )
+
+
+async def _write(
+    tx: AsyncManagedTransaction, group: GraphDelta, stored_runs: dict[str, StoredRun]
+) -> tuple[GraphDelta, Record]:
+    """WRITE the group, its runs merged with ``stored_runs``; when that is empty, WRITE first
+    checks that the store has none of them (else it writes nothing and returns them)."""
+    complete_runs(group, stored_runs)
+    joined, merges = await _join_datasets(tx, fold_datasets(group))
+    must_exist = missing_edge_ends(joined)
+    entities = joined.nodes.keys() | must_exist | {old for old, _ in merges}
+    runs = joined.runs.keys() | {run.parent for run in joined.runs.values() if run.parent}
+    result = await tx.run(
+        WRITE,
+        delta={
+            "run_ids": [] if stored_runs else sorted(joined.runs),
+            "lock": sorted(entities),
+            "lock_runs": sorted(runs),
+            "must_exist": sorted(must_exist),
+            "nodes": node_rows(joined),
+            "merges": merges,
+            "edges": edge_rows(joined),
+            "runs": run_rows(joined, stored_runs),
+        },
+    )
+    return joined, await result.single(strict=True)
 
 
 async def write(
@@ -76,25 +97,10 @@ async def write(
     group = deltas[0] if len(deltas) == 1 else combine(deltas)
 
     async def work(tx: AsyncManagedTransaction) -> tuple[GraphDelta, set[str], set[EdgeKey]]:
-        stored_runs = await _stored_runs(tx, group)
-        complete_runs(group, stored_runs)
-        joined, merges = await _join_datasets(tx, fold_datasets(group))
-        must_exist = missing_edge_ends(joined)
-        entities = joined.nodes.keys() | must_exist | {old for old, _ in merges}
-        runs = joined.runs.keys() | {run.parent for run in joined.runs.values() if run.parent}
-        result = await tx.run(
-            WRITE,
-            delta={
-                "lock": sorted(entities),
-                "lock_runs": sorted(runs),
-                "must_exist": sorted(must_exist),
-                "nodes": node_rows(joined),
-                "merges": merges,
-                "edges": edge_rows(joined),
-                "runs": run_rows(joined, stored_runs),
-            },
-        )
-        record = await result.single(strict=True)
+        joined, record = await _write(tx, group, {})
+        if record["stored"]:  # the store has some of the runs: again, merged with them
+            stored = {run["id"]: _stored_run(run) for run in record["stored"]}
+            joined, record = await _write(tx, group, stored)
         if record["missing"]:  # the transaction fails: nothing is written
             raise InvalidInput(
                 "edges name entities that do not exist and are not among the request's "

@@ -75,12 +75,11 @@ CALL (a, b, row, first_seen, last_seen) {{{_EDGE_BRANCHES}
 
 # Runs (DESIGN §6; events.RunDelta merges a delta's events the same way). What the store has
 # of the delta's runs, for events.complete_runs.
-STORED_RUNS = """
+_STORED_RUNS = """
 UNWIND $delta.run_ids AS id
 MATCH (r:Run {id: id})
-RETURN r.id AS id, r.process AS process, toString(r.completed_at) AS completed_at,
-       coalesce(r.pending_outputs, []) AS pending
-"""
+RETURN collect({id: r.id, process: r.process, completed_at: toString(r.completed_at),
+                pending: coalesce(r.pending_outputs, [])}) AS stored"""
 
 # A run row's values merge with the stored ones: the newest event's props and nominal times
 # win key by key (set as one map, the common case), an older one's only fill gaps; the
@@ -221,7 +220,10 @@ RETURN nodes
 # let two writers each hold a shared lock on a popular node and then both wait to upgrade
 # it, a deadlock. Setting an empty map changes nothing but takes the lock. It returns which
 # of $delta.must_exist (edge ends the delta does not create) are not stored (the caller
-# fails the transaction), and what it created. replan=skip: its plan seeks every node by a
+# fails the transaction), and what it created. Before all that it reads what the store has
+# of the runs $delta.run_ids: when it has any, the statement writes nothing and returns them
+# (stored), and the caller sends it again with them merged in and no run_ids; so a write
+# whose runs are new is one statement. replan=skip: its plan seeks every node by a
 # unique uid or id whatever the statistics say, and Neo4j replanning it as a young graph's
 # statistics drift stalled the write that met the replan (bench/README.md, "replan=skip").
 _LOCK_ENTITIES = """
@@ -235,6 +237,10 @@ UNWIND $delta.lock_runs AS id
 MATCH (r:Run {id: id})
 SET r += {}"""
 WRITE = f"""CYPHER replan=skip
+CALL () {{{_STORED_RUNS}
+}}
+OPTIONAL CALL (stored) {{
+WITH stored WHERE stored = []
 CALL () {{{_LOCK_ENTITIES}
 }}
 CALL () {{{_LOCK_RUNS}
@@ -250,4 +256,6 @@ WITH missing, nodes_created, created AS edges_created
 CALL () {{{_RUN_UPSERT}
 }}
 RETURN missing, nodes_created, edges_created
+}}
+RETURN stored, missing, nodes_created, edges_created
 """
