@@ -21,25 +21,15 @@ from bench.stack import login, running_stack
 from bench.synth import lineage_events
 from mllineage.domain import LineageEvent
 from mllineage.events import events_to_delta
-from mllineage.store import edge_rows, node_rows
 from mllineage.store.queries.writes import WRITE
-from mllineage.store.rows import run_rows
+from mllineage.store.rows import write_params
 
 EVENTS = (1, 2, 5, 20, 100, 5, 1)
 
 
-def write_params(events: list[dict[str, Any]]) -> dict[str, Any]:
-    """WRITE's lists for these events, as a write into an empty database sends them."""
-    delta = events_to_delta(LineageEvent.model_validate(e) for e in events)
-    return {
-        "lock": sorted(delta.nodes),
-        "lock_runs": sorted(delta.runs),
-        "must_exist": [],
-        "nodes": node_rows(delta),
-        "merges": [],
-        "edges": edge_rows(delta),
-        "runs": run_rows(delta, {}),
-    }
+def delta_of(events: list[dict[str, Any]]) -> dict[str, Any]:
+    """WRITE's parameter for these events, as a write into an empty database sends it."""
+    return write_params(events_to_delta(LineageEvent.model_validate(e) for e in events), {})
 
 
 def main() -> None:
@@ -59,7 +49,7 @@ def main() -> None:
             as_map = tag + WRITE
             print(f"pass {pass_}: events | lists as parameters, ms | in one map parameter, ms")
             for n in EVENTS:
-                params = write_params(events[:n])
+                params = delta_of(events[:n])
                 print(f"{n} | {ms(as_lists, params):.1f} | {ms(as_map, {'delta': params}):.1f}")
         driver.close()
 

@@ -34,10 +34,9 @@ from mllineage.domain import LineageEvent
 from mllineage.events import events_to_delta
 from mllineage.local import LocalApi
 from mllineage.settings import Settings
-from mllineage.store import edge_rows, node_rows
 from mllineage.store.queries.walks import lineage_query
 from mllineage.store.queries.writes import WRITE
-from mllineage.store.rows import run_rows
+from mllineage.store.rows import write_params
 from mllineage.traversal import Direction
 
 
@@ -112,16 +111,7 @@ def profile_ingest(settings: Settings, api: LocalApi, events: list[dict[str, Any
     print("## Ingest (/v1/events, batches of 500)\n" + hot_functions(out))
     delta = events_to_delta(LineageEvent.model_validate(e) for e in events[:500])
     print(f"\nThe write of the first batch again (rolled back; {len(delta.nodes)} nodes):")
-    params = {
-        "lock": sorted(delta.nodes),
-        "lock_runs": sorted(delta.runs),
-        "must_exist": [],
-        "nodes": node_rows(delta),
-        "merges": [],
-        "edges": edge_rows(delta),
-        "runs": run_rows(delta, {}),
-    }
-    print(plan(settings, WRITE, delta=params))
+    print(plan(settings, WRITE, delta=write_params(delta, {})))
 
 
 def profile_walks(settings: Settings, api: LocalApi, graph: nx.DiGraph) -> None:

@@ -7,15 +7,5 @@ and ``walks`` one concern each; ``facade.Store`` composes them for the API.
 
 from mllineage.store.database import Database
 from mllineage.store.facade import Store, open_store
-from mllineage.store.rows import decode_cursor, edge_rows, encode_cursor, entity_fields, node_rows
 
-__all__ = [
-    "Database",
-    "Store",
-    "decode_cursor",
-    "edge_rows",
-    "encode_cursor",
-    "entity_fields",
-    "node_rows",
-    "open_store",
-]
+__all__ = ["Database", "Store", "open_store"]

@@ -6,12 +6,13 @@ from __future__ import annotations
 import base64
 import functools
 import json
+from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
 from mllineage.domain import STATUS_RANK, parse_uid
 from mllineage.errors import InvalidInput
-from mllineage.events import GraphDelta, StoredRun, pending_output
+from mllineage.events import GraphDelta, StoredRun, missing_edge_ends, pending_output
 from mllineage.properties import (
     COMMON_PROPERTIES,
     MAX_PROPERTY_DEPTH,
@@ -85,6 +86,27 @@ def _deeper_than(value: Any, levels: int) -> bool:
         value.values() if isinstance(value, dict) else value if isinstance(value, list) else ()
     )
     return any(_deeper_than(child, levels - 1) for child in children)
+
+
+def write_params(
+    delta: GraphDelta, stored_runs: dict[str, StoredRun], merges: Sequence[tuple[str, str]] = ()
+) -> dict[str, Any]:
+    """``queries.writes.WRITE``'s one parameter for the delta, its runs merged with
+    ``stored_runs`` and the stored nodes ``merges`` merges into its datasets. With no stored
+    runs given, ``run_ids`` has WRITE check that the store has none of the delta's runs."""
+    must_exist = missing_edge_ends(delta)
+    entities = delta.nodes.keys() | must_exist | {old for old, _ in merges}
+    runs = delta.runs.keys() | {run.parent for run in delta.runs.values() if run.parent}
+    return {
+        "run_ids": [] if stored_runs else sorted(delta.runs),
+        "lock": sorted(entities),
+        "lock_runs": sorted(runs),
+        "must_exist": sorted(must_exist),
+        "nodes": node_rows(delta),
+        "merges": [list(pair) for pair in merges],
+        "edges": edge_rows(delta),
+        "runs": run_rows(delta, stored_runs),
+    }
 
 
 def node_rows(delta: GraphDelta) -> list[dict[str, Any]]:

@@ -18,7 +18,6 @@ from mllineage.events import (
     dataset_uids,
     fold_datasets,
     join_stored_datasets,
-    missing_edge_ends,
 )
 from mllineage.store.database import Database
 from mllineage.store.queries.writes import (
@@ -27,7 +26,7 @@ from mllineage.store.queries.writes import (
     STORED_DATASETS,
     WRITE,
 )
-from mllineage.store.rows import edge_rows, node_rows, run_rows
+from mllineage.store.rows import write_params
 from mllineage.views import WriteSummary
 
 
@@ -63,22 +62,7 @@ async def _write(
     checks that the store has none of them (else it writes nothing and returns them)."""
     complete_runs(group, stored_runs)
     joined, merges = await _join_datasets(tx, fold_datasets(group))
-    must_exist = missing_edge_ends(joined)
-    entities = joined.nodes.keys() | must_exist | {old for old, _ in merges}
-    runs = joined.runs.keys() | {run.parent for run in joined.runs.values() if run.parent}
-    result = await tx.run(
-        WRITE,
-        delta={
-            "run_ids": [] if stored_runs else sorted(joined.runs),
-            "lock": sorted(entities),
-            "lock_runs": sorted(runs),
-            "must_exist": sorted(must_exist),
-            "nodes": node_rows(joined),
-            "merges": merges,
-            "edges": edge_rows(joined),
-            "runs": run_rows(joined, stored_runs),
-        },
-    )
+    result = await tx.run(WRITE, delta=write_params(joined, stored_runs, merges))
     return joined, await result.single(strict=True)
 
 
