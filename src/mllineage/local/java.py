@@ -254,7 +254,17 @@ def refuse_busy_ports(ports: Mapping[str, int]) -> None:
             )
 
 
+_GIVEN_PORTS: set[int] = set()
+
+
 def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
+    """A free port on 127.0.0.1, never one this process was given before: the kernel may hand
+    a port it just freed out again, and the ports of one server (Kafka's broker and
+    controller, Neo4j's Bolt and HTTP) are picked one after the other and must differ."""
+    while True:
+        with socket.socket() as sock:
+            sock.bind(("127.0.0.1", 0))
+            port = int(sock.getsockname()[1])
+        if port not in _GIVEN_PORTS:
+            _GIVEN_PORTS.add(port)
+            return port
