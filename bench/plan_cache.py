@@ -29,7 +29,7 @@ EVENTS = (1, 2, 5, 20, 100, 5, 1)
 
 def delta_of(events: list[dict[str, Any]]) -> dict[str, Any]:
     """WRITE's parameter for these events, as a write into an empty database sends it."""
-    return write_params(events_to_delta(LineageEvent.model_validate(e) for e in events), {})
+    return write_params(events_to_delta(LineageEvent.model_validate(e) for e in events))
 
 
 def main() -> None:

@@ -111,7 +111,7 @@ def profile_ingest(settings: Settings, api: LocalApi, events: list[dict[str, Any
     print("## Ingest (/v1/events, batches of 500)\n" + hot_functions(out))
     delta = events_to_delta(LineageEvent.model_validate(e) for e in events[:500])
     print(f"\nThe write of the first batch again (rolled back; {len(delta.nodes)} nodes):")
-    print(plan(settings, WRITE, delta=write_params(delta, {})))
+    print(plan(settings, WRITE, delta=write_params(delta)))
 
 
 def profile_walks(settings: Settings, api: LocalApi, graph: nx.DiGraph) -> None:

@@ -470,6 +470,18 @@ def dataset_uids(namespace: str, name: str) -> list[str]:
     return [make_uid(kind, namespace, name) for kind in sorted(ARTIFACT_KINDS)]
 
 
+def dataset_candidates(delta: GraphDelta) -> list[tuple[str, bool]]:
+    """Every uid the delta's OpenLineage datasets can have (``dataset_uids``), in order, each
+    with whether it is another uid than the dataset's node in the delta: which of those the
+    store has decides ``join_stored_datasets``. One node per dataset (``fold_datasets``)."""
+    return sorted(
+        (uid, uid != node.uid)
+        for node in delta.nodes.values()
+        if node.openlineage
+        for uid in dataset_uids(*node.dataset_key)
+    )
+
+
 def fold_datasets(delta: GraphDelta) -> GraphDelta:
     """One node per OpenLineage dataset in the delta: the newest declared kind, else the default."""
     groups: dict[tuple[str, str], list[NodeDelta]] = {}

@@ -132,6 +132,22 @@ def test_a_declared_kind_arriving_later_takes_the_node_with_its_edges(
     assert dump_graph(empty_graph) == before
 
 
+def test_an_output_named_before_the_run_completed_joins_the_kind_declared_meanwhile(
+    api: httpx.Client, empty_graph: Driver
+) -> None:
+    """The COMPLETE names no outputs: its START's pending one, x, comes from the store only
+    once the write has read the run, and must still join the FeatureGroup another job made
+    of x while the run ran."""
+    started = {**run("a", "2026-01-01T00:00:00Z", outputs=[x()]), "eventType": "START"}
+    assert post(api, started).status_code == 201
+    assert post(api, run("c", "2026-01-01T00:30:00Z", outputs=[x("FeatureGroup")])).is_success
+    assert post(api, run("a", "2026-01-01T01:00:00Z")).status_code == 201
+    assert datasets(empty_graph) == ["FeatureGroup:default:wh/x"]
+    assert ("FeaturePipeline:default:etl/a", "Produced", "FeatureGroup:default:wh/x") in (
+        graph(empty_graph)[1]
+    )
+
+
 def test_the_migration_merges_nodes_split_by_role_keeping_every_edge(
     settings: Settings, empty_graph: Driver
 ) -> None:

@@ -8,9 +8,9 @@ import re
 
 import pytest
 
-from mllineage.store.queries.writes import MERGE_NODES, STORED_DATASETS, WRITE
+from mllineage.store.queries.writes import MERGE_NODES, WRITE
 
 
-@pytest.mark.parametrize("statement", [WRITE, STORED_DATASETS, MERGE_NODES])
+@pytest.mark.parametrize("statement", [WRITE, MERGE_NODES])
 def test_a_write_statement_takes_only_the_delta_map(statement: str) -> None:
     assert set(re.findall(r"\$(\w+)", statement)) == {"delta"}

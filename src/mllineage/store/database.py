@@ -12,7 +12,7 @@ import logging
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
-from typing import Any, TypeVar
+from typing import Any, TypeVar, cast
 from urllib.parse import urlsplit
 
 from neo4j import (
@@ -40,6 +40,10 @@ from mllineage.write_metrics import record_write
 
 T = TypeVar("T")
 Work = Callable[[AsyncManagedTransaction], Awaitable[T]]
+# What runs a work's statements: its transaction, or (autocommit, see ``Database.write``) a
+# session, where each statement is a transaction of its own.
+Statements = AsyncManagedTransaction | AsyncSession
+AutocommitWork = Callable[[Statements], Awaitable[T]]
 
 log = logging.getLogger("mllineage.store")
 
@@ -152,11 +156,24 @@ class Database:
             self._one_writer.release()
 
     async def write(
-        self, work: Work[T], rows: int = 1, group: int = 1, queued_at: float | None = None
+        self,
+        work: Work[T] | AutocommitWork[T],
+        rows: int = 1,
+        group: int = 1,
+        queued_at: float | None = None,
+        *,
+        autocommit: bool = False,
     ) -> T:
         """Run ``work`` in one write transaction, in this process's write turn. For the
         metrics: ``rows`` it sends (nodes + edges + runs), the ``group`` of requests it
-        writes, and since when the oldest of them waits (else from now)."""
+        writes, and since when the oldest of them waits (else from now).
+
+        ``autocommit``: for ``AutocommitWork`` whose one writing statement is its last, and
+        which never fails once that ran. Each statement then runs in a transaction of its
+        own, one round trip (RUN and PULL; no BEGIN, no COMMIT). A failure the driver would
+        retry sends the whole work once through the managed, retrying path (writes are
+        idempotent).
+        """
         queued = time.monotonic() if queued_at is None else queued_at
         async with (
             self._write_turn(),
@@ -168,10 +185,22 @@ class Database:
             ) as session,
         ):
             began = time.monotonic()
-            done = await session.execute_write(work)
+            if autocommit:  # the caller's word that work takes Statements
+                done = await self._autocommit(session, cast(AutocommitWork[T], work))
+            else:
+                done = await session.execute_write(work)
             record_write(group, rows, began - queued, time.monotonic() - began)
             bookmarks.wrote(await session.last_bookmarks())
             return done
+
+    @staticmethod
+    async def _autocommit(session: AsyncSession, work: AutocommitWork[T]) -> T:
+        try:
+            return await work(session)
+        except (Neo4jError, DriverError) as exc:
+            if not exc.is_retryable():
+                raise
+        return await session.execute_write(work)
 
     def _read_session(self) -> AsyncSession:
         """A session for reads, without the server's notifications: the property projection

@@ -7,12 +7,19 @@ import base64
 import functools
 import json
 from collections.abc import Sequence
+from collections.abc import Set as AbstractSet
 from datetime import datetime
 from typing import Any
 
 from mllineage.domain import STATUS_RANK, parse_uid
 from mllineage.errors import InvalidInput
-from mllineage.events import GraphDelta, StoredRun, missing_edge_ends, pending_output
+from mllineage.events import (
+    GraphDelta,
+    StoredRun,
+    dataset_candidates,
+    missing_edge_ends,
+    pending_output,
+)
 from mllineage.properties import (
     COMMON_PROPERTIES,
     MAX_PROPERTY_DEPTH,
@@ -89,23 +96,31 @@ def _deeper_than(value: Any, levels: int) -> bool:
 
 
 def write_params(
-    delta: GraphDelta, stored_runs: dict[str, StoredRun], merges: Sequence[tuple[str, str]] = ()
+    delta: GraphDelta,
+    stored_runs: dict[str, StoredRun] | None = None,
+    merges: Sequence[tuple[str, str]] = (),
+    datasets: AbstractSet[str] = frozenset(),
 ) -> dict[str, Any]:
     """``queries.writes.WRITE``'s one parameter for the delta, its runs merged with
-    ``stored_runs`` and the stored nodes ``merges`` merges into its datasets. With no stored
-    runs given, ``run_ids`` has WRITE check that the store has none of the delta's runs."""
+    ``stored_runs`` and its OpenLineage datasets joined with the stored ``datasets``
+    (``events.join_stored_datasets``, which gave ``merges``). WRITE writes only if the store
+    agrees: that it has none of the delta's runs when ``stored_runs`` is None (not read yet),
+    and the same other nodes of the datasets to join as ``datasets``."""
     must_exist = missing_edge_ends(delta)
     entities = delta.nodes.keys() | must_exist | {old for old, _ in merges}
     runs = delta.runs.keys() | {run.parent for run in delta.runs.values() if run.parent}
+    candidates = dataset_candidates(delta)
     return {
-        "run_ids": [] if stored_runs else sorted(delta.runs),
+        "run_ids": sorted(delta.runs) if stored_runs is None else [],
+        "datasets": [{"uid": uid, "other": other} for uid, other in candidates],
+        "joined_with": [uid for uid, other in candidates if other and uid in datasets],
         "lock": sorted(entities),
         "lock_runs": sorted(runs),
         "must_exist": sorted(must_exist),
         "nodes": node_rows(delta),
         "merges": [list(pair) for pair in merges],
         "edges": edge_rows(delta),
-        "runs": run_rows(delta, stored_runs),
+        "runs": run_rows(delta, stored_runs or {}),
     }
 
 

@@ -5,44 +5,27 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from neo4j import AsyncManagedTransaction, Record
+from neo4j import AsyncManagedTransaction
 
 from mllineage.domain import ARTIFACT_KINDS, EdgeType, Kind
-from mllineage.errors import InvalidInput
+from mllineage.errors import InvalidInput, Unavailable
 from mllineage.events import (
     EdgeKey,
     GraphDelta,
     StoredRun,
     combine,
     complete_runs,
-    dataset_uids,
     fold_datasets,
     join_stored_datasets,
 )
-from mllineage.store.database import Database
+from mllineage.store.database import Database, Statements
 from mllineage.store.queries.writes import (
     MERGE_NODES,
     SPLIT_DATASETS,
-    STORED_DATASETS,
     WRITE,
 )
 from mllineage.store.rows import write_params
 from mllineage.views import WriteSummary
-
-
-async def _join_datasets(
-    tx: AsyncManagedTransaction, delta: GraphDelta
-) -> tuple[GraphDelta, list[tuple[str, str]]]:
-    """The delta with its OpenLineage datasets joined to their stored nodes, and the stored
-    nodes to merge into a declared kind (``events.join_stored_datasets``)."""
-    uids = [
-        uid for n in delta.nodes.values() if n.openlineage for uid in dataset_uids(*n.dataset_key)
-    ]
-    if not uids:
-        return delta, []
-    result = await tx.run(STORED_DATASETS, delta={"dataset_uids": uids})
-    record = await result.single(strict=True)
-    return join_stored_datasets(delta, set(record["uids"]))
 
 
 def _stored_run(stored: dict[str, Any]) -> StoredRun:
@@ -53,17 +36,6 @@ def _stored_run(stored: dict[str, Any]) -> StoredRun:
         completed_at=completed_at and datetime.fromisoformat(completed_at),
         pending=tuple(stored["pending"]),
     )
-
-
-async def _write(
-    tx: AsyncManagedTransaction, group: GraphDelta, stored_runs: dict[str, StoredRun]
-) -> tuple[GraphDelta, Record]:
-    """WRITE the group, its runs merged with ``stored_runs``; when that is empty, WRITE first
-    checks that the store has none of them (else it writes nothing and returns them)."""
-    complete_runs(group, stored_runs)
-    joined, merges = await _join_datasets(tx, fold_datasets(group))
-    result = await tx.run(WRITE, delta=write_params(joined, stored_runs, merges))
-    return joined, await result.single(strict=True)
 
 
 async def write(
@@ -80,12 +52,25 @@ async def write(
     """
     group = deltas[0] if len(deltas) == 1 else combine(deltas)
 
-    async def work(tx: AsyncManagedTransaction) -> tuple[GraphDelta, set[str], set[EdgeKey]]:
-        joined, record = await _write(tx, group, {})
-        if record["stored"]:  # the store has some of the runs: again, merged with them
-            stored = {run["id"]: _stored_run(run) for run in record["stored"]}
-            joined, record = await _write(tx, group, stored)
-        if record["missing"]:  # the transaction fails: nothing is written
+    async def work(tx: Statements) -> tuple[GraphDelta, set[str], set[EdgeKey]]:
+        # WRITE again until the store has what the delta was merged and joined with: twice
+        # when it has some of the runs or other nodes of the datasets; three times when a run
+        # completed by the store's pending outputs brings datasets of its own to join; once
+        # more if a concurrent write changed them meanwhile.
+        stored_runs: dict[str, StoredRun] | None = None
+        datasets: set[str] = set()
+        for _ in range(4):
+            complete_runs(group, stored_runs or {})
+            joined, merges = join_stored_datasets(fold_datasets(group), datasets)
+            params = write_params(joined, stored_runs, merges, datasets)
+            record = await (await tx.run(WRITE, delta=params)).single(strict=True)
+            if record["wrote"]:
+                break
+            stored_runs = {run["id"]: _stored_run(run) for run in record["stored"]}
+            datasets = set(record["datasets"])
+        else:
+            raise Unavailable("the runs or datasets it names kept changing; send it again")
+        if record["missing"]:  # WRITE wrote nothing; in a transaction, it fails
             raise InvalidInput(
                 "edges name entities that do not exist and are not among the request's "
                 f"nodes: {', '.join(record['missing'])}; add them to 'nodes' first"
@@ -95,8 +80,9 @@ async def write(
         return joined, nodes_created, edges_created
 
     rows = len(group.nodes) + len(group.edges) + len(group.runs)
+    # Only the last WRITE writes, all or nothing, so each may commit by itself.
     joined, nodes_created, edges_created = await db.write(
-        work, rows=rows, group=len(deltas), queued_at=queued_at
+        work, rows=rows, group=len(deltas), queued_at=queued_at, autocommit=True
     )
     if len(deltas) == 1:
         return [

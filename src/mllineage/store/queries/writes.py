@@ -73,13 +73,22 @@ CALL (a, b, row, first_seen, last_seen) {{{_EDGE_BRANCHES}
 {_created("r", "[row.source, row.target, row.type]")}
 """
 
-# Runs (DESIGN §6; events.RunDelta merges a delta's events the same way). What the store has
-# of the delta's runs, for events.complete_runs.
+# What the store has of the delta's runs, for events.complete_runs; and which uids of the
+# delta's OpenLineage datasets are stored OpenLineage datasets (datasets), among them those of
+# another node than the delta's (joins), for events.join_stored_datasets. (The key is looked
+# up in keys(n): naming it draws a server warning on every write to a database that has none
+# yet.)
 _STORED_RUNS = """
 UNWIND $delta.run_ids AS id
 MATCH (r:Run {id: id})
 RETURN collect({id: r.id, process: r.process, completed_at: toString(r.completed_at),
                 pending: coalesce(r.pending_outputs, [])}) AS stored"""
+_STORED_DATASETS = """
+UNWIND $delta.datasets AS row
+MATCH (n:Entity {uid: row.uid}) WHERE 'openlineage.name' IN keys(n)
+RETURN collect(row.uid) AS datasets, collect(CASE WHEN row.other THEN row.uid END) AS joins"""
+
+# Runs (DESIGN §6; events.RunDelta merges a delta's events the same way).
 
 # A run row's values merge with the stored ones: the newest event's props and nominal times
 # win key by key (set as one map, the common case), an older one's only fill gaps; the
@@ -141,15 +150,6 @@ CALL (r, row) {
   MERGE (p:Run {id: parent})
   MERGE (r)-[:ChildOf]->(p)
 }
-"""
-
-# OpenLineage datasets (events.join_stored_datasets): which of these uids are stored
-# OpenLineage datasets. (The key is looked up in keys(n): naming it draws a server warning
-# on every write to a database that has none yet.)
-STORED_DATASETS = """
-UNWIND $delta.dataset_uids AS uid
-MATCH (n:Entity {uid: uid}) WHERE 'openlineage.name' IN keys(n)
-RETURN collect(uid) AS uids
 """
 
 # Merging each node old into node new of $delta.merges, a list of [old, new] uids (plain
@@ -219,13 +219,16 @@ RETURN nodes
 # order and then runs in id order, each at once: without it, MERGE's phases (split by Eager)
 # let two writers each hold a shared lock on a popular node and then both wait to upgrade
 # it, a deadlock. Setting an empty map changes nothing but takes the lock. It returns which
-# of $delta.must_exist (edge ends the delta does not create) are not stored (the caller
-# fails the transaction), and what it created. Before all that it reads what the store has
-# of the runs $delta.run_ids: when it has any, the statement writes nothing and returns them
-# (stored), and the caller sends it again with them merged in and no run_ids; so a write
-# whose runs are new is one statement. replan=skip: its plan seeks every node by a
-# unique uid or id whatever the statistics say, and Neo4j replanning it as a young graph's
-# statistics drift stalled the write that met the replan (bench/README.md, "replan=skip").
+# of $delta.must_exist (edge ends the delta does not create) are not stored, and then writes
+# nothing more (the caller fails the write), else what it created. Before all that it reads
+# what the store has of the runs $delta.run_ids and of the delta's datasets: when it has any
+# of the runs, or other datasets' nodes to join than $delta.joined_with, it writes nothing
+# and returns them (wrote is false), and the caller sends it again with them merged in and
+# no run_ids; so a write whose runs are new and whose datasets join nothing new is one
+# statement. As it writes nothing unless it writes all, it may run in a transaction of its
+# own. replan=skip: its plan seeks every node by a unique uid or id whatever the statistics
+# say, and Neo4j replanning it as a young graph's statistics drift stalled the write that
+# met the replan (bench/README.md, "replan=skip").
 _LOCK_ENTITIES = """
 UNWIND $delta.lock AS uid
 OPTIONAL MATCH (n:Entity {uid: uid})
@@ -239,23 +242,30 @@ SET r += {}"""
 WRITE = f"""CYPHER replan=skip
 CALL () {{{_STORED_RUNS}
 }}
-OPTIONAL CALL (stored) {{
-WITH stored WHERE stored = []
+CALL () {{{_STORED_DATASETS}
+}}
+OPTIONAL CALL (stored, joins) {{
+WITH stored, joins WHERE stored = [] AND size(joins) = size($delta.joined_with)
+                    AND all(uid IN joins WHERE uid IN $delta.joined_with)
 CALL () {{{_LOCK_ENTITIES}
 }}
 CALL () {{{_LOCK_RUNS}
 }}
+OPTIONAL CALL (missing) {{
+WITH missing WHERE missing = []
 CALL () {{{_NODE_UPSERT}
 }}
-WITH missing, created AS nodes_created
+WITH created AS nodes_created
 CALL () {{{MERGE_NODES}
 }}
 CALL () {{{_EDGE_UPSERT}
 }}
-WITH missing, nodes_created, created AS edges_created
+WITH nodes_created, created AS edges_created
 CALL () {{{_RUN_UPSERT}
 }}
-RETURN missing, nodes_created, edges_created
+RETURN nodes_created, edges_created
 }}
-RETURN stored, missing, nodes_created, edges_created
+RETURN true AS wrote, missing, nodes_created, edges_created
+}}
+RETURN stored, datasets, wrote IS NOT NULL AS wrote, missing, nodes_created, edges_created
 """
