@@ -41,13 +41,11 @@ from neo4j import AsyncGraphDatabase
 from bench.graph import graph_of, roots_by_reach
 from bench.mlmd_load import (
     MLMD_VERSION,
-    RAW_EDGES,
-    RAW_NODES,
-    RAW_RUNS,
+    RAW_WRITE,
     Mlmd,
     compact,
     flatten_features,
-    raw_rows,
+    raw_params,
 )
 from bench.mlmd_walks import Sides, bench_walks
 from bench.plain_http import PlainHttp, auth_header, post_all
@@ -69,10 +67,11 @@ def size(delta: GraphDelta) -> int:
 def bench_batches(
     settings: Settings, sides: Sides, mlmd: Mlmd, batches: list[Any]
 ) -> dict[str, Any]:
-    """Batches take turns between the APIs and raw UNWIND MERGE on one Neo4j (same database
-    size and warmth); MLMD takes every batch into its own store, right after. The first
-    batch of each side is not timed: it plans the side's statements, once per process (the
-    API's write is one big statement, planned in a second or more) and warms the JVM."""
+    """Batches take turns between the APIs and the raw ceiling (``RAW_WRITE``) on one Neo4j
+    (same database size and warmth); MLMD takes every batch into its own store, right after.
+    The first batch of each side is not timed: it plans the side's statements, once per
+    process (the API's write is one big statement, planned in a second or more) and warms
+    the JVM."""
     deltas = [events_to_delta(LineageEvent.model_validate(e) for e in b) for b in batches]
     turns = [*sides, "raw"]
     timed: dict[str, list[tuple[int, int, float]]] = {name: [] for name in [*turns, "mlmd"]}
@@ -92,19 +91,9 @@ def bench_batches(
                 side = turns[i % len(turns)]
                 began = time.perf_counter()
                 if side == "raw":
-                    nodes, edges, runs = raw_rows(delta)
-
-                    async def work(
-                        tx: Any, nodes: Any = nodes, edges: Any = edges, runs: Any = runs
-                    ) -> None:
-                        await (await tx.run(RAW_NODES, rows=nodes)).consume()
-                        for edge_type, rows in edges.items():
-                            query = RAW_EDGES.replace("$TYPE", edge_type)
-                            await (await tx.run(query, rows=rows)).consume()
-                        await (await tx.run(RAW_RUNS, rows=runs)).consume()
-
                     async with driver.session(database=settings.neo4j_database) as session:
-                        await session.execute_write(work)
+                        raw = raw_params(delta)
+                        await (await session.run(RAW_WRITE, raw=raw)).consume()
                 else:
                     reply = await clients[side].post("/v1/events", json={"events": events})
                     reply.raise_for_status()

@@ -2,8 +2,8 @@
 
 MLMD has no artifact-to-artifact edge, so the features a group lists become entities of
 their own (``flatten_features``): then one graph fits both. ``compact`` writes an event as
-the MLMD side takes it; ``raw_rows`` and ``RAW_NODES``/``RAW_EDGES``/``RAW_RUNS`` are the
-plainest Cypher that writes the same nodes, edges and runs (the ceiling of batched ingest).
+the MLMD side takes it; ``RAW_WRITE`` with ``raw_params`` is the plainest Cypher that writes
+the same nodes, edges and runs (the ceiling of batched ingest and of one event's write).
 """
 
 from __future__ import annotations
@@ -98,50 +98,60 @@ class Mlmd:
         self.process.wait(30)
 
 
-# The plainest queries that write the same nodes (label, properties, times) and edges.
-RAW_NODES = """
-UNWIND $rows AS row
-MERGE (n:Entity {uid: row.uid})
-  ON CREATE SET n:$(row.kind)
-SET n += row.props, n.created_at = datetime(row.first), n.updated_at = datetime(row.last)
+# The plainest statement that writes the same nodes (label, properties, times), edges and
+# runs: one auto-commit statement, its lists in one map (one round trip, planned once), each
+# edge type in a branch of its own as the store does (MERGE with a dynamic relationship type
+# scans every relationship in 5.26).
+_RAW_EDGE = """
+    WITH a, b, row WHERE row.type = '$TYPE'
+    MERGE (a)-[r:$TYPE]->(b)
+    SET r.first_seen = datetime(row.first), r.last_seen = datetime(row.last),
+        r.producer = row.producer
+    RETURN r"""
+_RAW_EDGES = "\n    UNION ALL".join(_RAW_EDGE.replace("$TYPE", t.value) for t in EdgeType)
+RAW_WRITE = f"""CYPHER replan=skip
+CALL () {{
+  UNWIND $raw.nodes AS row
+  MERGE (n:Entity {{uid: row.uid}})
+    ON CREATE SET n:$(row.kind)
+  SET n += row.props, n.created_at = datetime(row.first), n.updated_at = datetime(row.last)
+}}
+CALL () {{
+  UNWIND $raw.edges AS row
+  MATCH (a:Entity {{uid: row.source}})
+  MATCH (b:Entity {{uid: row.target}})
+  CALL (a, b, row) {{{_RAW_EDGES}
+  }}
+  RETURN count(*) AS edges
+}}
+CALL () {{
+  UNWIND $raw.runs AS row
+  MERGE (r:Run {{id: row.id}})
+  SET r += row.props, r.process = row.process, r.producer = row.producer, r.status = row.status,
+      r.status_rank = row.rank, r.status_time = datetime(row.status_time),
+      r.event_time = datetime(row.last_time), r.started_at = datetime(row.started_at),
+      r.ended_at = datetime(row.ended_at), r.completed_at = datetime(row.completed_at)
+  WITH r, row
+  MATCH (p:Entity {{uid: row.process}})
+  MERGE (r)-[:RunOf]->(p)
+  WITH r, row
+  CALL (r, row) {{
+    UNWIND row.inputs AS uid
+    MATCH (a:Entity {{uid: uid}})
+    MERGE (a)-[:ReadBy]->(r)
+  }}
+  CALL (r, row) {{
+    UNWIND row.wrote AS uid
+    MATCH (a:Entity {{uid: uid}})
+    MERGE (r)-[:Wrote]->(a)
+  }}
+}}
 """
-RAW_EDGES = """
-UNWIND $rows AS row
-MATCH (a:Entity {uid: row.source})
-MATCH (b:Entity {uid: row.target})
-MERGE (a)-[r:$TYPE]->(b)
-SET r.first_seen = datetime(row.first), r.last_seen = datetime(row.last), r.producer = row.producer
-"""
-RAW_RUNS = """
-UNWIND $rows AS row
-MERGE (r:Run {id: row.id})
-SET r += row.props, r.process = row.process, r.producer = row.producer, r.status = row.status,
-    r.status_rank = row.rank, r.status_time = datetime(row.status_time),
-    r.event_time = datetime(row.last_time), r.started_at = datetime(row.started_at),
-    r.ended_at = datetime(row.ended_at), r.completed_at = datetime(row.completed_at)
-WITH r, row
-MATCH (p:Entity {uid: row.process})
-MERGE (r)-[:RunOf]->(p)
-WITH r, row
-CALL (r, row) {
-  UNWIND row.inputs AS uid
-  MATCH (a:Entity {uid: uid})
-  MERGE (a)-[:ReadBy]->(r)
-}
-CALL (r, row) {
-  UNWIND row.wrote AS uid
-  MATCH (a:Entity {uid: uid})
-  MERGE (r)-[:Wrote]->(a)
-}
-"""
 
 
-RawRows = tuple[list[dict[str, Any]], dict[str, list[dict[str, Any]]], list[dict[str, Any]]]
-
-
-def raw_rows(delta: GraphDelta) -> RawRows:
-    """The rows of RAW_NODES, of RAW_EDGES by edge type, and of RAW_RUNS (the store's own run
-    rows: the same values, written with plain SETs)."""
+def raw_params(delta: GraphDelta) -> dict[str, Any]:
+    """RAW_WRITE's one parameter: its nodes, edges and runs (the store's own run rows: the
+    same values, written with plain SETs)."""
     nodes = [
         {
             "uid": n.uid,
@@ -152,18 +162,18 @@ def raw_rows(delta: GraphDelta) -> RawRows:
         }
         for n in delta.nodes.values()
     ]
-    edges: dict[str, list[dict[str, Any]]] = {}
-    for e in delta.edges.values():
-        edges.setdefault(e.type.value, []).append(
-            {
-                "source": e.source,
-                "target": e.target,
-                "first": e.first_seen.isoformat(),
-                "last": e.last_seen.isoformat(),
-                "producer": e.producer,
-            }
-        )
-    return nodes, edges, run_rows(delta, {})
+    edges = [
+        {
+            "source": e.source,
+            "target": e.target,
+            "type": e.type.value,
+            "first": e.first_seen.isoformat(),
+            "last": e.last_seen.isoformat(),
+            "producer": e.producer,
+        }
+        for e in delta.edges.values()
+    ]
+    return {"nodes": nodes, "edges": edges, "runs": run_rows(delta, {})}
 
 
 def size(delta: GraphDelta) -> int:
