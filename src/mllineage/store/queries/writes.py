@@ -88,14 +88,13 @@ UNWIND $delta.datasets AS row
 MATCH (n:Entity {uid: row.uid}) WHERE 'openlineage.name' IN keys(n)
 RETURN collect(row.uid) AS datasets, collect(CASE WHEN row.other THEN row.uid END) AS joins"""
 
-# Runs (DESIGN §6; events.RunDelta merges a delta's events the same way).
-
-# A run row's values merge with the stored ones: the newest event's props and nominal times
-# win key by key (set as one map, the common case), an older one's only fill gaps; the
-# highest status rank wins (the newest among equals), started_at is the earliest, ended_at
-# the latest. Its edges: RunOf its process, ReadBy from its inputs, Wrote to what it wrote,
-# ChildOf its parent (a bare Run until the parent's own events come). Rows in id order, so
-# writers lock runs in one order.
+# Runs (DESIGN §6; events.RunDelta merges a delta's events the same way). A run row's values
+# merge with the stored ones: the newest event's props and nominal times win key by key (set
+# as one map, the common case), an older one's only fill gaps; the highest status rank wins
+# (the newest among equals), started_at is the earliest, ended_at the latest. Its edges:
+# RunOf its process, ReadBy from its inputs, Wrote to what it wrote, ChildOf its parent (a
+# bare Run until the parent's own events come). Rows in id order, so writers lock runs in
+# one order.
 _RUN_UPSERT = """
 UNWIND $delta.runs AS row
 WITH row, datetime(row.last_time) AS last_time, datetime(row.status_time) AS status_time,
