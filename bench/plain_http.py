@@ -33,15 +33,15 @@ class PlainHttp:
         self.used = 0.0
 
     def get(self, path: str) -> tuple[float, bytes]:
-        """(ms, body) of a GET answered 200."""
+        """(ms, body) of a GET answered 2xx."""
         return self.request("GET", path)
 
     def post(self, path: str, body: bytes) -> tuple[float, bytes]:
-        """(ms, body) of a POST of JSON ``body`` answered 200."""
+        """(ms, body) of a POST of JSON ``body`` answered 2xx."""
         return self.request("POST", path, body)
 
     def request(self, method: str, path: str, body: bytes | None = None) -> tuple[float, bytes]:
-        """(ms, body) of a request answered 200; a connection the server may have closed is
+        """(ms, body) of a request answered 2xx; a connection the server may have closed is
         opened afresh before the clock starts."""
         if time.monotonic() - self.used > self.IDLE:
             self.connection.close()
@@ -53,7 +53,7 @@ class PlainHttp:
         answer = reply.read()
         elapsed = (time.perf_counter() - began) * 1000
         self.used = time.monotonic()
-        if reply.status != 200:
+        if not 200 <= reply.status < 300:
             raise RuntimeError(f"{method} {path}: {reply.status} {answer[:200]!r}")
         return elapsed, answer
 
