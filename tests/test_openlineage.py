@@ -13,8 +13,9 @@ import pytest
 from pydantic import TypeAdapter
 
 from mllineage.builders import entity, event
+from mllineage.datasets import join_stored_datasets
 from mllineage.domain import PROCESS_KINDS, EdgeType, GraphUpsert, Kind, LineageEvent
-from mllineage.events import events_to_delta, join_stored_datasets, to_delta
+from mllineage.events import events_to_delta, to_delta
 from mllineage.openlineage import OpenLineageEvent, to_native
 from tests.helpers import openlineage_fixture
 

@@ -12,8 +12,8 @@ unknown facets and fields are ignored. The mapping, also in the README:
   its role: our ``mllineage`` facet declares it, else it is ``DEFAULT_DATASET_KIND``
   (DataSource). A dataset's mentions meet on one node even when only some declare the kind:
   a declared kind takes over the node (the newest declaration wins), and a mention without
-  one joins whatever kind the dataset already has (``events.fold_datasets`` within a
-  request, ``events.join_stored_datasets`` against the graph);
+  one joins whatever kind the dataset already has (``datasets.fold_datasets`` within a
+  request, ``datasets.join_stored_datasets`` against the graph);
 - ``ownership`` -> owner (the first owner's name that is not masked as ``***``),
   ``documentation`` -> description, a ``schema`` facet on a feature-group output -> its
   features;

@@ -11,15 +11,10 @@ from collections.abc import Set as AbstractSet
 from datetime import datetime
 from typing import Any
 
+from mllineage.datasets import dataset_candidates
 from mllineage.domain import STATUS_RANK, parse_uid
 from mllineage.errors import InvalidInput
-from mllineage.events import (
-    GraphDelta,
-    StoredRun,
-    dataset_candidates,
-    missing_edge_ends,
-    pending_output,
-)
+from mllineage.events import GraphDelta, StoredRun, missing_edge_ends, pending_output
 from mllineage.properties import (
     COMMON_PROPERTIES,
     MAX_PROPERTY_DEPTH,
@@ -103,7 +98,7 @@ def write_params(
 ) -> dict[str, Any]:
     """``queries.writes.WRITE``'s one parameter for the delta, its runs merged with
     ``stored_runs`` and its OpenLineage datasets joined with the stored ``datasets``
-    (``events.join_stored_datasets``, which gave ``merges``). WRITE writes only if the store
+    (``datasets.join_stored_datasets``, which gave ``merges``). WRITE writes only if the store
     agrees: that it has none of the delta's runs when ``stored_runs`` is None (not read yet),
     and the same other nodes of the datasets to join as ``datasets``."""
     must_exist = missing_edge_ends(delta)

@@ -7,6 +7,7 @@ from typing import Any
 
 from neo4j import AsyncManagedTransaction
 
+from mllineage.datasets import fold_datasets, join_stored_datasets
 from mllineage.domain import ARTIFACT_KINDS, EdgeType, Kind
 from mllineage.errors import InvalidInput, Unavailable
 from mllineage.events import (
@@ -15,8 +16,6 @@ from mllineage.events import (
     StoredRun,
     combine,
     complete_runs,
-    fold_datasets,
-    join_stored_datasets,
 )
 from mllineage.store.database import Database, Statements
 from mllineage.store.queries.writes import (

@@ -75,7 +75,7 @@ CALL (a, b, row, first_seen, last_seen) {{{_EDGE_BRANCHES}
 
 # What the store has of the delta's runs, for events.complete_runs; and which uids of the
 # delta's OpenLineage datasets are stored OpenLineage datasets (datasets), among them those of
-# another node than the delta's (joins), for events.join_stored_datasets. (The key is looked
+# another node than the delta's (joins), for datasets.join_stored_datasets. (The key is looked
 # up in keys(n): naming it draws a server warning on every write to a database that has none
 # yet.)
 _STORED_RUNS = """
