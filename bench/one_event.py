@@ -14,7 +14,8 @@ next of, in turn:
 - the ceiling: ``bench.mlmd_load.RAW_WRITE``, the plainest statement that writes the same
   nodes, edges and runs (one auto-commit round trip, planned once);
 and beside each event the floors: an empty auto-commit write (``RETURN 1`` on a write
-session) and ``GET /healthz``. The first fifth of each is not counted (JVM, plans).
+session) and ``GET /healthz``. The in-process sides' times include turning the event into a
+delta, as the API's does. The first fifth of each is not counted (JVM, plans).
 
 With ``--openlineage``, OpenLineage producers instead: each run of a job posts its START
 (naming its inputs and outputs) and then its COMPLETE (naming none, as Marquez's producers
