@@ -174,7 +174,3 @@ def raw_params(delta: GraphDelta) -> dict[str, Any]:
         for e in delta.edges.values()
     ]
     return {"nodes": nodes, "edges": edges, "runs": run_rows(delta, {})}
-
-
-def size(delta: GraphDelta) -> int:
-    return len(delta.nodes) + len(delta.edges)

@@ -229,10 +229,7 @@ class Database:
             try:
                 async with self._read_session() as session:
                     return await (await session.run(query, params)).single()
-            except Neo4jError as exc:
-                if not exc.is_retryable():
-                    raise
-            except DriverError as exc:
+            except (Neo4jError, DriverError) as exc:
                 if not exc.is_retryable():
                     raise
         return await self.read(lambda tx: single_or_none(tx, query, **params))
