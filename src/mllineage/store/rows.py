@@ -102,19 +102,23 @@ def write_params(
     agrees: that it has none of the delta's runs when ``stored_runs`` is None (not read yet),
     and the same other nodes of the datasets to join as ``datasets``."""
     must_exist = missing_edge_ends(delta)
-    entities = delta.nodes.keys() | must_exist | {old for old, _ in merges}
+    entities = sorted(delta.nodes.keys() | must_exist | {old for old, _ in merges})
     runs = delta.runs.keys() | {run.parent for run in delta.runs.values() if run.parent}
     candidates = dataset_candidates(delta)
+    nodes = node_rows(delta)
+    node_at = {row["uid"]: i for i, row in enumerate(nodes)}
+    lock_at = {uid: i for i, uid in enumerate(entities)}
+    merged = {uid for pair in merges for uid in pair}
     return {
         "run_ids": sorted(delta.runs) if stored_runs is None else [],
         "datasets": [{"uid": uid, "other": other} for uid, other in candidates],
         "joined_with": [uid for uid, other in candidates if other and uid in datasets],
-        "lock": sorted(entities),
+        "lock": [{"uid": uid, "node": node_at.get(uid)} for uid in entities],
         "lock_runs": sorted(runs),
         "must_exist": sorted(must_exist),
-        "nodes": node_rows(delta),
+        "nodes": nodes,
         "merges": [list(pair) for pair in merges],
-        "edges": edge_rows(delta),
+        "edges": edge_rows(delta, lock_at, merged),
         "runs": run_rows(delta, stored_runs or {}),
     }
 
@@ -171,8 +175,13 @@ def run_rows(delta: GraphDelta, stored: dict[str, StoredRun]) -> list[dict[str, 
     return rows
 
 
-def edge_rows(delta: GraphDelta) -> list[dict[str, Any]]:
-    """The write's edge rows, in (source, target, type) order; times as ISO strings."""
+def edge_rows(
+    delta: GraphDelta, lock_at: dict[str, int], merged: AbstractSet[str]
+) -> list[dict[str, Any]]:
+    """The write's edge rows, in (source, target, type) order; times as ISO strings. ``ends``:
+    where the write's lock step says whether each end was stored (``lock_at``, the index of a
+    uid among those it locks); ``may_create``: whether the edge may be created outright when
+    an end was not, which it may unless a joined node's edges moved onto an end (``merged``)."""
     return [
         {
             "source": edge.source,
@@ -181,6 +190,8 @@ def edge_rows(delta: GraphDelta) -> list[dict[str, Any]]:
             "first_seen": _iso(edge.first_seen),
             "last_seen": _iso(edge.last_seen),
             "producer": edge.producer,
+            "ends": [lock_at[edge.source], lock_at[edge.target]],
+            "may_create": edge.source not in merged and edge.target not in merged,
         }
         for edge in sorted(delta.edges.values(), key=lambda e: (e.source, e.target, e.type))
     ]

@@ -12,30 +12,28 @@ from mllineage.store.queries.common import revive
 RUN_TIMES = [key for key in TIME_PROPERTIES if key.startswith(RUN_PROPERTY_PREFIX)]
 _RUN_TIMES_MAP = ", ".join(f"`{key}`: datetime(row.run_times.`{key}`)" for key in RUN_TIMES)
 
-# What a write created, for each request of a group commit: MERGE cannot say whether it
-# created, so ON CREATE marks the node or edge and the statement reads and removes the mark
-# (it never outlives the transaction).
-CREATED_MARK = "_created_by_this_write"
-
-
-def _created(var: str, key: str) -> str:
-    return f"""
-WITH {var}, row, {var}.{CREATED_MARK} IS NOT NULL AS created
-REMOVE {var}.{CREATED_MARK}
-RETURN collect(CASE WHEN created THEN {key} END) AS created"""
-
-
-# The parts of WRITE (below). Nodes: one part for every kind, rows in uid order. The label is
-# row.kind, a value of the Kind enum (validated at the edge), never a request string.
-_NODE_UPSERT = f"""
-UNWIND $delta.nodes AS row
-WITH row, datetime(row.first_seen) AS first_seen, datetime(row.last_seen) AS last_seen,
+# The parts of WRITE (below). Nodes, rows in uid order (the label is row.kind, a value of the
+# Kind enum validated at the edge, never a request string): the lock step found which are
+# stored. A node it did not find is created outright, cheaper than MERGE; no other writer
+# can create it meanwhile, as the lock step's seek holds the uid's entry in the unique index
+# until the statement commits (tests/store/test_write_race.py). A stored node, locked by the
+# lock step, merges: a late event changes nothing newer.
+_NODE_CREATE = f"""
+UNWIND new_rows AS at
+WITH $delta.nodes[at] AS row
+WITH row, datetime(row.first_seen) AS first_seen, datetime(row.last_seen) AS last_seen
+CREATE (n:Entity:$(row.kind) {{uid: row.uid, kind: row.kind, namespace: row.namespace,
+                               name: row.name, created_at: first_seen, updated_at: last_seen}})
+SET n += row.props, n += coalesce(row.run, {{}}),
+    n += CASE WHEN row.run IS NOT NULL THEN {{{_RUN_TIMES_MAP}}} ELSE {{}} END
+RETURN collect(row.uid) AS created
+"""
+_NODE_UPDATE = f"""
+UNWIND stored_rows AS stored
+WITH $delta.nodes[stored[0]] AS row, stored[1] AS n
+WITH n, row, datetime(row.first_seen) AS first_seen, datetime(row.last_seen) AS last_seen,
      datetime(row.run_times.`run.event_time`) AS run_time
-MERGE (n:Entity {{uid: row.uid}})
-  ON CREATE SET n:$(row.kind), n.kind = row.kind, n.namespace = row.namespace, n.name = row.name,
-                n.created_at = first_seen, n.updated_at = last_seen, n.{CREATED_MARK} = true
-  ON MATCH SET n.created_at = CASE WHEN first_seen < n.created_at
-                                   THEN first_seen ELSE n.created_at END
+SET n.created_at = CASE WHEN first_seen < n.created_at THEN first_seen ELSE n.created_at END
 WITH n, row, first_seen, last_seen, last_seen >= n.updated_at AS newer,
      row.run IS NOT NULL AND coalesce(run_time >= n.`run.event_time`, true) AS newer_run
 SET n += CASE WHEN newer THEN row.props ELSE {{}} END,
@@ -43,14 +41,19 @@ SET n += CASE WHEN newer THEN row.props ELSE {{}} END,
     n += CASE WHEN newer_run THEN row.run ELSE {{}} END,
     n += CASE WHEN newer_run THEN {{{_RUN_TIMES_MAP}}} ELSE {{}} END
 {revive("n", "retired", "[first_seen, last_seen]")}
-{_created("n", "row.uid")}
 """
 
-# Edges: MERGE with a dynamic relationship type scans every relationship (5.26), so each type
-# has a branch of its own, the type spliced in from the EdgeType enum; a row takes the branch
-# of its row.type.
+# Edges. One with an end the statement created is new (unless a joined node's edges moved
+# onto that end) and is created outright. Any other merges: MERGE with a dynamic
+# relationship type scans every relationship (5.26), so each type has a branch of its own,
+# the type spliced in from the EdgeType enum; a row takes the branch of its row.type. MERGE
+# cannot say whether it created, so ON CREATE marks the edge, and the statement reads and
+# removes the mark (it never outlives the transaction). Whether an end was created: the
+# lock step's absent, [uid, not stored] for each uid it locked, at the row's ends (the uid
+# guards the position).
+CREATED_MARK = "_created_by_this_write"
 _EDGE_BRANCH = f"""
-  WITH a, b, row, first_seen, last_seen WHERE row.type = '$TYPE'
+  WITH a, b, row, first_seen, last_seen, new WHERE NOT new AND row.type = '$TYPE'
   MERGE (a)-[r:$TYPE]->(b)
     ON CREATE SET r.first_seen = first_seen, r.last_seen = last_seen, r.producer = row.producer,
                   r.{CREATED_MARK} = true
@@ -64,13 +67,22 @@ _EDGE_BRANCH = f"""
 _EDGE_BRANCHES = "\n  UNION ALL".join(_EDGE_BRANCH.replace("$TYPE", t.value) for t in EdgeType)
 _EDGE_UPSERT = f"""
 UNWIND $delta.edges AS row
-WITH row, datetime(row.first_seen) AS first_seen, datetime(row.last_seen) AS last_seen
+WITH row, datetime(row.first_seen) AS first_seen, datetime(row.last_seen) AS last_seen,
+     row.may_create AND (absent[row.ends[0]] = [row.source, true]
+                         OR absent[row.ends[1]] = [row.target, true]) AS new
 MATCH (a:Entity {{uid: row.source}})
 MATCH (b:Entity {{uid: row.target}})
-CALL (a, b, row, first_seen, last_seen) {{{_EDGE_BRANCHES}
+CALL (a, b, row, first_seen, last_seen, new) {{
+  WITH a, b, row, first_seen, last_seen, new WHERE new
+  CREATE (a)-[r:$(row.type)]->(b)
+  SET r.first_seen = first_seen, r.last_seen = last_seen, r.producer = row.producer
+  RETURN r
+  UNION ALL{_EDGE_BRANCHES}
 }}
 {revive("r", "ended", "[first_seen, last_seen]")}
-{_created("r", "[row.source, row.target, row.type]")}
+WITH r, row, new, r.{CREATED_MARK} IS NOT NULL AS marked
+FOREACH (x IN CASE WHEN marked THEN [1] ELSE [] END | REMOVE r.{CREATED_MARK})
+RETURN collect(CASE WHEN new OR marked THEN [row.source, row.target, row.type] END) AS created
 """
 
 # What the store has of the delta's runs, for events.complete_runs; and which uids of the
@@ -217,8 +229,10 @@ RETURN nodes
 # First it takes the write lock of every stored node the write will touch, entities in uid
 # order and then runs in id order, each at once: without it, MERGE's phases (split by Eager)
 # let two writers each hold a shared lock on a popular node and then both wait to upgrade
-# it, a deadlock. Setting an empty map changes nothing but takes the lock. It returns which
-# of $delta.must_exist (edge ends the delta does not create) are not stored, and then writes
+# it, a deadlock. Setting an empty map changes nothing but takes the lock. The lock step
+# also tells the parts which nodes to create and which to merge into (by their index in
+# $delta.nodes, lock.node), so each uid is sought once there. It returns which of
+# $delta.must_exist (edge ends the delta does not create) are not stored, and then writes
 # nothing more (the caller fails the write), else what it created. Before all that it reads
 # what the store has of the runs $delta.run_ids and of the delta's datasets: when it has any
 # of the runs, or other datasets' nodes to join than $delta.joined_with, it writes nothing
@@ -229,11 +243,15 @@ RETURN nodes
 # say, and Neo4j replanning it as a young graph's statistics drift stalled the write that
 # met the replan (bench/README.md, "replan=skip").
 _LOCK_ENTITIES = """
-UNWIND $delta.lock AS uid
-OPTIONAL MATCH (n:Entity {uid: uid})
+UNWIND $delta.lock AS lock
+OPTIONAL MATCH (n:Entity {uid: lock.uid})
 SET n += {}
-RETURN [uid IN collect(CASE WHEN n IS NULL THEN uid END) WHERE uid IN $delta.must_exist]
-       AS missing"""
+RETURN [uid IN collect(CASE WHEN n IS NULL THEN lock.uid END) WHERE uid IN $delta.must_exist]
+       AS missing,
+       collect([lock.uid, n IS NULL]) AS absent,
+       collect(CASE WHEN n IS NULL THEN lock.node END) AS new_rows,
+       collect(CASE WHEN n IS NOT NULL AND lock.node IS NOT NULL THEN [lock.node, n] END)
+       AS stored_rows"""
 _LOCK_RUNS = """
 UNWIND $delta.lock_runs AS id
 MATCH (r:Run {id: id})
@@ -250,14 +268,16 @@ CALL () {{{_LOCK_ENTITIES}
 }}
 CALL () {{{_LOCK_RUNS}
 }}
-OPTIONAL CALL (missing) {{
-WITH missing WHERE missing = []
-CALL () {{{_NODE_UPSERT}
+OPTIONAL CALL (missing, absent, new_rows, stored_rows) {{
+WITH missing, absent, new_rows, stored_rows WHERE missing = []
+CALL (new_rows) {{{_NODE_CREATE}
 }}
-WITH created AS nodes_created
+CALL (stored_rows) {{{_NODE_UPDATE}
+}}
+WITH absent, created AS nodes_created
 CALL () {{{MERGE_NODES}
 }}
-CALL () {{{_EDGE_UPSERT}
+CALL (absent) {{{_EDGE_UPSERT}
 }}
 WITH nodes_created, created AS edges_created
 CALL () {{{_RUN_UPSERT}
