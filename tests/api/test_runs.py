@@ -154,6 +154,18 @@ def training(day: int, precision: float, **run: Any) -> dict[str, Any]:
     )  # fmt: skip
 
 
+def test_a_run_and_its_parent_in_one_request_are_one_run_each(
+    api: httpx.Client, empty_graph: Driver
+) -> None:
+    # The child's id sorts first, so its row names the parent before the parent's own row.
+    child, parent = training(3, 0.5, parent_run_id="run-04"), training(4, 0.6)
+    assert api.post("/v1/events", json={"events": [child, parent]}).status_code == 200
+    run = api.get("/v1/runs/run-04").json()
+    assert run["children"] == ["run-03"] and run["process"] == "TrainingJob:default:train"
+    records, _, _ = empty_graph.execute_query("MATCH (r:Run) RETURN r.id AS id ORDER BY id")
+    assert [r["id"] for r in records] == ["run-03", "run-04"]
+
+
 def test_runs_list_filters_and_pages_newest_first(api: httpx.Client, empty_graph: Driver) -> None:
     days = range(1, 26)
     batch = {"events": [training(day, day / 100) for day in days]}

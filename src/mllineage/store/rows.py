@@ -119,7 +119,7 @@ def write_params(
         "nodes": nodes,
         "merges": [list(pair) for pair in merges],
         "edges": edge_rows(delta, lock_at, merged),
-        "runs": run_rows(delta, stored_runs or {}),
+        "runs": run_rows(delta, stored_runs),
     }
 
 
@@ -142,12 +142,16 @@ def node_rows(delta: GraphDelta) -> list[dict[str, Any]]:
     ]
 
 
-def run_rows(delta: GraphDelta, stored: dict[str, StoredRun]) -> list[dict[str, Any]]:
+def run_rows(delta: GraphDelta, stored: dict[str, StoredRun] | None) -> list[dict[str, Any]]:
     """The write's run rows, in id order; times as ISO strings. ``pending`` is what a run that
-    has not completed named as outputs so far (the stored ones and the delta's)."""
+    has not completed named as outputs so far (the stored ones and the delta's). ``new``:
+    the write may create the run outright, as it writes only if the store has none of the
+    delta's runs (``stored`` is None: not read yet), and no run of the delta has it as parent
+    (whose row, if first, creates it bare)."""
+    parents = {run.parent for run in delta.runs.values()}
     rows = []
     for run in sorted(delta.runs.values(), key=lambda r: r.id):
-        was = stored.get(run.id)
+        was = stored and stored.get(run.id)
         completed = run.completed_at or (was and was.completed_at)
         named = {pending_output(entity) for entity in run.outputs}
         pending = set() if completed else named | set(was.pending if was else ())
@@ -170,6 +174,7 @@ def run_rows(delta: GraphDelta, stored: dict[str, StoredRun]) -> list[dict[str, 
                 "inputs": sorted(run.inputs),
                 "wrote": sorted(run.wrote),
                 "pending": sorted(pending) or None,
+                "new": stored is None and run.id not in parents,
             }
         )
     return rows

@@ -100,19 +100,58 @@ UNWIND $delta.datasets AS row
 MATCH (n:Entity {uid: row.uid}) WHERE 'openlineage.name' IN keys(n)
 RETURN collect(row.uid) AS datasets, collect(CASE WHEN row.other THEN row.uid END) AS joins"""
 
-# Runs (DESIGN §6; events.RunDelta merges a delta's events the same way). A run row's values
-# merge with the stored ones: the newest event's props and nominal times win key by key (set
-# as one map, the common case), an older one's only fill gaps; the highest status rank wins
-# (the newest among equals), started_at is the earliest, ended_at the latest. Its edges:
-# RunOf its process, ReadBy from its inputs, Wrote to what it wrote, ChildOf its parent (a
-# bare Run until the parent's own events come). Rows in id order, so writers lock runs in
-# one order.
-_RUN_UPSERT = """
-UNWIND $delta.runs AS row
+
+# Runs (DESIGN §6; events.RunDelta merges a delta's events the same way). Its edges: RunOf
+# its process, ReadBy from its inputs, Wrote to what it wrote, ChildOf its parent (a bare
+# Run until the parent's own events come). Rows in id order, so writers lock runs in one
+# order. A run the store did not have (row.new: WRITE's first pass, which writes only if the
+# store has none of the delta's runs, and no other run of the delta names it as parent) is
+# created outright with its edges; no other writer can create it meanwhile, as the read of
+# the stored runs holds their ids' entries in the unique index.
+def _run_edges(verb: str) -> str:
+    return f"""
+WITH r, row
+CALL (r, row) {{
+  MATCH (p:Entity {{uid: row.process}})
+  {verb} (r)-[:RunOf]->(p)
+}}
+CALL (r, row) {{
+  UNWIND row.inputs AS uid
+  MATCH (a:Entity {{uid: uid}})
+  {verb} (a)-[:ReadBy]->(r)
+}}
+CALL (r, row) {{
+  UNWIND row.wrote AS uid
+  MATCH (a:Entity {{uid: uid}})
+  {verb} (r)-[:Wrote]->(a)
+}}
+CALL (r, row) {{
+  UNWIND CASE WHEN row.parent IS NULL THEN [] ELSE [row.parent] END AS parent
+  MERGE (p:Run {{id: parent}})
+  {verb} (r)-[:ChildOf]->(p)
+}}"""
+
+
+_RUN_TIMES_OF_ROW = """
 WITH row, datetime(row.last_time) AS last_time, datetime(row.status_time) AS status_time,
      datetime(row.started_at) AS started_at, datetime(row.ended_at) AS ended_at,
-     datetime(row.completed_at) AS completed_at
-MERGE (r:Run {id: row.id})
+     datetime(row.completed_at) AS completed_at"""
+_RUN_CREATE = f"""
+UNWIND [row IN $delta.runs WHERE row.new] AS row{_RUN_TIMES_OF_ROW}
+CREATE (r:Run {{id: row.id, process: row.process, status: row.status, status_rank: row.rank,
+                status_time: status_time, producer: row.producer, event_time: last_time,
+                started_at: started_at, ended_at: ended_at, completed_at: completed_at,
+                pending_outputs: row.pending,
+                nominal_start_time: datetime(row.nominal_start_time),
+                nominal_end_time: datetime(row.nominal_end_time)}})
+SET r += row.props{_run_edges("CREATE")}
+"""
+# A stored run's values merge with the row's: the newest event's props and nominal times win
+# key by key (set as one map, the common case), an older one's only fill gaps; the highest
+# status rank wins (the newest among equals), started_at is the earliest, ended_at the latest.
+_RUN_UPSERT = f"""
+UNWIND [row IN $delta.runs WHERE NOT row.new] AS row{_RUN_TIMES_OF_ROW}
+MERGE (r:Run {{id: row.id}})
 WITH r, row, last_time, status_time, started_at, ended_at, completed_at,
      coalesce(last_time >= r.event_time, true) AS newer,
      coalesce(row.rank > r.status_rank
@@ -130,7 +169,7 @@ SET r.process = row.process,
     r.completed_at = CASE WHEN completed_at < r.completed_at THEN completed_at
                           ELSE coalesce(r.completed_at, completed_at) END,
     r.pending_outputs = row.pending
-SET r += CASE WHEN newer THEN row.props ELSE {} END
+SET r += CASE WHEN newer THEN row.props ELSE {{}} END
 FOREACH (k IN CASE WHEN newer THEN [] ELSE keys(row.props) END |
   SET r[k] = coalesce(r[k], row.props[k]))
 WITH r, row, newer, datetime(row.nominal_start_time) AS nominal_start,
@@ -140,27 +179,7 @@ SET r.nominal_start_time = CASE WHEN newer OR r.nominal_start_time IS NULL
                                 ELSE r.nominal_start_time END,
     r.nominal_end_time = CASE WHEN newer OR r.nominal_end_time IS NULL
                               THEN coalesce(nominal_end, r.nominal_end_time)
-                              ELSE r.nominal_end_time END
-WITH r, row
-CALL (r, row) {
-  MATCH (p:Entity {uid: row.process})
-  MERGE (r)-[:RunOf]->(p)
-}
-CALL (r, row) {
-  UNWIND row.inputs AS uid
-  MATCH (a:Entity {uid: uid})
-  MERGE (a)-[:ReadBy]->(r)
-}
-CALL (r, row) {
-  UNWIND row.wrote AS uid
-  MATCH (a:Entity {uid: uid})
-  MERGE (r)-[:Wrote]->(a)
-}
-CALL (r, row) {
-  UNWIND CASE WHEN row.parent IS NULL THEN [] ELSE [row.parent] END AS parent
-  MERGE (p:Run {id: parent})
-  MERGE (r)-[:ChildOf]->(p)
-}
+                              ELSE r.nominal_end_time END{_run_edges("MERGE")}
 """
 
 # Merging each node old into node new of $delta.merges, a list of [old, new] uids (plain
@@ -280,6 +299,8 @@ CALL () {{{MERGE_NODES}
 CALL (absent) {{{_EDGE_UPSERT}
 }}
 WITH nodes_created, created AS edges_created
+CALL () {{{_RUN_CREATE}
+}}
 CALL () {{{_RUN_UPSERT}
 }}
 RETURN nodes_created, edges_created
