@@ -153,8 +153,12 @@ def run_rows(delta: GraphDelta, stored: dict[str, StoredRun] | None) -> list[dic
     for run in sorted(delta.runs.values(), key=lambda r: r.id):
         was = stored and stored.get(run.id)
         completed = run.completed_at or (was and was.completed_at)
-        named = {pending_output(entity) for entity in run.outputs}
-        pending = set() if completed else named | set(was.pending if was else ())
+        pending = (
+            set()
+            if completed
+            else {pending_output(entity) for entity in run.outputs}
+            | set(was.pending if was else ())
+        )
         rows.append(
             {
                 "id": run.id,
