@@ -58,6 +58,7 @@ from mllineage.domain import LineageEvent
 from mllineage.events import GraphDelta, events_to_delta
 from mllineage.local import LocalApi
 from mllineage.settings import Settings
+from mllineage.store import Store
 
 
 def size(delta: GraphDelta) -> int:
@@ -67,13 +68,14 @@ def size(delta: GraphDelta) -> int:
 def bench_batches(
     settings: Settings, sides: Sides, mlmd: Mlmd, batches: list[Any]
 ) -> dict[str, Any]:
-    """Batches take turns between the APIs and the raw ceiling (``RAW_WRITE``) on one Neo4j
-    (same database size and warmth); MLMD takes every batch into its own store, right after.
+    """Batches take turns between the APIs, ``Store.write`` in this process (the store's own
+    write without HTTP), and the raw ceiling (``RAW_WRITE``) on one Neo4j (same database
+    size and warmth); MLMD takes every batch into its own store, right after.
     The first batch of each side is not timed: it plans the side's statements, once per
     process (the API's write is one big statement, planned in a second or more) and warms
     the JVM."""
     deltas = [events_to_delta(LineageEvent.model_validate(e) for e in b) for b in batches]
-    turns = [*sides, "raw"]
+    turns = [*sides, "store", "raw"]
     timed: dict[str, list[tuple[int, int, float]]] = {name: [] for name in [*turns, "mlmd"]}
 
     async def run() -> None:
@@ -87,10 +89,14 @@ def bench_batches(
                 )
                 for name, c in sides.items()
             }
+            store = Store(driver, settings.neo4j_database)
             for i, (events, delta) in enumerate(zip(batches, deltas, strict=True)):
                 side = turns[i % len(turns)]
+                entities = size(delta)
                 began = time.perf_counter()
-                if side == "raw":
+                if side == "store":
+                    await store.write(delta)
+                elif side == "raw":
                     async with driver.session(database=settings.neo4j_database) as session:
                         raw = raw_params(delta)
                         await (await session.run(RAW_WRITE, raw=raw)).consume()
@@ -100,8 +106,8 @@ def bench_batches(
                 seconds = time.perf_counter() - began
                 mlmd_seconds, _ = mlmd.call("batch", events=[compact(e) for e in events])
                 if i >= len(turns):
-                    timed[side].append((len(events), size(delta), seconds))
-                    timed["mlmd"].append((len(events), size(delta), mlmd_seconds))
+                    timed[side].append((len(events), entities, seconds))
+                    timed["mlmd"].append((len(events), entities, mlmd_seconds))
 
     uvloop.run(run())
     out: dict[str, Any] = {"batch": len(batches[0]), "batches": len(batches)}
@@ -272,7 +278,9 @@ def markdown(r: dict[str, Any]) -> str:
         f"The plainest statement writing the same batches (the ceiling, `RAW_WRITE`): "
         f"{b['raw']['entities_per_s']} "
         f"entities/s; mllineage's API reaches "
-        f"{b['mllineage']['entities_per_s'] / b['raw']['entities_per_s']:.2f} of it.",
+        f"{b['mllineage']['entities_per_s'] / b['raw']['entities_per_s']:.2f} of it, and "
+        f"`Store.write` in the bench's process (no HTTP) "
+        f"{b['store']['entities_per_s'] / b['raw']['entities_per_s']:.2f}.",
     ]
     return "\n".join(lines)
 

@@ -35,7 +35,7 @@ def test_a_small_comparison_answers_every_walk_like_networkx() -> None:
         mlmd_python()
     except (subprocess.CalledProcessError, OSError) as exc:
         pytest.skip(f"no MLMD venv could be built here (pip install ml-metadata): {exc}")
-    options = {"--nodes": 600, "--roots": 8, "--rounds": 1, "--batch": 40}
+    options = {"--nodes": 600, "--roots": 8, "--rounds": 1, "--batch": 20}
     options |= {"--single": 10, "--concurrent": 24, "--clients": 4}
     args = mlmd.parser().parse_args([str(part) for pair in options.items() for part in pair])
     result = mlmd.run(args)
@@ -44,4 +44,4 @@ def test_a_small_comparison_answers_every_walk_like_networkx() -> None:
     assert walks["mllineage"]["wrong_answers"] == walks["mlmd"]["wrong_answers"] == 0
     assert sum(b["n"] for b in walks["mlmd"]["by_reached_nodes"].values()) >= 4
     assert result["single"]["mllineage"]["n"] == 10 and result["concurrent"]["mlmd"] > 0
-    assert {"mllineage", "raw", "mlmd"} <= result["batched"].keys()
+    assert {"mllineage", "store", "raw", "mlmd"} <= result["batched"].keys()
