@@ -22,7 +22,6 @@ from pydantic import (
     ConfigDict,
     Discriminator,
     Field,
-    PrivateAttr,
     Tag,
     model_validator,
 )
@@ -187,9 +186,6 @@ class EntityIn(Strict):
     tags: Tags | None = None
     properties: Properties = Field(default_factory=dict)
     features: list[FeatureIn] | None = Field(default=None, max_length=MAX_LIST_LENGTH)
-    # Set only by the OpenLineage mapping, never from a request: "declared" or "default" says
-    # how an OpenLineage dataset got its kind, which decides how it joins existing nodes.
-    _openlineage_kind: DatasetKindOrigin | None = PrivateAttr(default=None)
 
     @model_validator(mode="after")
     def _features_only_on_groups(self) -> EntityIn:
@@ -200,6 +196,20 @@ class EntityIn(Strict):
     @property
     def uid(self) -> str:
         return make_uid(self.kind, self.namespace, self.name)
+
+
+class OpenLineageEntity(EntityIn):
+    """An entity the OpenLineage mapping made of a dataset, never one parsed from a request:
+    ``openlineage_kind`` says how it got its kind, which decides how it joins existing nodes.
+    A subclass's field rather than a private attribute of every entity: pydantic sets up a
+    model's private attributes on each instance it validates (bench/README.md, session 9)."""
+
+    openlineage_kind: DatasetKindOrigin = Field(exclude=True)
+
+
+def openlineage_kind(entity: EntityIn) -> DatasetKindOrigin | None:
+    """How an OpenLineage dataset got its kind; None for any other entity."""
+    return entity.openlineage_kind if isinstance(entity, OpenLineageEntity) else None
 
 
 RunStatus = Literal["START", "RUNNING", "COMPLETE", "FAIL", "ABORT", "OTHER"]

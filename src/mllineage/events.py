@@ -23,8 +23,10 @@ from mllineage.domain import (
     GraphUpsert,
     Kind,
     LineageEvent,
+    OpenLineageEntity,
     RunIn,
     make_uid,
+    openlineage_kind,
     parse_uid,
 )
 from mllineage.errors import InvalidInput
@@ -271,7 +273,7 @@ def _add_entity(
         entity.name,
         at,
         entity_properties(entity),
-        openlineage=entity._openlineage_kind,
+        openlineage=openlineage_kind(entity),
     )
     feature_uids = []
     for feature in entity.features or ():
@@ -388,7 +390,7 @@ def pending_output(entity: EntityIn) -> str:
     """How a run that has not completed keeps an output it named: the entity as JSON (and
     how an OpenLineage dataset got its kind), to join the graph when the run completes."""
     return json.dumps(
-        [entity.model_dump(mode="json", exclude_defaults=True), entity._openlineage_kind],
+        [entity.model_dump(mode="json", exclude_defaults=True), openlineage_kind(entity)],
         sort_keys=True,
     )
 
@@ -398,11 +400,11 @@ def from_pending(text: str) -> EntityIn | None:
     hand in Neo4j Browser, say), which must not break a later write or read."""
     try:
         fields, origin = json.loads(text)
-        entity = EntityIn.model_validate(fields)
+        if origin in ("declared", "default"):
+            return OpenLineageEntity.model_validate({**fields, "openlineage_kind": origin})
+        return EntityIn.model_validate(fields)
     except (TypeError, ValueError):  # pydantic's ValidationError is a ValueError
         return None
-    entity._openlineage_kind = origin if origin in ("declared", "default") else None
-    return entity
 
 
 @dataclass(frozen=True)

@@ -47,6 +47,7 @@ from mllineage.domain import (
     GraphUpsert,
     Kind,
     LineageEvent,
+    OpenLineageEntity,
     RunIn,
     Timestamp,
 )
@@ -263,16 +264,15 @@ def dataset_entity(
         features = _features(dataset) or None
     elif kind is Kind.FeatureGroup and (read := sorted(read)):
         features = [FeatureIn(name=field) for field in read]
-    entity = EntityIn(
+    return OpenLineageEntity(
         kind=kind,
         namespace=namespace,
         name=f"{dataset.namespace}/{dataset.name}",
         properties={"openlineage": {"namespace": dataset.namespace, "name": dataset.name}},
         features=features,
+        openlineage_kind="declared" if declared else "default",
         **_common(dataset.facets),
     )
-    entity._openlineage_kind = "declared" if declared else "default"
-    return entity
 
 
 def _columns_read(outputs: list[OLDataset]) -> dict[tuple[str, str], set[str]]:
