@@ -246,11 +246,12 @@ RETURN nodes
 # Neo4j plans a statement again for each size class of each list parameter, and several
 # lists multiply the classes, but a map is planned once (bench/README.md, "One statement").
 # First it takes the write lock of every stored node the write will touch, entities in uid
-# order and then runs in id order, each at once: without it, MERGE's phases (split by Eager)
-# let two writers each hold a shared lock on a popular node and then both wait to upgrade
-# it, a deadlock. Setting an empty map changes nothing but takes the lock. The lock step
-# also tells the parts which nodes to create and which to merge into (by their index in
-# $delta.nodes, lock.node), so each uid is sought once there. It returns which of
+# order and then runs in id order, each at once: without it, the write's phases (split by
+# Eager) let two writers each hold a shared lock on a popular node (a locking seek or a
+# MERGE takes one) and then both wait to upgrade it, a deadlock. Setting an empty map
+# changes nothing but takes the lock. The lock step also tells the parts which nodes to
+# create and which to merge into (by their index in $delta.nodes, lock.node), so each uid
+# is sought once there. It returns which of
 # $delta.must_exist (edge ends the delta does not create) are not stored, and then writes
 # nothing more (the caller fails the write), else what it created. Before all that it reads
 # what the store has of the runs $delta.run_ids and of the delta's datasets: when it has any
