@@ -57,6 +57,22 @@ CONFLICT = (
 )
 
 
+# The logger of the driver's Bolt messages.
+_bolt_log = logging.getLogger("neo4j.io")
+
+
+class BigParameter(dict[str, Any]):
+    """A statement parameter the driver packs as the map it is, with a short repr unless the
+    driver logs at DEBUG. The driver formats its debug line for every statement it runs,
+    logged or not, and that line holds the repr of every parameter: for a batch's write,
+    a few milliseconds spent on a string nobody reads (bench/README.md)."""
+
+    def __repr__(self) -> str:
+        if _bolt_log.isEnabledFor(logging.DEBUG):
+            return super().__repr__()
+        return f"<a map of {len(self)} keys>"
+
+
 def unavailable_advice(uri: str | None) -> str:
     """What a 503 says to do. Never the address: 503 bodies may reach unauthenticated callers
     (``/readyz``), so the host and port go to the log instead."""

@@ -17,7 +17,7 @@ from mllineage.events import (
     combine,
     complete_runs,
 )
-from mllineage.store.database import Database, Statements
+from mllineage.store.database import BigParameter, Database, Statements
 from mllineage.store.queries.writes import (
     MERGE_NODES,
     SPLIT_DATASETS,
@@ -62,7 +62,7 @@ async def write(
             complete_runs(group, stored_runs or {})
             joined, merges = join_stored_datasets(fold_datasets(group), datasets)
             params = write_params(joined, stored_runs, merges, datasets)
-            record = await (await tx.run(WRITE, delta=params)).single(strict=True)
+            record = await (await tx.run(WRITE, delta=BigParameter(params))).single(strict=True)
             if record["wrote"]:
                 break
             stored_runs = {run["id"]: _stored_run(run) for run in record["stored"]}
