@@ -18,6 +18,7 @@ from typing import Any
 
 from mllineage.domain import PROCESS_KINDS, EdgeType, LineageEvent
 from mllineage.events import GraphDelta, events_to_delta
+from mllineage.store.database import BigParameter
 from mllineage.store.rows import run_rows
 
 MLMD_VERSION = "1.17.1"
@@ -149,9 +150,10 @@ CALL () {{
 """
 
 
-def raw_params(delta: GraphDelta) -> dict[str, Any]:
+def raw_params(delta: GraphDelta) -> BigParameter:
     """RAW_WRITE's one parameter: its nodes, edges and runs (the store's own run rows: the
-    same values, written with plain SETs)."""
+    same values, written with plain SETs). A ``BigParameter``, as the store's write passes
+    its own, so that neither pays for the driver formatting its debug line."""
     nodes = [
         {
             "uid": n.uid,
@@ -173,4 +175,4 @@ def raw_params(delta: GraphDelta) -> dict[str, Any]:
         }
         for e in delta.edges.values()
     ]
-    return {"nodes": nodes, "edges": edges, "runs": run_rows(delta, {})}
+    return BigParameter(nodes=nodes, edges=edges, runs=run_rows(delta, {}))
