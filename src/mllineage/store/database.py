@@ -196,8 +196,13 @@ class Database:
             self.errors_as_unavailable(),
             # The shared bookmark manager; the write's own bookmarks go to the request's
             # answer (for a group commit, to each of its requests: see group_commit.py).
+            # Without notifications: the server would send its hints on WRITE's plan (a
+            # cartesian product of two uid seeks, a shadowed variable) with every write,
+            # and nothing reads them.
             self.driver.session(
-                database=self.name, bookmark_manager=self.bookmark_manager
+                database=self.name,
+                bookmark_manager=self.bookmark_manager,
+                notifications_min_severity=NotificationMinimumSeverity.OFF,
             ) as session,
         ):
             began = time.monotonic()
