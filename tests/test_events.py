@@ -6,8 +6,9 @@ import json
 from datetime import UTC, datetime
 
 from mllineage.builders import entity, features
+from mllineage.delta import missing_edge_ends
 from mllineage.domain import EdgeType, EntityIn, GraphUpsert, Kind, LineageEvent
-from mllineage.events import events_to_delta, missing_edge_ends, to_delta
+from mllineage.events import events_to_delta, to_delta
 from tests.events import event
 
 

@@ -12,8 +12,8 @@ from typing import TYPE_CHECKING
 
 from mllineage.domain import ARTIFACT_KINDS, make_uid
 
-if TYPE_CHECKING:  # events builds deltas with fold_datasets: imported for the types only
-    from mllineage.events import GraphDelta, NodeDelta
+if TYPE_CHECKING:  # delta folds its datasets with fold_datasets: imported for the types only
+    from mllineage.delta import GraphDelta, NodeDelta
 
 
 def dataset_uids(namespace: str, name: str) -> list[str]:

@@ -14,8 +14,8 @@ from typing import Any
 
 from neo4j import AsyncDriver, AsyncGraphDatabase
 
+from mllineage.delta import GraphDelta
 from mllineage.domain import EdgeIn, Kind
-from mllineage.events import GraphDelta
 from mllineage.lifecycle import LIVE, View
 from mllineage.reports import Report, ReportPage
 from mllineage.settings import Settings

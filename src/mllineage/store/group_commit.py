@@ -19,8 +19,8 @@ from dataclasses import dataclass, field
 
 from neo4j import Bookmarks
 
+from mllineage.delta import GraphDelta
 from mllineage.errors import Unavailable
-from mllineage.events import GraphDelta
 from mllineage.store import bookmarks, writes
 from mllineage.store.database import Database
 from mllineage.views import WriteSummary

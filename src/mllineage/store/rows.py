@@ -12,9 +12,10 @@ from datetime import datetime
 from typing import Any
 
 from mllineage.datasets import dataset_candidates
+from mllineage.delta import GraphDelta, missing_edge_ends
 from mllineage.domain import STATUS_RANK, parse_uid
 from mllineage.errors import InvalidInput
-from mllineage.events import GraphDelta, StoredRun, missing_edge_ends, pending_output
+from mllineage.events import StoredRun, pending_output
 from mllineage.properties import (
     COMMON_PROPERTIES,
     MAX_PROPERTY_DEPTH,

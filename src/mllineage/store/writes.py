@@ -8,15 +8,10 @@ from typing import Any
 from neo4j import AsyncManagedTransaction
 
 from mllineage.datasets import fold_datasets, join_stored_datasets
+from mllineage.delta import EdgeKey, GraphDelta, combine
 from mllineage.domain import ARTIFACT_KINDS, EdgeType, Kind
 from mllineage.errors import InvalidInput, Unavailable
-from mllineage.events import (
-    EdgeKey,
-    GraphDelta,
-    StoredRun,
-    combine,
-    complete_runs,
-)
+from mllineage.events import StoredRun, complete_runs
 from mllineage.store.database import BigParameter, Database, Statements
 from mllineage.store.queries.writes import (
     MERGE_NODES,

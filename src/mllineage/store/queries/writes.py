@@ -101,7 +101,7 @@ MATCH (n:Entity {uid: row.uid}) WHERE 'openlineage.name' IN keys(n)
 RETURN collect(row.uid) AS datasets, collect(CASE WHEN row.other THEN row.uid END) AS joins"""
 
 
-# Runs (DESIGN §6; events.RunDelta merges a delta's events the same way). Its edges: RunOf
+# Runs (DESIGN §6; delta.RunDelta merges a delta's events the same way). Its edges: RunOf
 # its process, ReadBy from its inputs, Wrote to what it wrote, ChildOf its parent (a bare
 # Run until the parent's own events come). Rows in id order, so writers lock runs in one
 # order. A run the store did not have (row.new: WRITE's first pass, which writes only if the
