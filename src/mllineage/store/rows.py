@@ -152,14 +152,11 @@ def run_rows(delta: GraphDelta, stored: dict[str, StoredRun] | None) -> list[dic
     parents = {run.parent for run in delta.runs.values()}
     rows = []
     for run in sorted(delta.runs.values(), key=lambda r: r.id):
-        was = stored and stored.get(run.id)
-        completed = run.completed_at or (was and was.completed_at)
-        pending = (
-            set()
-            if completed
-            else {pending_output(entity) for entity in run.outputs}
-            | set(was.pending if was else ())
-        )
+        was = stored.get(run.id) if stored else None
+        pending: set[str] = set()
+        if not (run.completed_at or (was and was.completed_at)):
+            pending = {pending_output(entity) for entity in run.outputs}
+            pending |= set(was.pending if was else ())
         rows.append(
             {
                 "id": run.id,
