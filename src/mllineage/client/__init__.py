@@ -13,10 +13,17 @@ Every failed call raises ``LineageAPIError`` with the HTTP status, the server's 
 its structured problems.
 """
 
-from mllineage.client.core import BATCH_SIZE, LineageClient, is_uid
+from mllineage.client.core import LineageClient, is_uid
 from mllineage.client.errors import LineageAPIError, Problem
 from mllineage.client.frames import IMPACT_COLUMNS, NODE_COLUMNS
-from mllineage.client.ingest import Failed, IngestReport, Item, is_openlineage, read_events
+from mllineage.client.ingest import (
+    BATCH_SIZE,
+    Failed,
+    IngestReport,
+    Item,
+    is_openlineage,
+    read_events,
+)
 from mllineage.client.tracking import TrackedRun, TrackingWarning
 from mllineage.client.transport import DEFAULT_URL
 

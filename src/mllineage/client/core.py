@@ -1,6 +1,9 @@
 """``LineageClient``: one synchronous client of one mllineage service, over httpx.
 
-Requests go through ``transport.Transport``, which retries 503s and lost connections.
+Requests go through ``transport.Transport``, which retries 503s and lost connections. The
+writing calls, run reads and reports are parts of their own (``ingest.EventWrites``,
+``runs.RunReads``, ``reports.ReportReads``); the walks, lookups, lifecycle, questions and
+pictures are here.
 """
 
 from __future__ import annotations
@@ -24,7 +27,8 @@ from mllineage.client.frames import (
     nodes_frame,
     what_if_frame,
 )
-from mllineage.client.ingest import IngestReport, send
+from mllineage.client.ingest import EventWrites
+from mllineage.client.reports import ReportReads
 from mllineage.client.runs import RunReads
 from mllineage.client.tracking import Input, TrackedRun
 from mllineage.client.transport import Transport
@@ -39,13 +43,10 @@ from mllineage.domain import (
     parse_uid,
 )
 from mllineage.pictures import MAX_NODES
-from mllineage.reports import COLUMNS, Report, flatten
 from mllineage.traversal import QUESTIONS
 
 if TYPE_CHECKING:
     from matplotlib.figure import Figure
-
-BATCH_SIZE = 500
 
 
 def is_uid(text: str) -> bool:
@@ -74,7 +75,7 @@ def _uid(kind: Kind, uid_or_name: str, namespace: str) -> str:
     return make_uid(kind, namespace, uid_or_name)
 
 
-class LineageClient(RunReads):
+class LineageClient(EventWrites, RunReads, ReportReads):
     """Synchronous client of one mllineage service."""
 
     def __init__(
@@ -99,55 +100,6 @@ class LineageClient(RunReads):
 
     def _call(self, method: str, path: str, **kwargs: Any) -> dict[str, Any]:
         return self._transport.call(method, path, **kwargs)
-
-    # --- writing ------------------------------------------------------------------------
-
-    def post_event(self, event: dict[str, Any]) -> dict[str, Any]:
-        return self._call("POST", "/v1/events", json=event)
-
-    def post_batch(self, events: list[dict[str, Any]], openlineage: bool = False) -> dict[str, Any]:
-        """One transaction. Native events: all land, or none do (422). OpenLineage ones: the
-        valid ones land and the answer's ``failed_events`` lists the others."""
-        if openlineage:
-            return self._call("POST", "/api/v1/lineage/batch", json=events)
-        return self._call("POST", "/v1/events", json={"events": events})
-
-    def post_events(
-        self,
-        events: Iterable[dict[str, Any]],
-        batch_size: int = BATCH_SIZE,
-        progress: bool | None = None,
-    ) -> dict[str, Any]:
-        """Post many events (native or OpenLineage, told apart one by one) in batches of one
-        transaction each; returns the totals. Stops at the first batch with a refused event,
-        raising its ``LineageAPIError``; the batches before it and the valid events of that
-        batch are written. A progress bar is shown on long inputs (more than 10 batches)
-        unless ``progress`` says otherwise."""
-        report = send(self.post_batch, [events], batch_size, progress, keep_going=False)
-        return report.totals()
-
-    def ingest(
-        self,
-        *sources: Path | str | Iterable[dict[str, Any]],
-        batch_size: int = BATCH_SIZE,
-        progress: bool | None = None,
-    ) -> IngestReport:
-        """Post the events of files (JSON or JSON Lines) or iterables in batches: every valid
-        event lands. The report sums what landed and lists each event that failed
-        (``report.failed``) with its source, line (or position) and reason."""
-        return send(self.post_batch, sources, batch_size, progress, keep_going=True)
-
-    def upsert(
-        self,
-        nodes: list[dict[str, Any]] | None = None,
-        edges: list[dict[str, Any]] | None = None,
-        event_time: str | None = None,
-    ) -> dict[str, Any]:
-        """Nodes and edges that are facts rather than runs."""
-        body: dict[str, Any] = {"nodes": nodes or [], "edges": edges or []}
-        if event_time:
-            body["event_time"] = event_time
-        return self._call("POST", "/v1/graph", json=body)
 
     # --- finding entities ---------------------------------------------------------------
 
@@ -398,40 +350,6 @@ class LineageClient(RunReads):
     ) -> pd.DataFrame:
         """``feature`` is ``<group>.<feature>`` or its full uid."""
         return self._ask("models-using-feature", feature, namespace, **view)
-
-    # --- governance reports (see mllineage.reports for what each means) ------------------
-
-    def report_items(
-        self,
-        name: str,
-        namespace: str | None = None,
-        owner: str | None = None,
-        as_of: str | None = None,
-    ) -> list[dict[str, Any]]:
-        """Every item of the report ``name`` (all pages), as the API answers them."""
-        params: dict[str, Any] = {"namespace": namespace, "owner": owner, "as_of": as_of}
-        params = {k: v for k, v in params.items() if v} | {"limit": MAX_PAGE}
-        items: list[dict[str, Any]] = []
-        while True:
-            page = self._call("GET", f"/v1/reports/{name}", params=params)
-            items += page["items"]
-            if not page["next_cursor"]:
-                return items
-            params["cursor"] = page["next_cursor"]
-
-    def report(
-        self,
-        name: str,
-        namespace: str | None = None,
-        owner: str | None = None,
-        as_of: str | None = None,
-    ) -> pd.DataFrame:
-        """The report ``name`` (``orphans``, ``deprecated-in-use``, ``duplicate-features``,
-        ``skew``) as a DataFrame: one row per item, or per listed thing of an item (a
-        consumer, a duplicate, a skewed feature)."""
-        items = self.report_items(name, namespace, owner, as_of)
-        report = Report(name)
-        return frame(flatten(report, items), COLUMNS[report])
 
     # --- pictures (mllineage.pictures: left to right by depth, coloured as in the Browser) --
 

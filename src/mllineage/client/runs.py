@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING, Any
 import pandas as pd
 
 from mllineage import drift
+from mllineage.client.transport import Calls
 from mllineage.domain import PROCESS_KINDS, RUN_MAPS
 
 if TYPE_CHECKING:
@@ -42,11 +43,8 @@ def runs_frame(runs: list[dict[str, Any]]) -> pd.DataFrame:
     return table[[*RUN_COLUMNS, *rest, *maps]]
 
 
-class RunReads:
-    """Run reads of ``LineageClient`` (which provides ``_call``)."""
-
-    def _call(self, method: str, path: str, **kwargs: Any) -> dict[str, Any]:
-        raise NotImplementedError
+class RunReads(Calls):
+    """Run reads of ``LineageClient``."""
 
     def run_pages(self, max_runs: int | None = None, **filters: Any) -> Iterator[dict[str, Any]]:
         """Runs newest first, page after page: filters as ``runs``'s."""
