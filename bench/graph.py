@@ -10,8 +10,8 @@ from typing import Any
 
 import networkx as nx
 
-from mllineage.domain import LineageEvent
-from mllineage.events import events_to_delta
+from mllineage.ingest.events import events_to_delta
+from mllineage.model.domain import LineageEvent
 
 BUCKETS = (10, 100, 1_000, 10_000)
 BUCKET_NAMES = [*(f"<= {bound}" for bound in BUCKETS), f"> {BUCKETS[-1]}"]

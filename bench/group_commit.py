@@ -32,8 +32,8 @@ from bench.plain_http import post_all
 from bench.report import RESULTS
 from bench.stack import login, running_stack
 from bench.synth import lineage_events
-from mllineage.domain import LineageEvent
-from mllineage.events import events_to_delta
+from mllineage.ingest.events import events_to_delta
+from mllineage.model.domain import LineageEvent
 from mllineage.settings import Settings
 from mllineage.store import Store
 

@@ -11,10 +11,10 @@ import uvloop
 from neo4j import AsyncGraphDatabase
 
 from bench.stack import clear, login
-from mllineage.delta import GraphDelta
-from mllineage.domain import LineageEvent
-from mllineage.events import events_to_delta
+from mllineage.ingest.delta import GraphDelta
+from mllineage.ingest.events import events_to_delta
 from mllineage.local import LocalApi
+from mllineage.model.domain import LineageEvent
 from mllineage.settings import Settings
 from mllineage.store import Store
 

@@ -34,7 +34,7 @@ from confluent_kafka import Consumer, Producer
 from confluent_kafka.admin import AdminClient, NewTopic
 
 from bench.synth import lineage_events
-from mllineage import strict_json
+from mllineage.ingest import strict_json
 from mllineage.local import LocalKafka, free_port
 from mllineage.settings import Settings
 
@@ -177,10 +177,10 @@ def aiokafka(bootstrap: str, topic: str, count: int, batch: int, parse: bool) ->
 
 def end_to_end(bootstrap: str, count: int, batch: int) -> None:
     from bench.stack import PASSWORD, clear
-    from mllineage.consume import KafkaIngest, Options
-    from mllineage.domain import LineageEvent
-    from mllineage.events import events_to_delta
+    from mllineage.ingest.events import events_to_delta
+    from mllineage.kafka.consumer import KafkaIngest, Options
     from mllineage.local import LocalNeo4j
+    from mllineage.model.domain import LineageEvent
     from mllineage.store import open_store
 
     events = lineage_events(count)  # events of a graph of ``count`` nodes

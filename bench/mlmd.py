@@ -53,11 +53,11 @@ from bench.report import RESULTS, machine
 from bench.stack import clear, login, running_stack
 from bench.stats import summary
 from bench.synth import lineage_events
-from mllineage.auth import new_key
-from mllineage.delta import GraphDelta
-from mllineage.domain import LineageEvent
-from mllineage.events import events_to_delta
+from mllineage.api.auth import new_key
+from mllineage.ingest.delta import GraphDelta
+from mllineage.ingest.events import events_to_delta
 from mllineage.local import LocalApi
+from mllineage.model.domain import LineageEvent
 from mllineage.settings import Settings
 from mllineage.store import Store
 

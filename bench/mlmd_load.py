@@ -16,9 +16,9 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from mllineage.delta import GraphDelta
-from mllineage.domain import PROCESS_KINDS, EdgeType, LineageEvent
-from mllineage.events import events_to_delta
+from mllineage.ingest.delta import GraphDelta
+from mllineage.ingest.events import events_to_delta
+from mllineage.model.domain import PROCESS_KINDS, EdgeType, LineageEvent
 from mllineage.store.database import BigParameter
 from mllineage.store.rows import run_rows
 

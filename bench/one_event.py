@@ -41,9 +41,9 @@ from bench.plain_http import PlainHttp
 from bench.stack import login, running_stack
 from bench.stats import summary
 from bench.synth import lineage_events
-from mllineage.delta import GraphDelta
-from mllineage.domain import LineageEvent
-from mllineage.events import events_to_delta
+from mllineage.ingest.delta import GraphDelta
+from mllineage.ingest.events import events_to_delta
+from mllineage.model.domain import LineageEvent
 from mllineage.store import Store
 
 PRELOAD = 2_000

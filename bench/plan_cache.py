@@ -19,8 +19,8 @@ from neo4j import GraphDatabase
 
 from bench.stack import login, running_stack
 from bench.synth import lineage_events
-from mllineage.domain import LineageEvent
-from mllineage.events import events_to_delta
+from mllineage.ingest.events import events_to_delta
+from mllineage.model.domain import LineageEvent
 from mllineage.store.queries.writes import WRITE
 from mllineage.store.rows import write_params
 

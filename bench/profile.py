@@ -30,14 +30,14 @@ from bench.graph import graph_of, roots_by_reach
 from bench.report import RESULTS
 from bench.stack import login, running_stack
 from bench.synth import lineage_events
-from mllineage.domain import LineageEvent
-from mllineage.events import events_to_delta
+from mllineage.analysis.traversal import Direction
+from mllineage.ingest.events import events_to_delta
 from mllineage.local import LocalApi
+from mllineage.model.domain import LineageEvent
 from mllineage.settings import Settings
 from mllineage.store.queries.walks import lineage_query
 from mllineage.store.queries.writes import WRITE
 from mllineage.store.rows import write_params
-from mllineage.traversal import Direction
 
 
 @contextmanager

@@ -23,9 +23,9 @@ from neo4j import AsyncGraphDatabase, GraphDatabase
 
 from bench.stack import clear, login
 from bench.stats import summary
-from mllineage.builders import entity, event
-from mllineage.domain import STATUS_RANK, make_uid, parse_uid
+from mllineage.client.builders import entity, event
 from mllineage.local import LocalApi
+from mllineage.model.domain import STATUS_RANK, make_uid, parse_uid
 from mllineage.settings import Settings
 from mllineage.store.queries.runs import list_runs_query
 from mllineage.store.runs import decode_run_cursor

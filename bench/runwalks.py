@@ -26,9 +26,9 @@ from bench.runs import RUN_SET, Run, run_maps, write_ceiling
 from bench.stack import login
 from bench.stats import summary
 from bench.walks import lineage_params, warm_up
-from mllineage.domain import PROCESS_KINDS, EdgeType, LineageEvent
-from mllineage.events import events_to_delta
+from mllineage.ingest.events import events_to_delta
 from mllineage.local import LocalApi
+from mllineage.model.domain import PROCESS_KINDS, EdgeType, LineageEvent
 from mllineage.settings import Settings
 
 ATTACHED = "attached-"

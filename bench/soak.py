@@ -28,10 +28,10 @@ from neo4j import GraphDatabase
 from bench.report import RESULTS
 from bench.stack import login, rss_mb, running_stack
 from bench.synth import lineage_events
-from mllineage.auth import new_key
-from mllineage.domain import LineageEvent
-from mllineage.events import events_to_delta
+from mllineage.api.auth import new_key
+from mllineage.ingest.events import events_to_delta
 from mllineage.local import LocalApi
+from mllineage.model.domain import LineageEvent
 from mllineage.settings import Settings
 
 

@@ -14,7 +14,7 @@ import random
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from mllineage.builders import entity, event, features
+from mllineage.client.builders import entity, event, features
 
 # Share of the node budget per kind (features come with their groups).
 SHARES = {

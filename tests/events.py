@@ -5,8 +5,8 @@ from __future__ import annotations
 import copy
 from typing import Any
 
-from mllineage import builders
-from mllineage.builders import entity, features
+from mllineage.client import builders
+from mllineage.client.builders import entity, features
 
 __all__ = ["changed", "entity", "event", "event_with", "feature_store_events"]
 

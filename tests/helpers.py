@@ -10,7 +10,7 @@ from typing import Any
 from neo4j import Driver
 from pydantic import SecretStr
 
-from mllineage.auth import ApiKey, new_key
+from mllineage.api.auth import ApiKey, new_key
 from mllineage.local import free_port
 from mllineage.settings import Settings
 

@@ -27,7 +27,7 @@ from importlib import resources
 from mllineage.store.queries.schema import read_schema
 print(mllineage.__file__)
 print(len(read_schema()), any("REQUIRE n.uid IS UNIQUE" for s in read_schema() for _ in [s]))
-cypher = resources.files("mllineage").joinpath("cypher")
+cypher = resources.files("mllineage.cypher")
 print(cypher.joinpath("style.grass").is_file(), len(list(cypher.joinpath("queries").iterdir())))
 """
 
@@ -53,7 +53,7 @@ def test_a_wheel_ships_the_schema_and_browser_files(tmp_path: Path) -> None:
     names = zipfile.ZipFile(wheel).namelist()
     assert set(SHIPPED) <= set(names), names
     queries = [n for n in names if n.startswith("mllineage/cypher/queries/")]
-    assert len(queries) == len(list((ROOT / "src/mllineage/cypher/queries").glob("*.cypher")))
+    assert len(queries) == len(list((ROOT / "cypher/queries").glob("*.cypher")))
 
     # A venv holding only the wheel; its dependencies come from this environment's
     # site-packages, added as a plain path (its .pth files, the editable install's among

@@ -8,8 +8,8 @@ from typing import Literal
 from pydantic import Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-from mllineage.domain import DEFAULT_NAMESPACE, NAMESPACE_PATTERN, Kind
-from mllineage.notifications import parse_webhooks
+from mllineage.model.domain import DEFAULT_NAMESPACE, NAMESPACE_PATTERN, Kind
+from mllineage.notify.digests import parse_webhooks
 
 # The Neo4j driver's schemes: routing (neo4j) or one server (bolt); +s checks the server's
 # certificate, +ssc accepts a self-signed one.

@@ -19,7 +19,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from neo4j import Driver
 
-from mllineage.lifecycle import FOREVER
+from mllineage.model.lifecycle import FOREVER
 
 NODES = {
     "s": "DataSource", "p": "FeaturePipeline", "p2": "FeaturePipeline", "g": "FeatureGroup",

@@ -24,14 +24,14 @@ import pytest
 from websockets.sync.client import ClientConnection, connect
 
 from mllineage.api.browser import GUIDE_PATH, STYLE_PATH
+from mllineage.browser.grass import node_style, style_text
+from mllineage.browser.guide import guide_html, steps
 from mllineage.client import LineageClient
-from mllineage.demo import load_demo
-from mllineage.domain import Kind
-from mllineage.grass import node_style, style_text
-from mllineage.guide import guide_html, steps
+from mllineage.client.demo import load_demo
 from mllineage.local import LocalApi, LocalNeo4j, free_port
+from mllineage.model.domain import Kind
 from tests.helpers import TEST_PASSWORD, local_settings
-from tests.test_pictures import colours, hex_rgb
+from tests.pictures.test_pictures import colours, hex_rgb
 
 CHROMIUM = shutil.which("chromium")
 BROWSER_ORIGIN = "http://127.0.0.1:7474"
@@ -69,7 +69,7 @@ def test_the_guide_has_a_step_per_saved_query_the_impact_first() -> None:
     parser = Slides()
     parser.feed(guide_html())
     found = steps()
-    folder = Path(__file__).parents[2] / "src/mllineage/cypher/queries"
+    folder = Path(__file__).parents[2] / "cypher/queries"
     assert len(parser.slides) == len(found) == len(list(folder.glob("*.cypher")))
     assert parser.slides[0]["title"] == f"1/{len(found)}. What breaks if customers changes"
     for slide, step in zip(parser.slides, found, strict=True):

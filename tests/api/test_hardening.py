@@ -21,8 +21,8 @@ from neo4j import AsyncGraphDatabase, Driver
 from neo4j.exceptions import Neo4jError
 
 from mllineage.client import LineageClient
-from mllineage.errors import Unavailable
 from mllineage.local import LocalApi, LocalNeo4j
+from mllineage.model.errors import Unavailable
 from mllineage.settings import Settings
 from mllineage.store import Database
 from tests.events import changed, entity, event

@@ -10,8 +10,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from neo4j import Driver
 
-from mllineage.domain import ARTIFACT_KINDS, PROCESS_KINDS, Kind
-from mllineage.views import LineageGraph
+from mllineage.model.domain import ARTIFACT_KINDS, PROCESS_KINDS, Kind
+from mllineage.model.views import LineageGraph
 from tests.events import entity, event, feature_store_events
 
 ARTIFACTS = sorted(ARTIFACT_KINDS - {Kind.Feature})

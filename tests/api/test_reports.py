@@ -14,7 +14,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from neo4j import Driver
 
-from mllineage.domain import Kind
+from mllineage.model.domain import Kind
 from tests.api.test_lineage import uid as default_uid
 
 T1, DEPRECATED, RETIRED, T3 = (f"2026-01-0{d}T00:00:00Z" for d in (2, 3, 4, 5))
@@ -337,7 +337,7 @@ def test_the_demo_s_skew_and_orphans(api: httpx.Client) -> None:
     """The demo's churn-prod reads customers and engagement online, while churn-xgb@4's
     training job also read transactions (its older training set read that group whole)."""
     from mllineage.client import LineageClient
-    from mllineage.demo import load_demo
+    from mllineage.client.demo import load_demo
 
     with LineageClient(str(api.base_url)) as client:
         load_demo(client)

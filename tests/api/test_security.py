@@ -16,7 +16,7 @@ from neo4j import Driver
 from pydantic import SecretStr
 
 from mllineage.api import create_app
-from mllineage.auth import new_key
+from mllineage.api.auth import new_key
 from mllineage.local import LocalApi
 from mllineage.settings import Settings
 from tests.events import entity, event, event_with, feature_store_events

@@ -11,8 +11,8 @@ from bench.graph import BUCKETS, bucket, graph_of, roots_by_reach
 from bench.stats import linear_fit
 from bench.synth import lineage_events
 
-from mllineage.domain import LineageEvent
-from mllineage.events import events_to_delta
+from mllineage.ingest.events import events_to_delta
+from mllineage.model.domain import LineageEvent
 
 
 def test_synthetic_lineage_is_seeded_valid_with_every_kind_cycles_and_3_edges_per_node() -> None:

@@ -13,7 +13,7 @@ from bench.mlmd_load import compact, flatten_features, mlmd_python
 from bench.synth import lineage_events
 
 from bench import mlmd
-from mllineage.domain import PROCESS_KINDS
+from mllineage.model.domain import PROCESS_KINDS
 
 
 def test_flattened_features_make_the_same_nodes_a_bipartite_graph() -> None:

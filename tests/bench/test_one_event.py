@@ -11,8 +11,8 @@ from bench.mlmd_load import RAW_WRITE, flatten_features, raw_params
 from bench.synth import lineage_events
 from neo4j import AsyncGraphDatabase, Driver
 
-from mllineage.domain import LineageEvent
-from mllineage.events import events_to_delta
+from mllineage.ingest.events import events_to_delta
+from mllineage.model.domain import LineageEvent
 from mllineage.settings import Settings
 from mllineage.store import Store
 from tests.helpers import dump_graph

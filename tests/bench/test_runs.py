@@ -20,8 +20,8 @@ from bench.runwalks import bench_walks_with_runs, load
 from bench.synth import lineage_events
 from neo4j import Driver
 
-from mllineage.domain import make_uid
 from mllineage.local import LocalApi
+from mllineage.model.domain import make_uid
 from mllineage.settings import Settings
 from tests.helpers import dump_graph
 

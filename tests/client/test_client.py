@@ -11,13 +11,12 @@ import networkx as nx
 import pytest
 from neo4j import Driver
 
-import mllineage
 from mllineage.client import LineageAPIError, LineageClient, Problem
-from mllineage.demo import load_demo
+from mllineage.client.demo import load_demo
 from mllineage.local import LocalApi
 from tests.events import entity, event
 
-CYPHER = Path(mllineage.__file__).parent / "cypher" / "queries"
+CYPHER = Path(__file__).parents[2] / "cypher" / "queries"
 OPENLINEAGE = Path(__file__).parents[1] / "fixtures" / "openlineage"
 
 
@@ -284,7 +283,7 @@ def test_browser_queries_answer_on_the_demo(
 
 def test_browser_style_covers_every_kind_and_edge() -> None:
     style = (CYPHER.parent / "style.grass").read_text()
-    from mllineage.domain import EdgeType, Kind
+    from mllineage.model.domain import EdgeType, Kind
 
     for kind in Kind:
         assert f"node.{kind} {{" in style

@@ -8,11 +8,11 @@ import pytest
 from matplotlib.figure import Figure
 from PIL import Image
 
-from mllineage import grass
+from mllineage.browser import grass
 from mllineage.client import LineageClient
 from mllineage.pictures.draw import DPI
 from tests.client.test_cli import cli, demo  # noqa: F401  (the demo fixture)
-from tests.test_pictures import colours, dot_graph, hex_rgb, mermaid_graph
+from tests.pictures.test_pictures import colours, dot_graph, hex_rgb, mermaid_graph
 
 pytestmark = pytest.mark.filterwarnings("ignore:'\\w+' deprecated")  # pydot's pyparsing names
 CUSTOMERS = "FeatureGroup:default:customers"

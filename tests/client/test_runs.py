@@ -12,7 +12,7 @@ import pytest
 from neo4j import Driver
 
 from mllineage.client import LineageClient
-from mllineage.demo import daily_precision, load_demo
+from mllineage.client.demo import daily_precision, load_demo
 from mllineage.local import LocalApi
 from tests.client.test_cli import cli
 

@@ -20,8 +20,8 @@ from confluent_kafka import Consumer, KafkaError, KafkaException, Producer, Topi
 from confluent_kafka.admin import AdminClient, NewTopic
 from neo4j import Driver
 
-from mllineage.domain import LineageEvent
-from mllineage.events import events_to_delta
+from mllineage.ingest.events import events_to_delta
+from mllineage.model.domain import LineageEvent
 from mllineage.settings import Settings
 from tests.events import entity, event
 

@@ -11,8 +11,8 @@ from datetime import UTC, datetime
 import pytest
 from neo4j import AsyncGraphDatabase, Driver
 
-from mllineage.domain import GraphUpsert
-from mllineage.events import to_delta
+from mllineage.ingest.events import to_delta
+from mllineage.model.domain import GraphUpsert
 from mllineage.settings import Settings
 from mllineage.store import Store
 from mllineage.store.database import BigParameter

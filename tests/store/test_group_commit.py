@@ -15,12 +15,12 @@ from hypothesis import settings as hypothesis_settings
 from hypothesis import strategies as st
 from neo4j import AsyncGraphDatabase, Driver
 
-from mllineage.domain import EventBatch, GraphUpsert
-from mllineage.errors import InvalidInput
-from mllineage.events import events_to_delta, to_delta
+from mllineage.ingest.events import events_to_delta, to_delta
+from mllineage.model.domain import EventBatch, GraphUpsert
+from mllineage.model.errors import InvalidInput
 from mllineage.settings import Settings
 from mllineage.store import Store
-from mllineage.write_metrics import REGISTRY
+from mllineage.store.metrics import REGISTRY
 from tests.events import entity, event
 from tests.helpers import dump_graph
 

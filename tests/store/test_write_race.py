@@ -10,11 +10,11 @@ from typing import Any
 
 from neo4j import AsyncGraphDatabase, Driver
 
-from mllineage.domain import GraphUpsert
-from mllineage.events import to_delta
+from mllineage.ingest.events import to_delta
+from mllineage.model.domain import GraphUpsert
+from mllineage.model.views import WriteSummary
 from mllineage.settings import Settings
 from mllineage.store import Store
-from mllineage.views import WriteSummary
 
 RACED = "Dataset:default:raced"
 JOB = "TrainingJob:default:t"

@@ -13,13 +13,13 @@ from mllineage.api import docs, entities, health, ingest, lifecycle, lineage, op
 from mllineage.api import metrics as api_metrics
 from mllineage.api import notifications as notification_routes
 from mllineage.api import reports as report_routes
+from mllineage.api.auth import KeyRing, load_keys, redact_access_log
 from mllineage.api.bookmarks import BookmarkHeader
 from mllineage.api.compression import GunzipBody
 from mllineage.api.errors import install_error_handlers
 from mllineage.api.guard import Authenticate
 from mllineage.api.limits import BodySizeLimit
-from mllineage.auth import KeyRing, load_keys, redact_access_log
-from mllineage.notifier import Notifier
+from mllineage.notify.notifier import Notifier
 from mllineage.settings import Settings
 from mllineage.store import open_store
 

@@ -1,4 +1,4 @@
-"""Request bodies parsed as strict JSON (``mllineage.strict_json``) on the routes that read one.
+"""Request bodies parsed as strict JSON (``ingest.strict_json``) on the routes that read one.
 
 FastAPI parses a body with ``Request.json()``; routers that take bodies are built with
 ``route_class=StrictJsonRoute``, whose requests parse with the strict parser instead, so NaN,
@@ -14,7 +14,7 @@ from typing import Any
 from fastapi import Request, Response
 from fastapi.routing import APIRoute
 
-from mllineage import strict_json
+from mllineage.ingest import strict_json
 
 
 class StrictJsonRequest(Request):

@@ -14,8 +14,8 @@ from __future__ import annotations
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, PlainTextResponse, Response
 
-from mllineage.grass import style_text
-from mllineage.guide import guide_html
+from mllineage.browser.grass import style_text
+from mllineage.browser.guide import guide_html
 
 router = APIRouter(prefix="/browser", tags=["neo4j browser"])
 

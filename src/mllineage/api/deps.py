@@ -11,8 +11,8 @@ from typing import Annotated, Any
 from fastapi import Depends, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
+from mllineage.api.auth import Scope
 from mllineage.api.guard import authorize
-from mllineage.auth import Scope
 from mllineage.settings import Settings
 from mllineage.store import Store
 

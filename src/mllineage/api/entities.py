@@ -8,8 +8,14 @@ from fastapi import APIRouter, Path, Query
 
 from mllineage.api.deps import StoreDep, require
 from mllineage.api.lifecycle import ViewDep
-from mllineage.domain import MAX_NAME_LENGTH, MAX_NAME_QUERY, MAX_PAGE, NAMESPACE_PATTERN, Kind
-from mllineage.views import EntityDetail, EntityPage
+from mllineage.model.domain import (
+    MAX_NAME_LENGTH,
+    MAX_NAME_QUERY,
+    MAX_PAGE,
+    NAMESPACE_PATTERN,
+    Kind,
+)
+from mllineage.model.views import EntityDetail, EntityPage
 
 router = APIRouter(prefix="/v1/entities", tags=["entities"], dependencies=[require("read")])
 

@@ -18,7 +18,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException
 
-from mllineage.errors import (
+from mllineage.model.errors import (
     Forbidden,
     InvalidInput,
     LineageError,

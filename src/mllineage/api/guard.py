@@ -16,10 +16,10 @@ from typing import Any
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from mllineage.api.auth import KeyRing
+from mllineage.api.auth import Scope as KeyScope
 from mllineage.api.errors import HEADERS, STATUS, error_response
-from mllineage.auth import KeyRing
-from mllineage.auth import Scope as KeyScope
-from mllineage.errors import Forbidden, LineageError, Unauthenticated
+from mllineage.model.errors import Forbidden, LineageError, Unauthenticated
 
 
 def authorize(keyring: KeyRing | None, authorization: str | None, scope: KeyScope) -> None:

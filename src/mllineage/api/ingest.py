@@ -9,10 +9,10 @@ from fastapi import APIRouter
 from mllineage.api.body import StrictJsonRoute
 from mllineage.api.deps import SettingsDep, StoreDep, require
 from mllineage.api.limits import refuse_future_times
-from mllineage.domain import EventBatch, EventsRequest, GraphUpsert
-from mllineage.events import events_to_delta, to_delta
-from mllineage.intake import event_times
-from mllineage.views import WriteSummary
+from mllineage.ingest.events import events_to_delta, to_delta
+from mllineage.ingest.intake import event_times
+from mllineage.model.domain import EventBatch, EventsRequest, GraphUpsert
+from mllineage.model.views import WriteSummary
 
 router = APIRouter(
     prefix="/v1", tags=["ingest"], dependencies=[require("write")], route_class=StrictJsonRoute

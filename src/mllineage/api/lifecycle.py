@@ -13,12 +13,20 @@ from mllineage.api.deps import SettingsDep, StoreDep, require
 from mllineage.api.guard import authorize
 from mllineage.api.limits import refuse_future_times
 from mllineage.api.notifications import NotifierDep
-from mllineage.domain import MAX_LIMIT, MAX_NAME_LENGTH, Timestamp
-from mllineage.errors import InvalidInput
-from mllineage.lifecycle import LIVE, DeprecateIn, EndEdgesIn, RestoreIn, RetireIn, View, WhatIfIn
-from mllineage.notifier import Job
+from mllineage.model.domain import MAX_LIMIT, MAX_NAME_LENGTH, Timestamp
+from mllineage.model.errors import InvalidInput
+from mllineage.model.lifecycle import (
+    LIVE,
+    DeprecateIn,
+    EndEdgesIn,
+    RestoreIn,
+    RetireIn,
+    View,
+    WhatIfIn,
+)
+from mllineage.model.views import WhatIfReport
+from mllineage.notify.notifier import Job
 from mllineage.settings import Settings
-from mllineage.views import WhatIfReport
 
 router = APIRouter(prefix="/v1", tags=["lifecycle"], route_class=StrictJsonRoute)
 

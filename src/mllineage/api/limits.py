@@ -9,7 +9,7 @@ from fastapi.exceptions import RequestValidationError
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from mllineage.api.errors import error_response
-from mllineage.intake import future_time_errors
+from mllineage.ingest.intake import future_time_errors
 
 
 class BodyTooLarge(Exception):

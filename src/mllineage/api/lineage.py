@@ -8,9 +8,10 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Query, Response
 from pydantic import BeforeValidator
 
+from mllineage.analysis.traversal import QUESTIONS, Direction
 from mllineage.api.deps import StoreDep, require
 from mllineage.api.lifecycle import ViewDep
-from mllineage.domain import (
+from mllineage.model.domain import (
     DEFAULT_IMPACT_DEPTH,
     DEFAULT_LIMIT,
     DEFAULT_WALK_DEPTH,
@@ -20,9 +21,8 @@ from mllineage.domain import (
     Uid,
     parse_uid,
 )
-from mllineage.errors import InvalidInput
-from mllineage.traversal import QUESTIONS, Direction
-from mllineage.views import ImpactReport, LineageGraph, Serialized
+from mllineage.model.errors import InvalidInput
+from mllineage.model.views import ImpactReport, LineageGraph, Serialized
 
 router = APIRouter(prefix="/v1", tags=["lineage"], dependencies=[require("read")])
 

@@ -25,7 +25,7 @@ from prometheus_client.multiprocess import MultiProcessCollector
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from mllineage.api.guard import authorize
-from mllineage.write_metrics import REGISTRY
+from mllineage.store.metrics import REGISTRY
 
 REQUESTS = Counter(
     "mllineage_http_requests",

@@ -8,8 +8,8 @@ from fastapi import APIRouter, Depends, Query, Request
 from pydantic import BaseModel
 
 from mllineage.api.deps import StoreDep, require
-from mllineage.domain import MAX_PAGE
-from mllineage.notifier import Notifier
+from mllineage.model.domain import MAX_PAGE
+from mllineage.notify.notifier import Notifier
 
 router = APIRouter(prefix="/v1", tags=["notifications"])
 

@@ -18,12 +18,12 @@ from mllineage.api.deps import SettingsDep, StoreDep, require
 from mllineage.api.errors import validation_message
 from mllineage.api.ingest import WRITE_ERRORS
 from mllineage.api.limits import refuse_future_times
-from mllineage.domain import MAX_EVENTS_PER_REQUEST, GraphUpsert, LineageEvent
-from mllineage.events import to_delta
-from mllineage.intake import from_openlineage, openlineage_times
-from mllineage.openlineage import DatasetEvent, JobEvent, OpenLineageEvent, RunEvent
+from mllineage.ingest.events import to_delta
+from mllineage.ingest.intake import from_openlineage, openlineage_times
+from mllineage.ingest.openlineage import DatasetEvent, JobEvent, OpenLineageEvent, RunEvent
+from mllineage.model.domain import MAX_EVENTS_PER_REQUEST, GraphUpsert, LineageEvent
+from mllineage.model.views import WriteSummary
 from mllineage.settings import Settings
-from mllineage.views import WriteSummary
 
 router = APIRouter(
     prefix="/api/v1",

@@ -7,11 +7,11 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Query
 
+from mllineage.analysis.reports import PAGES, SUMMARIES, Report, ReportPage
 from mllineage.api.deps import StoreDep, require
-from mllineage.domain import MAX_PAGE, NAMESPACE_PATTERN, Timestamp
-from mllineage.errors import NotFound
-from mllineage.lifecycle import View
-from mllineage.reports import PAGES, SUMMARIES, Report, ReportPage
+from mllineage.model.domain import MAX_PAGE, NAMESPACE_PATTERN, Timestamp
+from mllineage.model.errors import NotFound
+from mllineage.model.lifecycle import View
 
 router = APIRouter(prefix="/v1/reports", tags=["reports"], dependencies=[require("read")])
 

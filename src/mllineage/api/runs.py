@@ -8,9 +8,9 @@ from typing import Annotated
 from fastapi import APIRouter, Path, Query
 
 from mllineage.api.deps import StoreDep, require
-from mllineage.domain import MAX_PAGE, RunStatus, Timestamp, Uid
-from mllineage.errors import InvalidInput
-from mllineage.views import ExperimentList, RunDetail, RunPage
+from mllineage.model.domain import MAX_PAGE, RunStatus, Timestamp, Uid
+from mllineage.model.errors import InvalidInput
+from mllineage.model.views import ExperimentList, RunDetail, RunPage
 
 router = APIRouter(prefix="/v1", tags=["runs"], dependencies=[require("read")])
 

@@ -75,7 +75,7 @@ def consume_command(
     OpenLineage or native events, one per message; Neo4j from MLLINEAGE_NEO4J_*. SIGTERM
     finishes the batch in flight, commits it and stops.
     """
-    from mllineage.consume import Options, consume
+    from mllineage.kafka.consumer import Options, consume
 
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
     options = Options(

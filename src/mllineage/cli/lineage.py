@@ -10,6 +10,7 @@ from typing import Annotated, Any
 import typer
 
 from mllineage import pictures
+from mllineage.analysis.traversal import Direction
 from mllineage.cli.common import (
     AsJson,
     AsOf,
@@ -22,8 +23,7 @@ from mllineage.cli.common import (
     print_table,
 )
 from mllineage.client import BATCH_SIZE, LineageClient
-from mllineage.domain import DEFAULT_WALK_DEPTH, MAX_DEPTH, MAX_EVENTS_PER_REQUEST, Kind
-from mllineage.traversal import Direction
+from mllineage.model.domain import DEFAULT_WALK_DEPTH, MAX_DEPTH, MAX_EVENTS_PER_REQUEST, Kind
 
 PANEL = "Lineage"  # where --help lists these commands
 
@@ -229,7 +229,7 @@ def find(
 @app.command(rich_help_panel=PANEL)
 def demo(url: Url = None, token: Token = None) -> None:
     """Load the demo lineage (loading it again changes nothing)."""
-    from mllineage.demo import load_demo
+    from mllineage.client.demo import load_demo
 
     with LineageClient(url, token) as client:
         written = load_demo(client)

@@ -8,7 +8,7 @@ from typing import Annotated, cast, get_args
 
 import typer
 
-from mllineage.auth import Scope, append_key, new_key
+from mllineage.api.auth import Scope, append_key, new_key
 from mllineage.cli.common import app, fail, keys_app, neo4j_app, settings_with
 from mllineage.local import LocalNeo4j
 from mllineage.serve import ServeError, serve

@@ -7,9 +7,9 @@ from typing import Annotated
 
 import typer
 
+from mllineage.analysis.reports import COLUMNS, SUMMARIES, Report
 from mllineage.cli.common import AsJson, AsOf, Token, Url, app, fail, print_table
 from mllineage.client import LineageClient
-from mllineage.reports import COLUMNS, SUMMARIES, Report
 
 PANEL = "Lifecycle and time"
 

@@ -8,6 +8,7 @@ from typing import Annotated
 
 import typer
 
+from mllineage.analysis.drift import DEFAULT_SIGMA
 from mllineage.cli.common import (
     AsJson,
     NameOrUid,
@@ -19,7 +20,6 @@ from mllineage.cli.common import (
     print_table,
 )
 from mllineage.client import LineageAPIError, LineageClient
-from mllineage.drift import DEFAULT_SIGMA
 
 PANEL = "Runs"
 

@@ -19,6 +19,7 @@ import networkx as nx
 import pandas as pd
 
 from mllineage import pictures
+from mllineage.analysis.traversal import QUESTIONS
 from mllineage.client.errors import LineageAPIError
 from mllineage.client.frames import (
     ENTITY_COLUMNS,
@@ -32,7 +33,7 @@ from mllineage.client.reports import ReportReads
 from mllineage.client.runs import RunReads
 from mllineage.client.tracking import Input, TrackedRun
 from mllineage.client.transport import Transport
-from mllineage.domain import (
+from mllineage.model.domain import (
     DEFAULT_IMPACT_DEPTH,
     DEFAULT_LIMIT,
     DEFAULT_WALK_DEPTH,
@@ -43,7 +44,6 @@ from mllineage.domain import (
     parse_uid,
 )
 from mllineage.pictures import MAX_NODES
-from mllineage.traversal import QUESTIONS
 
 if TYPE_CHECKING:
     from matplotlib.figure import Figure

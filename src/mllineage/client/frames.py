@@ -16,7 +16,7 @@ IMPACT_COLUMNS = ["role", *NODE_COLUMNS, "path", "live", "deprecated"]
 WHAT_IF_COLUMNS = ["role", *NODE_COLUMNS, "loses", "replacement", "path"]
 IMPACT_ROLES = ("models", "endpoints", "training_jobs")
 TEXT_COLUMNS = frozenset({"role", *ENTITY_COLUMNS, "loses", "replacement"}) | frozenset(
-    # the reports' (mllineage.reports.COLUMNS)
+    # the reports' (mllineage.analysis.reports.COLUMNS)
     {"replaced_by", "reason", "consumer_owner", "duplicate_owner", "endpoint_owner", "model_owner"}
 )
 

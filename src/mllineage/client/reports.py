@@ -1,4 +1,4 @@
-"""The client's governance reports (``mllineage.reports`` says what each means): every page of
+"""The client's governance reports (``analysis.reports`` says what each means): every page of
 a report's items, and the report as a DataFrame."""
 
 from __future__ import annotations
@@ -7,10 +7,10 @@ from typing import Any
 
 import pandas as pd
 
+from mllineage.analysis.reports import COLUMNS, Report, flatten
 from mllineage.client.frames import frame
 from mllineage.client.transport import Calls
-from mllineage.domain import MAX_PAGE
-from mllineage.reports import COLUMNS, Report, flatten
+from mllineage.model.domain import MAX_PAGE
 
 
 class ReportReads(Calls):

@@ -1,5 +1,5 @@
 """The client's run reads (DESIGN §6): runs as DataFrames, a metric's history and its plot, a
-comparison of runs, and the drift check with what changed upstream (``mllineage.drift``)."""
+comparison of runs, and the drift check with what changed upstream (``analysis.drift``)."""
 
 from __future__ import annotations
 
@@ -9,9 +9,9 @@ from typing import TYPE_CHECKING, Any
 
 import pandas as pd
 
-from mllineage import drift
+from mllineage.analysis import drift
 from mllineage.client.transport import Calls
-from mllineage.domain import PROCESS_KINDS, RUN_MAPS
+from mllineage.model.domain import PROCESS_KINDS, RUN_MAPS
 
 if TYPE_CHECKING:
     from matplotlib.figure import Figure

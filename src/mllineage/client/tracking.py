@@ -29,10 +29,10 @@ from types import TracebackType
 from typing import TYPE_CHECKING, Any
 
 from mllineage import __version__
-from mllineage.builders import entity, event
+from mllineage.client.builders import entity, event
 from mllineage.client.capture import environment, git_state
 from mllineage.client.errors import LineageAPIError
-from mllineage.domain import (
+from mllineage.model.domain import (
     ARTIFACT_KINDS,
     DEFAULT_NAMESPACE,
     PROCESS_KINDS,
@@ -41,7 +41,7 @@ from mllineage.domain import (
     LineageEvent,
     parse_uid,
 )
-from mllineage.properties import checked_map, flatten_properties
+from mllineage.model.properties import checked_map, flatten_properties
 
 if TYPE_CHECKING:
     from mllineage.client.core import LineageClient

@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Any
 
 import networkx as nx
 
-from mllineage.grass import edge_style, node_style
+from mllineage.browser.grass import edge_style, node_style
 from mllineage.pictures.model import Node, Picture
 from mllineage.pictures.text import DEPRECATED_COLOUR, RETIRED_COLOUR, ring_colour
 

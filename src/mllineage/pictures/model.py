@@ -11,7 +11,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
-from mllineage.domain import EDGE_RULES, Kind, parse_uid
+from mllineage.model.domain import EDGE_RULES, Kind, parse_uid
 
 MAX_NODES = 300  # beyond this a drawing is unreadable: keep the nearest and say so
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 import re
 from collections import defaultdict
 
-from mllineage.grass import edge_style, node_style
+from mllineage.browser.grass import edge_style, node_style
 from mllineage.pictures.model import Node, Picture
 
 DEPRECATED_COLOUR = "#E08A00"

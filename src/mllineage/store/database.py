@@ -34,9 +34,9 @@ from neo4j.exceptions import (
     TransientError,
 )
 
-from mllineage.errors import InvalidInput, Unavailable
+from mllineage.model.errors import InvalidInput, Unavailable
 from mllineage.store import bookmarks
-from mllineage.write_metrics import record_write
+from mllineage.store.metrics import record_write
 
 T = TypeVar("T")
 Work = Callable[[AsyncManagedTransaction], Awaitable[T]]

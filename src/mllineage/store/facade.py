@@ -14,19 +14,12 @@ from typing import Any
 
 from neo4j import AsyncDriver, AsyncGraphDatabase
 
-from mllineage.delta import GraphDelta
-from mllineage.domain import EdgeIn, Kind
-from mllineage.lifecycle import LIVE, View
-from mllineage.reports import Report, ReportPage
-from mllineage.settings import Settings
-from mllineage.store import lifecycle, reads, runs, schema, walks, writes
-from mllineage.store import notifications as notification_records
-from mllineage.store import reports as report_pages
-from mllineage.store.database import Database
-from mllineage.store.group_commit import GroupCommit
-from mllineage.store.queries.schema import read_schema
-from mllineage.traversal import Direction
-from mllineage.views import (
+from mllineage.analysis.reports import Report, ReportPage
+from mllineage.analysis.traversal import Direction
+from mllineage.ingest.delta import GraphDelta
+from mllineage.model.domain import EdgeIn, Kind
+from mllineage.model.lifecycle import LIVE, View
+from mllineage.model.views import (
     EntityDetail,
     EntityPage,
     ExperimentList,
@@ -38,6 +31,13 @@ from mllineage.views import (
     WhatIfReport,
     WriteSummary,
 )
+from mllineage.settings import Settings
+from mllineage.store import lifecycle, reads, runs, schema, walks, writes
+from mllineage.store import notifications as notification_records
+from mllineage.store import reports as report_pages
+from mllineage.store.database import Database
+from mllineage.store.group_commit import GroupCommit
+from mllineage.store.queries.schema import read_schema
 
 
 class Store:

@@ -19,11 +19,11 @@ from dataclasses import dataclass, field
 
 from neo4j import Bookmarks
 
-from mllineage.delta import GraphDelta
-from mllineage.errors import Unavailable
+from mllineage.ingest.delta import GraphDelta
+from mllineage.model.errors import Unavailable
+from mllineage.model.views import WriteSummary
 from mllineage.store import bookmarks, writes
 from mllineage.store.database import Database
-from mllineage.views import WriteSummary
 
 log = logging.getLogger("mllineage.store")
 

@@ -12,9 +12,11 @@ from typing import Any
 
 from neo4j import AsyncManagedTransaction
 
-from mllineage.domain import MAX_DEPTH, EdgeIn
-from mllineage.errors import InvalidInput, NotFound
-from mllineage.lifecycle import View
+from mllineage.analysis.traversal import what_if_report
+from mllineage.model.domain import MAX_DEPTH, EdgeIn
+from mllineage.model.errors import InvalidInput, NotFound
+from mllineage.model.lifecycle import View
+from mllineage.model.views import WhatIfReport
 from mllineage.store import walks
 from mllineage.store.database import Database
 from mllineage.store.queries.lifecycle import (
@@ -26,8 +28,6 @@ from mllineage.store.queries.lifecycle import (
     RESTORE,
     RETIRE,
 )
-from mllineage.traversal import what_if_report
-from mllineage.views import WhatIfReport
 
 
 async def _lookup(tx: AsyncManagedTransaction, uids: list[str]) -> dict[str, dict[str, Any]]:

@@ -9,7 +9,7 @@ from typing import Any
 
 from neo4j import AsyncManagedTransaction
 
-from mllineage.errors import InvalidInput
+from mllineage.model.errors import InvalidInput
 from mllineage.store.database import Database
 from mllineage.store.queries.notifications import LIST_NOTIFICATIONS, RECORD_NOTIFICATION
 

@@ -7,13 +7,13 @@ from typing import Any
 
 from neo4j import AsyncManagedTransaction
 
-from mllineage.domain import Kind
-from mllineage.errors import NotFound
-from mllineage.lifecycle import LIVE, View
+from mllineage.model.domain import Kind
+from mllineage.model.errors import NotFound
+from mllineage.model.lifecycle import LIVE, View
+from mllineage.model.views import EntityDetail, EntityOut, EntityPage
 from mllineage.store.database import Database
 from mllineage.store.queries.reads import get_entity_query, list_entities_query
 from mllineage.store.rows import decode_cursor, encode_cursor, entity_fields
-from mllineage.views import EntityDetail, EntityOut, EntityPage
 
 # The most neighbours an entity's detail lists each way; a walk gives the full picture.
 NEIGHBOUR_CAP = 1_000

@@ -8,8 +8,8 @@ from typing import Any
 
 from neo4j import AsyncManagedTransaction
 
-from mllineage.lifecycle import View
-from mllineage.reports import CONSUMER_CAP, PAGES, Report, ReportPage, shape
+from mllineage.analysis.reports import CONSUMER_CAP, PAGES, Report, ReportPage, shape
+from mllineage.model.lifecycle import View
 from mllineage.store.database import Database
 from mllineage.store.queries.reports import (
     deprecated_in_use_query,

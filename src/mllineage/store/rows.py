@@ -11,12 +11,12 @@ from collections.abc import Set as AbstractSet
 from datetime import datetime
 from typing import Any
 
-from mllineage.datasets import dataset_candidates
-from mllineage.delta import GraphDelta, missing_edge_ends
-from mllineage.domain import STATUS_RANK, parse_uid
-from mllineage.errors import InvalidInput
-from mllineage.events import StoredRun, pending_output
-from mllineage.properties import (
+from mllineage.ingest.datasets import dataset_candidates
+from mllineage.ingest.delta import GraphDelta, missing_edge_ends
+from mllineage.ingest.events import StoredRun, pending_output
+from mllineage.model.domain import STATUS_RANK, parse_uid
+from mllineage.model.errors import InvalidInput
+from mllineage.model.properties import (
     COMMON_PROPERTIES,
     MAX_PROPERTY_DEPTH,
     RESERVED_NODE_PROPERTIES,

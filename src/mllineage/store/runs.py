@@ -10,12 +10,12 @@ from typing import Any
 
 from neo4j import AsyncManagedTransaction
 
-from mllineage.domain import RUN_MAPS
-from mllineage.errors import InvalidInput, NotFound
-from mllineage.events import from_pending
+from mllineage.ingest.events import from_pending
+from mllineage.model.domain import RUN_MAPS
+from mllineage.model.errors import InvalidInput, NotFound
+from mllineage.model.views import ExperimentList, ExperimentOut, RunDetail, RunOut, RunPage
 from mllineage.store.database import Database, single_or_none
 from mllineage.store.queries.runs import EXPERIMENTS, GET_RUN, list_runs_query
-from mllineage.views import ExperimentList, ExperimentOut, RunDetail, RunOut, RunPage
 
 # The most inputs, outputs and children a run's detail lists; the most processes an
 # experiment names.

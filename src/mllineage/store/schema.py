@@ -24,7 +24,7 @@ from collections.abc import Awaitable, Callable
 
 from neo4j.exceptions import DriverError, Neo4jError
 
-from mllineage.errors import Unavailable
+from mllineage.model.errors import Unavailable
 from mllineage.store.database import Database
 from mllineage.store.queries.schema import (
     AWAIT_INDEXES,

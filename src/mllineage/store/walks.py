@@ -12,15 +12,15 @@ from typing import Any, get_args
 
 import pydantic_core
 
-from mllineage.domain import Kind
-from mllineage.errors import NotFound
-from mllineage.lifecycle import LIVE, View
+from mllineage.analysis.traversal import Direction, Downstream, impact_report
+from mllineage.model.domain import Kind
+from mllineage.model.errors import NotFound
+from mllineage.model.lifecycle import LIVE, View
+from mllineage.model.views import EntityOut, ImpactReport, LineageGraph, LineageNode, Serialized
 from mllineage.store.database import Database
 from mllineage.store.queries.walks import impact_query, lineage_query
 from mllineage.store.reads import not_in_view, view_params
 from mllineage.store.rows import entity_fields
-from mllineage.traversal import Direction, Downstream, impact_report
-from mllineage.views import EntityOut, ImpactReport, LineageGraph, LineageNode, Serialized
 
 
 async def lineage(

@@ -7,11 +7,12 @@ from typing import Any
 
 from neo4j import AsyncManagedTransaction
 
-from mllineage.datasets import fold_datasets, join_stored_datasets
-from mllineage.delta import EdgeKey, GraphDelta, combine
-from mllineage.domain import ARTIFACT_KINDS, EdgeType, Kind
-from mllineage.errors import InvalidInput, Unavailable
-from mllineage.events import StoredRun, complete_runs
+from mllineage.ingest.datasets import fold_datasets, join_stored_datasets
+from mllineage.ingest.delta import EdgeKey, GraphDelta, combine
+from mllineage.ingest.events import StoredRun, complete_runs
+from mllineage.model.domain import ARTIFACT_KINDS, EdgeType, Kind
+from mllineage.model.errors import InvalidInput, Unavailable
+from mllineage.model.views import WriteSummary
 from mllineage.store.database import BigParameter, Database, Statements
 from mllineage.store.queries.writes import (
     MERGE_NODES,
@@ -19,7 +20,6 @@ from mllineage.store.queries.writes import (
     WRITE,
 )
 from mllineage.store.rows import write_params
-from mllineage.views import WriteSummary
 
 
 def _stored_run(stored: dict[str, Any]) -> StoredRun:

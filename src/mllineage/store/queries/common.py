@@ -4,9 +4,9 @@ read them)."""
 
 from __future__ import annotations
 
-from mllineage.domain import EdgeType
-from mllineage.events import TIME_PROPERTIES
-from mllineage.lifecycle import HIDDEN_PROPERTIES, LIFECYCLE_TIMES
+from mllineage.ingest.events import TIME_PROPERTIES
+from mllineage.model.domain import EdgeType
+from mllineage.model.lifecycle import HIDDEN_PROPERTIES, LIFECYCLE_TIMES
 
 # Temporal values cross the driver as ISO strings, both ways: the driver converts each one
 # between Python and Neo4j types in Python, which dominated big writes and walks (see

@@ -29,7 +29,7 @@ def read_schema(path: Path | None = None) -> list[str]:
     """The statements of the schema: ``path``, else the ``cypher/schema.cypher`` shipped in
     the package (found through importlib.resources, so any kind of install has it);
     ``//`` comments dropped, split on semicolons."""
-    source = path or resources.files("mllineage").joinpath("cypher", "schema.cypher")
+    source = path or resources.files("mllineage.cypher").joinpath("schema.cypher")
     text = "\n".join(
         line for line in source.read_text().splitlines() if not line.lstrip().startswith("//")
     )

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import functools
 
+from mllineage.analysis.traversal import Direction
 from mllineage.store.queries.common import LINEAGE, edge_filter, node_filter, properties_of
-from mllineage.traversal import Direction
 
 # A walk is one query returning one record of lists (collect): the driver spends Python time
 # on every record it receives, while one big list is unpacked by neo4j-rust-ext; and the

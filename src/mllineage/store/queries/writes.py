@@ -3,9 +3,9 @@ migration around it."""
 
 from __future__ import annotations
 
-from mllineage.domain import EdgeType
-from mllineage.events import TIME_PROPERTIES
-from mllineage.properties import RUN_PROPERTY_PREFIX
+from mllineage.ingest.events import TIME_PROPERTIES
+from mllineage.model.domain import EdgeType
+from mllineage.model.properties import RUN_PROPERTY_PREFIX
 from mllineage.store.queries.common import revive
 
 # The latest run's times travel apart from its other properties (row.run_times).

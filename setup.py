@@ -1,0 +1,6 @@
+"""The package list: every package under src/, and the top-level cypher/ folder as
+``mllineage.cypher`` (pyproject.toml maps the folder; a find directive there cannot add it)."""
+
+from setuptools import find_packages, setup
+
+setup(packages=[*find_packages("src"), "mllineage.cypher"])

@@ -1,0 +1,1 @@
+"""Owner notifications: the digests (pure) and the notifier that delivers them."""
