@@ -1,9 +1,15 @@
-"""The README's examples, run as written against the demo, print what the README says.
+"""The documentation's examples, run as written against the demo, print what it says.
 
-In README order on one graph: the tour's commands (which load the demo), the curl examples
-(each answer compared with the ``# {...}`` line under it), every ``GET`` of "Asking
-questions", the CLI commands quoted in the text, and the Python client example. Only the
-service's address is changed, to the test server's.
+The documentation is README.md and the pages under docs/, read in a fixed order: README
+first, then the pages in the order of README's "## Documentation" list (``tests.docs.pages``;
+every docs page must be listed). In that order, on one graph: the tour's commands (README,
+which load the demo), the curl examples (each answer compared with the ``# {...}`` line under
+it), every ``GET`` mentioned (docs/http-api.md's "Asking questions", docs/runs.md), the CLI
+commands quoted in the text, the Python examples (docs/runs.md's, then the client's and the
+tracking example in docs/client-and-cli.md), the drift commands of docs/runs.md and the
+OpenLineage facet example of docs/openlineage.md. Only the service's address is changed, to
+the test server's. ``test_the_examples_are_found`` holds the counts, so that an example that
+moved out of reach fails rather than goes untested.
 """
 
 from __future__ import annotations
@@ -23,18 +29,31 @@ import pytest
 from neo4j import Driver
 
 from mllineage.local import LocalApi
+from tests import docs
 
-README = (Path(__file__).parents[1] / "README.md").read_text()
+PAGES = docs.pages()
+TEXT = {name: docs.page(name) for name in PAGES}
 DOCUMENTED_URL = "http://127.0.0.1:8000"
 
 
+def page_blocks(language: str) -> list[tuple[str, str]]:
+    """(page, block) for every fenced block of ``language``, in the pages' order."""
+    return [
+        (name, block)
+        for name in PAGES
+        for block in re.findall(
+            rf"^```{language}\n(.*?)^```$", TEXT[name], flags=re.MULTILINE | re.DOTALL
+        )
+    ]
+
+
 def blocks(language: str) -> list[str]:
-    return re.findall(rf"^```{language}\n(.*?)^```$", README, flags=re.MULTILINE | re.DOTALL)
+    return [block for _, block in page_blocks(language)]
 
 
 def tour_commands() -> list[list[str]]:
     """The ``mllineage`` lines of the tour, without the ``.venv/bin/`` and the comments."""
-    tour = README.split("## A five-minute tour", 1)[1]
+    tour = TEXT["README.md"].split("## A five-minute tour", 1)[1]
     block = re.search(r"```sh\n(.*?)```", tour, re.DOTALL)
     assert block is not None
     commands = []
@@ -46,7 +65,7 @@ def tour_commands() -> list[list[str]]:
 
 
 def curl_examples() -> list[tuple[str, str | None]]:
-    """(command, the answer the README shows under it, if any)."""
+    """(command, the answer the page shows under it, if any)."""
     examples = []
     for block in blocks("sh"):
         if not block.startswith("curl "):
@@ -56,8 +75,14 @@ def curl_examples() -> list[tuple[str, str | None]]:
     return examples
 
 
-GETS = re.findall(r"`GET (/v1/[^`]+)`", README)
-QUOTED_COMMANDS = sorted(set(re.findall(r"`mllineage ((?:impact|lineage|find) [^`A-Z]+)`", README)))
+GETS = [path for name in PAGES for path in re.findall(r"`GET (/v1/[^`]+)`", TEXT[name])]
+QUOTED_COMMANDS = sorted(
+    {
+        command
+        for name in PAGES
+        for command in re.findall(r"`mllineage ((?:impact|lineage|find) [^`A-Z]+)`", TEXT[name])
+    }
+)
 
 
 @pytest.fixture(scope="module")
@@ -118,23 +143,23 @@ def test_quoted_commands_run_on_the_demo(demo: str, command: str) -> None:
 def test_the_python_examples_run(
     demo: str, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
 ) -> None:
-    """Every ``python`` block, in README order, in a fresh folder (they may write files)."""
+    """Every ``python`` block, in the pages' order, in a fresh folder (they may write files)."""
     monkeypatch.setenv("MLLINEAGE_URL", demo)
     monkeypatch.chdir(tmp_path)
     namespaces = []
-    for example in blocks("python"):
+    for name, example in page_blocks("python"):
         namespaces.append({})
-        exec(compile(example, "README.md", "exec"), namespaces[-1])
+        exec(compile(example, name, "exec"), namespaces[-1])
     [graph] = [namespace["graph"] for namespace in namespaces if "graph" in namespace]
     assert "FeatureGroup:default:customers" in graph  # type: ignore[operator]
     assert (tmp_path / "precision.png").exists()
 
 
 def test_the_tracking_example_records_a_run(demo: str, monkeypatch: pytest.MonkeyPatch) -> None:
-    (example,) = [block for block in blocks("python") if ".track(" in block]
+    ((name, example),) = [(n, block) for n, block in page_blocks("python") if ".track(" in block]
     monkeypatch.setenv("MLLINEAGE_URL", demo)
     namespace: dict[str, object] = {}
-    exec(compile(example, "README.md", "exec"), namespace)
+    exec(compile(example, name, "exec"), namespace)
     run_id = namespace["run"].id  # type: ignore[attr-defined]
     run = httpx.get(f"{demo}/v1/runs/{run_id}", timeout=60).json()
     assert run["status"] == "COMPLETE" and run["metrics"] == {"precision": 0.91, "recall": 0.84}
@@ -143,9 +168,9 @@ def test_the_tracking_example_records_a_run(demo: str, monkeypatch: pytest.Monke
 
 
 def runs_commands() -> list[tuple[list[str], list[str]]]:
-    """The ``mllineage`` lines of the Runs section's first ``sh`` block, each with the
-    ``# `` lines the README shows under it."""
-    section = README.split("## Runs: parameters, metrics and drift", 1)[1]
+    """The ``mllineage`` lines of the first ``sh`` block of docs/runs.md ("Runs: parameters,
+    metrics and drift"), each with the ``# `` lines the page shows under it."""
+    section = TEXT["docs/runs.md"].split("# Runs: parameters, metrics and drift", 1)[1]
     block = re.search(r"```sh\n(.*?)```", section, re.DOTALL)
     assert block is not None
     commands: list[tuple[list[str], list[str]]] = []
@@ -157,7 +182,7 @@ def runs_commands() -> list[tuple[list[str], list[str]]]:
     return commands
 
 
-def test_the_drift_example_prints_what_the_readme_shows(demo: str, tmp_path: Path) -> None:
+def test_the_drift_example_prints_what_the_page_shows(demo: str, tmp_path: Path) -> None:
     for args, shown in runs_commands():
         done = subprocess.run(
             [sys.executable, "-m", "mllineage.cli", *args], cwd=tmp_path, capture_output=True,
@@ -178,3 +203,23 @@ def test_the_openlineage_facet_example_lands_on_its_run(demo: str) -> None:
     assert run["experiment"] == facet["experiment"] and run["status"] == "COMPLETE"
     assert run["params"] == facet["params"] and run["metrics"] == facet["metrics"]
     assert [o["uid"] for o in run["outputs"]] == ["Model:default:models/churn-xgb@5"]
+
+
+def test_the_examples_are_found() -> None:
+    """Each kind of example is found where the documentation keeps it, as many as it has:
+    a parametrized test over nothing would pass without running anything."""
+    assert PAGES[0] == "README.md" and "docs/runs.md" in PAGES and len(PAGES) >= 13, PAGES
+    assert [c[0] for c in tour_commands()] == [
+        "demo", "impact", "impact", "find", "lineage", "impact", "runs",
+    ]  # fmt: skip
+    assert len(curl_examples()) >= 3 and sum(s is not None for _, s in curl_examples()) >= 2
+    assert len(GETS) >= 19 and any(g.startswith("/v1/runs") for g in GETS), GETS
+    assert len(QUOTED_COMMANDS) >= 2, QUOTED_COMMANDS
+    python = page_blocks("python")
+    assert len(python) >= 3, python
+    assert sum("graph =" in b for _, b in python) == 1
+    assert sum("precision.png" in b for _, b in python) == 1
+    assert sum(".track(" in b for _, b in python) == 1
+    assert [args[0] for args, _ in runs_commands()] == ["runs", "drift"]
+    assert len(runs_commands()[1][1]) >= 3
+    assert sum('"eventType"' in b for b in blocks("json")) == 1

@@ -2,7 +2,7 @@
 restores and edge ends, sent in a random order, replayed in Python and compared with the
 service's answer at random times.
 
-``Remembered`` is the rule the README states (what the store keeps of a history); when a
+``Remembered`` is the rule docs/lifecycle.md states (what the store keeps of a history); when a
 history arrives in time order it must equal ``ideal`` (the latest event at or before a time
 decides, a live one winning a tie), which the test checks too.
 """
@@ -43,7 +43,7 @@ def day(n: float) -> datetime:
 
 @dataclass
 class Remembered:
-    """A node or an edge as the store keeps it (README, "Lifecycle and time")."""
+    """A node or an edge as the store keeps it (docs/lifecycle.md, "Lifecycle and time")."""
 
     first: datetime
     last: datetime

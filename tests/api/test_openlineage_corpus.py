@@ -21,7 +21,8 @@ CORPUS = sorted(
     path.relative_to(OPENLINEAGE_FIXTURES).as_posix()
     for path in OPENLINEAGE_FIXTURES.glob("*/*.json")
 )
-# Valid elsewhere, refused here on purpose: a time without a zone is ambiguous (README).
+# Valid elsewhere, refused here on purpose: a time without a zone is ambiguous
+# (docs/openlineage.md).
 REFUSED = {
     name: "eventTime"
     for name in (

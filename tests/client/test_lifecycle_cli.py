@@ -4,13 +4,13 @@ DataFrame, and `mllineage check --retire` as a CI gate (exit 0, 1 or 2)."""
 from __future__ import annotations
 
 import subprocess
-from pathlib import Path
 
 import pytest
 from neo4j import Driver
 
 from mllineage.client import LineageAPIError, LineageClient
 from mllineage.local import LocalApi
+from tests import docs
 from tests.client.test_cli import cli
 
 DS, JOB, OLD, NEW, EP = (
@@ -73,9 +73,8 @@ def test_lifecycle_with_the_client_and_the_gate(live_server: LocalApi, empty_gra
 def test_the_readme_lifecycle_examples_run_as_written(
     live_server: LocalApi, empty_graph: Driver
 ) -> None:
-    """Every curl of README "Lifecycle and time", after `mllineage demo`, answers 2xx."""
-    readme = (Path(__file__).parents[2] / "README.md").read_text()
-    section = readme.split("## Lifecycle and time", 1)[1].split("\n## ", 1)[0]
+    """Every curl of docs/lifecycle.md's first example, after `mllineage demo`, answers 2xx."""
+    section = docs.page("docs/lifecycle.md").split("# Lifecycle and time", 1)[1]
     block = section.split("```sh\n", 1)[1].split("```", 1)[0]
     assert block.count("curl -s ") == 9
     assert cli("demo", url=live_server.url).returncode == 0
