@@ -39,7 +39,12 @@ def test_a_wheel_ships_the_schema_and_browser_files(tmp_path: Path) -> None:
     shutil.copytree(
         ROOT / "src", source / "src", ignore=shutil.ignore_patterns("__pycache__", "*.egg-info")
     )
-    for name in ("pyproject.toml", "README.md"):
+    # The schema and the Browser files live in the top-level cypher/ folder, which setup.py
+    # and pyproject.toml ship as the package mllineage.cypher.
+    shutil.copytree(
+        ROOT / "cypher", source / "cypher", ignore=shutil.ignore_patterns("__pycache__")
+    )
+    for name in ("pyproject.toml", "setup.py", "README.md"):
         shutil.copy(ROOT / name, source / name)
     wheels = tmp_path / "wheels"
     subprocess.run(
