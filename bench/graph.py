@@ -10,7 +10,7 @@ from typing import Any
 
 import networkx as nx
 
-from mllineage.ingest.events import events_to_delta
+from mllineage.ingest.intake import to_write
 from mllineage.model.domain import LineageEvent
 
 BUCKETS = (10, 100, 1_000, 10_000)
@@ -18,7 +18,7 @@ BUCKET_NAMES = [*(f"<= {bound}" for bound in BUCKETS), f"> {BUCKETS[-1]}"]
 
 
 def graph_of(events: list[dict[str, Any]]) -> nx.DiGraph:
-    delta = events_to_delta(LineageEvent.model_validate(e) for e in events)
+    delta = to_write(LineageEvent.model_validate(e) for e in events)
     graph = nx.DiGraph()
     graph.add_nodes_from(delta.nodes)
     graph.add_edges_from((e.source, e.target) for e in delta.edges.values())

@@ -32,7 +32,7 @@ from bench.plain_http import post_all
 from bench.report import RESULTS
 from bench.stack import login, running_stack
 from bench.synth import lineage_events
-from mllineage.ingest.events import events_to_delta
+from mllineage.ingest.intake import to_write
 from mllineage.model.domain import LineageEvent
 from mllineage.settings import Settings
 from mllineage.store import Store
@@ -43,7 +43,7 @@ PHASES = ("one_client", "concurrent", "batched")
 def entities(events: list[dict[str, Any]]) -> int:
     return sum(
         len(d.nodes) + len(d.edges)
-        for d in (events_to_delta([LineageEvent.model_validate(e)]) for e in events)
+        for d in (to_write([LineageEvent.model_validate(e)]) for e in events)
     )
 
 
@@ -52,7 +52,7 @@ async def write_all(settings: Settings, bodies: list[Any], clients: int) -> floa
     async with AsyncGraphDatabase.driver(settings.neo4j_uri, auth=login(settings)) as driver:
         store = Store(driver, settings.neo4j_database)
         deltas = iter(
-            [events_to_delta(LineageEvent.model_validate(e) for e in b.get("events", [b]))
+            [to_write(LineageEvent.model_validate(e) for e in b.get("events", [b]))
              for b in bodies]
         )  # fmt: skip
 

@@ -12,7 +12,7 @@ from neo4j import AsyncGraphDatabase
 
 from bench.stack import clear, login
 from mllineage.ingest.delta import GraphDelta
-from mllineage.ingest.events import events_to_delta
+from mllineage.ingest.intake import to_write
 from mllineage.local import LocalApi
 from mllineage.model.domain import LineageEvent
 from mllineage.settings import Settings
@@ -29,7 +29,7 @@ def bench_ingest(
     """Batches alternate between the API and the driver (the ceiling), so that both meet
     the same database size, page cache and JIT warmth; then one event per request."""
     batches = [events[i : i + batch] for i in range(0, len(events), batch)]
-    deltas = [events_to_delta(LineageEvent.model_validate(e) for e in b) for b in batches]
+    deltas = [to_write(LineageEvent.model_validate(e) for e in b) for b in batches]
     # The events, deltas and graph are millions of long-lived objects; without this the
     # collector rescans them while the driver side runs in this process.
     gc.collect()

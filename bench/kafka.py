@@ -177,7 +177,7 @@ def aiokafka(bootstrap: str, topic: str, count: int, batch: int, parse: bool) ->
 
 def end_to_end(bootstrap: str, count: int, batch: int) -> None:
     from bench.stack import PASSWORD, clear
-    from mllineage.ingest.events import events_to_delta
+    from mllineage.ingest.intake import to_write
     from mllineage.kafka.consumer import KafkaIngest, Options
     from mllineage.local import LocalNeo4j
     from mllineage.model.domain import LineageEvent
@@ -223,7 +223,7 @@ def end_to_end(bootstrap: str, count: int, batch: int) -> None:
                 began = time.perf_counter()
                 for i in range(0, count, batch):
                     chunk = [LineageEvent.model_validate(e) for e in events[i : i + batch]]
-                    await store.write(events_to_delta(chunk))
+                    await store.write(to_write(chunk))
                 return consumed, time.perf_counter() - began
 
         try:

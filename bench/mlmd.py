@@ -55,7 +55,7 @@ from bench.stats import summary
 from bench.synth import lineage_events
 from mllineage.api.auth import new_key
 from mllineage.ingest.delta import GraphDelta
-from mllineage.ingest.events import events_to_delta
+from mllineage.ingest.intake import to_write
 from mllineage.local import LocalApi
 from mllineage.model.domain import LineageEvent
 from mllineage.settings import Settings
@@ -76,7 +76,7 @@ def bench_batches(
     process (the API's write is one big statement, planned in a second or more) and warms
     the JVM. Each side is handed its batch ready: the APIs its JSON, posted on a plain
     keep-alive connection (``PlainHttp``), the others its delta."""
-    deltas = [events_to_delta(LineageEvent.model_validate(e) for e in b) for b in batches]
+    deltas = [to_write(LineageEvent.model_validate(e) for e in b) for b in batches]
     bodies = [json.dumps({"events": events}).encode() for events in batches]
     plain = {name: PlainHttp(str(c.base_url), auth_header(c)) for name, c in sides.items()}
     turns = [*sides, "store", "raw"]

@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from mllineage.ingest.delta import GraphDelta
-from mllineage.ingest.events import events_to_delta
+from mllineage.ingest.intake import to_write
 from mllineage.model.domain import PROCESS_KINDS, EdgeType, LineageEvent
 from mllineage.store.database import BigParameter
 from mllineage.store.rows import run_rows
@@ -66,7 +66,7 @@ def node_props(delta: GraphDelta, uid: str) -> dict[str, Any]:
 
 def compact(event: dict[str, Any]) -> dict[str, Any]:
     """One event as the MLMD side takes it: the process and its artifacts as [uid, kind, props]."""
-    delta = events_to_delta([LineageEvent.model_validate(event)])
+    delta = to_write([LineageEvent.model_validate(event)])
     entry = {n.uid: [n.uid, n.kind.value, node_props(delta, n.uid)] for n in delta.nodes.values()}
     (process,) = [n for n in delta.nodes.values() if n.kind in PROCESS_KINDS]
     return {

@@ -42,7 +42,7 @@ from bench.stack import login, running_stack
 from bench.stats import summary
 from bench.synth import lineage_events
 from mllineage.ingest.delta import GraphDelta
-from mllineage.ingest.events import events_to_delta
+from mllineage.ingest.intake import to_write
 from mllineage.model.domain import LineageEvent
 from mllineage.store import Store
 
@@ -81,8 +81,8 @@ async def measure(
     sides: dict[str, Callable[[dict[str, Any]], Awaitable[None]]] = {
         "POST /v1/events": over(http),
         **({"POST /v1/events, baseline": over(baseline)} if baseline else {}),
-        "Store.write": lambda e: store.write(events_to_delta([LineageEvent.model_validate(e)])),
-        "raw, one statement": lambda e: raw(events_to_delta([LineageEvent.model_validate(e)])),
+        "Store.write": lambda e: store.write(to_write([LineageEvent.model_validate(e)])),
+        "raw, one statement": lambda e: raw(to_write([LineageEvent.model_validate(e)])),
     }
     ms: dict[str, list[float]] = {name: [] for name in [*sides, "empty write", "/healthz"]}
     for i, event in enumerate(events):

@@ -19,7 +19,7 @@ from neo4j import GraphDatabase
 
 from bench.stack import login, running_stack
 from bench.synth import lineage_events
-from mllineage.ingest.events import events_to_delta
+from mllineage.ingest.intake import to_write
 from mllineage.model.domain import LineageEvent
 from mllineage.store.queries.writes import WRITE
 from mllineage.store.rows import write_params
@@ -29,7 +29,7 @@ EVENTS = (1, 2, 5, 20, 100, 5, 1)
 
 def delta_of(events: list[dict[str, Any]]) -> dict[str, Any]:
     """WRITE's parameter for these events, as a write into an empty database sends it."""
-    return write_params(events_to_delta(LineageEvent.model_validate(e) for e in events))
+    return write_params(to_write(LineageEvent.model_validate(e) for e in events))
 
 
 def main() -> None:

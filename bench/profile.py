@@ -31,7 +31,7 @@ from bench.report import RESULTS
 from bench.stack import login, running_stack
 from bench.synth import lineage_events
 from mllineage.analysis.traversal import Direction
-from mllineage.ingest.events import events_to_delta
+from mllineage.ingest.intake import to_write
 from mllineage.local import LocalApi
 from mllineage.model.domain import LineageEvent
 from mllineage.settings import Settings
@@ -109,7 +109,7 @@ def profile_ingest(settings: Settings, api: LocalApi, events: list[dict[str, Any
         for i in range(0, len(events), 500):
             client.post("/v1/events", json={"events": events[i : i + 500]}).raise_for_status()
     print("## Ingest (/v1/events, batches of 500)\n" + hot_functions(out))
-    delta = events_to_delta(LineageEvent.model_validate(e) for e in events[:500])
+    delta = to_write(LineageEvent.model_validate(e) for e in events[:500])
     print(f"\nThe write of the first batch again (rolled back; {len(delta.nodes)} nodes):")
     print(plan(settings, WRITE, delta=write_params(delta)))
 

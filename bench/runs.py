@@ -1,4 +1,4 @@
-"""Runs (DESIGN §6): ingest of run history against a raw-Cypher ceiling, and ``GET /v1/runs``
+"""Runs (docs/runs.md): ingest of run history against a raw-Cypher ceiling, and ``GET /v1/runs``
 latency for a process with many runs (walks with runs attached: ``bench/runwalks.py``).
 
 Every run has ten params, five metrics, an env and a code map, reads two datasets and writes

@@ -1,4 +1,4 @@
-"""Walks with runs attached (DESIGN §6: walks follow only ContributedTo, Produced and
+"""Walks with runs attached (docs/runs.md: walks follow only ContributedTo, Produced and
 HasFeature, so runs must not change a walk's answer or its cost).
 
 The same walks are timed before and after ``count`` runs join the graph's own processes
@@ -26,7 +26,7 @@ from bench.runs import RUN_SET, Run, run_maps, write_ceiling
 from bench.stack import login
 from bench.stats import summary
 from bench.walks import lineage_params, warm_up
-from mllineage.ingest.events import events_to_delta
+from mllineage.ingest.intake import to_write
 from mllineage.local import LocalApi
 from mllineage.model.domain import PROCESS_KINDS, EdgeType, LineageEvent
 from mllineage.settings import Settings
@@ -68,7 +68,7 @@ def attached_runs(
 ) -> Iterator[list[Run]]:
     """``count`` runs of the lineage's processes, each reading what its process reads and
     writing what it writes (so no lineage edge is new), in batches; the same for a seed."""
-    delta = events_to_delta(LineageEvent.model_validate(e) for e in events)
+    delta = to_write(LineageEvent.model_validate(e) for e in events)
     reads: dict[str, list[str]] = defaultdict(list)
     writes: dict[str, list[str]] = defaultdict(list)
     for edge in delta.edges.values():

@@ -29,7 +29,7 @@ from bench.report import RESULTS
 from bench.stack import login, rss_mb, running_stack
 from bench.synth import lineage_events
 from mllineage.api.auth import new_key
-from mllineage.ingest.events import events_to_delta
+from mllineage.ingest.intake import to_write
 from mllineage.local import LocalApi
 from mllineage.model.domain import LineageEvent
 from mllineage.settings import Settings
@@ -38,7 +38,7 @@ from mllineage.settings import Settings
 def graph_against(settings: Settings, events: list[dict[str, Any]]) -> dict[str, int]:
     """The stored lineage against the union of the events written: what is missing, what is
     extra, and how many nodes or edges are stored twice."""
-    delta = events_to_delta(LineageEvent.model_validate(e) for e in events)
+    delta = to_write(LineageEvent.model_validate(e) for e in events)
     expected_edges = {(s, t.value, d) for s, d, t in delta.edges}
     with GraphDatabase.driver(settings.neo4j_uri, auth=login(settings)) as driver:
         nodes, _, _ = driver.execute_query("MATCH (n:Entity) RETURN n.uid AS uid")

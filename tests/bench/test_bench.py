@@ -11,7 +11,7 @@ from bench.graph import BUCKETS, bucket, graph_of, roots_by_reach
 from bench.stats import linear_fit
 from bench.synth import lineage_events
 
-from mllineage.ingest.events import events_to_delta
+from mllineage.ingest.intake import to_write
 from mllineage.model.domain import LineageEvent
 
 
@@ -19,7 +19,7 @@ def test_synthetic_lineage_is_seeded_valid_with_every_kind_cycles_and_3_edges_pe
     events = lineage_events(3_000, seed=3)
     assert events == lineage_events(3_000, seed=3)
     assert events != lineage_events(3_000, seed=4)
-    delta = events_to_delta(LineageEvent.model_validate(e) for e in events)  # edge rules hold
+    delta = to_write(LineageEvent.model_validate(e) for e in events)  # edge rules hold
     kinds = {node.kind.value for node in delta.nodes.values()}
     assert kinds == {
         "DataSource", "FeaturePipeline", "FeatureGroup", "Feature", "FeatureQuery",

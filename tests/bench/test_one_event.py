@@ -11,7 +11,7 @@ from bench.mlmd_load import RAW_WRITE, flatten_features, raw_params
 from bench.synth import lineage_events
 from neo4j import AsyncGraphDatabase, Driver
 
-from mllineage.ingest.events import events_to_delta
+from mllineage.ingest.intake import to_write
 from mllineage.model.domain import LineageEvent
 from mllineage.settings import Settings
 from mllineage.store import Store
@@ -32,7 +32,7 @@ def test_the_ceiling_writes_the_graph_the_store_writes(
     settings: Settings, empty_graph: Driver
 ) -> None:
     events = flatten_features(lineage_events(300, seed=5))[:40]
-    deltas = [events_to_delta([LineageEvent.model_validate(e)]) for e in events]
+    deltas = [to_write([LineageEvent.model_validate(e)]) for e in events]
     with empty_graph.session() as session:
         for delta in deltas:
             session.run(RAW_WRITE, raw=raw_params(delta)).consume()
@@ -46,7 +46,7 @@ def test_the_ceiling_writes_the_graph_the_store_writes(
         async with AsyncGraphDatabase.driver(settings.neo4j_uri, auth=auth) as driver:
             store = Store(driver, settings.neo4j_database, uri=settings.neo4j_uri)
             for e in events:  # fresh deltas: the write completes their runs in place
-                await store.write(events_to_delta([LineageEvent.model_validate(e)]))
+                await store.write(to_write([LineageEvent.model_validate(e)]))
 
     asyncio.run(through_the_store())
     assert shape(empty_graph) == raw

@@ -7,7 +7,8 @@ from datetime import UTC, datetime
 
 from mllineage.client.builders import entity, features
 from mllineage.ingest.delta import missing_edge_ends
-from mllineage.ingest.events import events_to_delta, to_delta
+from mllineage.ingest.events import to_delta
+from mllineage.ingest.intake import to_write
 from mllineage.model.domain import EdgeType, EntityIn, GraphUpsert, Kind, LineageEvent
 from tests.events import event
 
@@ -29,7 +30,7 @@ def test_a_batch_folds_each_node_and_edge_once_newest_wins() -> None:
     older = _event("2026-11-01T00:00:00Z", "old")
     newer = _event("2026-11-02T00:00:00+02:00", "new")
     for order in ([older, newer], [newer, older]):
-        delta = events_to_delta(order)
+        delta = to_write(order)
         assert len(delta.nodes) == 4 and len(delta.edges) == 3
         process = delta.nodes["FeaturePipeline:default:p"]
         assert process.props["owner"] == "new" and process.run is not None
@@ -43,14 +44,14 @@ def test_an_older_mention_only_fills_gaps() -> None:
     older = event(described, [], [], time="2026-11-01T00:00:00Z")
     newer = event(entity("TrainingJob", "t", "team-b"), [], [], time="2026-11-02T00:00:00Z")
     for order in ([older, newer], [newer, older]):
-        delta = events_to_delta(LineageEvent.model_validate(e) for e in order)
+        delta = to_write(LineageEvent.model_validate(e) for e in order)
         props = delta.nodes["TrainingJob:default:t"].props
         assert props["owner"] == "team-b" and props["description"] == "trains"
 
 
 def test_only_completed_runs_produce_but_the_run_keeps_what_it_named() -> None:
     for status in ("START", "RUNNING", "FAIL", "ABORT"):
-        delta = events_to_delta([_event("2026-11-01T00:00:00Z", "o", status)])
+        delta = to_write([_event("2026-11-01T00:00:00Z", "o", status)])
         assert set(delta.nodes) == {"FeaturePipeline:default:p", "DataSource:default:s"}
         assert {key[2] for key in delta.edges} == {EdgeType.ContributedTo}
         assert [e.uid for e in delta.runs["o"].outputs] == ["FeatureGroup:default:g"]
@@ -65,7 +66,7 @@ def test_an_event_without_a_run_records_its_outputs_and_no_run() -> None:
     )
     body = event(query, [group], [dataset])
     del body["run"]
-    delta = events_to_delta([LineageEvent.model_validate(body)])
+    delta = to_write([LineageEvent.model_validate(body)])
     assert delta.nodes["FeatureQuery:default:q"].run is None
     assert set(delta.edges) == {
         ("FeatureGroup:default:g", "FeatureQuery:default:q", EdgeType.ContributedTo),
@@ -76,7 +77,7 @@ def test_an_event_without_a_run_records_its_outputs_and_no_run() -> None:
 def test_each_feature_a_reader_lists_contributes_to_it() -> None:
     group = entity("FeatureGroup", "g", features=features("age:int", "tenure"))
     body = event(entity("FeatureQuery", "q"), [group], [])
-    delta = events_to_delta([LineageEvent.model_validate(body)])
+    delta = to_write([LineageEvent.model_validate(body)])
     assert set(delta.edges) == {
         ("FeatureGroup:default:g", "FeatureQuery:default:q", EdgeType.ContributedTo),
         ("Feature:default:g.age", "FeatureQuery:default:q", EdgeType.ContributedTo),
@@ -93,7 +94,7 @@ def test_the_run_is_kept_under_run_with_its_maps_as_sorted_json() -> None:
         entity("TrainingJob", "t"), [], [], time="2026-11-02T10:00:00Z", run_id="r7",
         status="FAIL", error_message="OOM", parameters={"b": 1, "a": 2}, metrics={"auc": 0.5},
     )  # fmt: skip
-    run = events_to_delta([LineageEvent.model_validate(body)]).nodes["TrainingJob:default:t"].run
+    run = to_write([LineageEvent.model_validate(body)]).nodes["TrainingJob:default:t"].run
     assert run is not None
     assert run["run.id"] == "r7" and run["run.status"] == "FAIL"
     assert run["run.error_message"] == "OOM"

@@ -1,7 +1,7 @@
 """OpenLineage -> native events (``openlineage.to_native``), without I/O.
 
-Each expected native event is written out from the mapping table in the README ("Point your
-OpenLineage integration here"), not computed by the code under test.
+Each expected native event is written out from the mapping table in docs/openlineage.md, not
+computed by the code under test.
 """
 
 from __future__ import annotations
@@ -14,7 +14,8 @@ from pydantic import TypeAdapter
 
 from mllineage.client.builders import entity, event
 from mllineage.ingest.datasets import join_stored_datasets
-from mllineage.ingest.events import events_to_delta, to_delta
+from mllineage.ingest.events import to_delta
+from mllineage.ingest.intake import to_write
 from mllineage.ingest.openlineage import OpenLineageEvent, to_native
 from mllineage.model.domain import PROCESS_KINDS, EdgeType, GraphUpsert, Kind, LineageEvent
 from tests.helpers import openlineage_fixture
@@ -165,7 +166,7 @@ def test_a_failed_training_keeps_its_error_and_produces_nothing() -> None:
     assert translated.process == expected.process
     assert translated.run == expected.run
     assert [e.model_dump() for e in translated.inputs] == [e.model_dump() for e in expected.inputs]
-    delta = events_to_delta([translated])
+    delta = to_write([translated])
     assert {edge_type for _, _, edge_type in delta.edges} == {EdgeType.ContributedTo}
     assert "Model:default:models/churn-xgb@4" not in delta.nodes
     run = delta.runs["0192f3a0-7c1e-7c1e-9a2b-000000000003"]
@@ -329,7 +330,7 @@ def test_a_run_that_is_not_complete_records_its_status_and_inputs_only(status: s
     translated = native(body)
     assert isinstance(translated, LineageEvent) and translated.run is not None
     assert translated.run.status == status
-    delta = events_to_delta([translated])
+    delta = to_write([translated])
     assert set(delta.edges) == {
         ("FeatureGroup:default:feast/g", "FeatureQuery:default:jobs/j", EdgeType.ContributedTo)
     }
@@ -433,7 +434,7 @@ def test_column_lineage_into_a_feature_group() -> None:
     }
     assert [f.name for f in translated.inputs[0].features or []] == ["age"]
     assert translated.inputs[1].features is None  # a data source has no features
-    delta = events_to_delta([translated])
+    delta = to_write([translated])
     job = "FeaturePipeline:default:jobs/j"
     assert ("Feature:default:feast/customers.age", job, EdgeType.ContributedTo) in delta.edges
     assert delta.nodes["Feature:default:feast/segments.orders_30d"].props["source_columns"] == [

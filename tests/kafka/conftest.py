@@ -20,7 +20,7 @@ from confluent_kafka import Consumer, KafkaError, KafkaException, Producer, Topi
 from confluent_kafka.admin import AdminClient, NewTopic
 from neo4j import Driver
 
-from mllineage.ingest.events import events_to_delta
+from mllineage.ingest.intake import to_write
 from mllineage.model.domain import LineageEvent
 from mllineage.settings import Settings
 from tests.events import entity, event
@@ -67,7 +67,7 @@ def as_messages(events: list[dict[str, Any]]) -> list[bytes]:
 
 def expected_graph(events: list[dict[str, Any]]) -> tuple[set[str], set[tuple[str, str, str]]]:
     """The oracle: the uids and edges the events make (the pure translation, no store)."""
-    delta = events_to_delta(LineageEvent.model_validate(e) for e in events)
+    delta = to_write(LineageEvent.model_validate(e) for e in events)
     return set(delta.nodes), {(s, t, str(k)) for s, t, k in delta.edges}
 
 

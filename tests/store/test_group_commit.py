@@ -15,7 +15,8 @@ from hypothesis import settings as hypothesis_settings
 from hypothesis import strategies as st
 from neo4j import AsyncGraphDatabase, Driver
 
-from mllineage.ingest.events import events_to_delta, to_delta
+from mllineage.ingest.events import to_delta
+from mllineage.ingest.intake import to_write
 from mllineage.model.domain import EventBatch, GraphUpsert
 from mllineage.model.errors import InvalidInput
 from mllineage.settings import Settings
@@ -58,7 +59,7 @@ def history(draw: st.DrawFn) -> list[dict[str, Any]]:
 
 
 def deltas_of(events: list[dict[str, Any]]) -> list[Any]:
-    return [events_to_delta(EventBatch.model_validate({"events": [e]}).events) for e in events]
+    return [to_write(EventBatch.model_validate({"events": [e]}).events) for e in events]
 
 
 def group_sizes() -> tuple[float, float]:
@@ -83,7 +84,7 @@ def test_concurrent_single_events_land_as_one_batch(
     async def scenario() -> tuple[dict[str, Any], list[Any], dict[str, Any]]:
         async with store_for(settings) as store:
             clear(neo4j_driver)
-            await store.write(events_to_delta(EventBatch.model_validate({"events": events}).events))
+            await store.write(to_write(EventBatch.model_validate({"events": events}).events))
             as_one_batch = dump_graph(neo4j_driver)
             clear(neo4j_driver)
             before = group_sizes()
@@ -142,7 +143,7 @@ def test_a_request_at_fault_fails_alone(settings: Settings, neo4j_driver: Driver
             results = await asyncio.gather(*writes, return_exceptions=True)
             grouped = dump_graph(neo4j_driver)
             clear(neo4j_driver)
-            await store.write(events_to_delta(EventBatch.model_validate({"events": good}).events))
+            await store.write(to_write(EventBatch.model_validate({"events": good}).events))
             return [results, grouped, dump_graph(neo4j_driver)]
 
     results, grouped, only_good = asyncio.run(scenario())

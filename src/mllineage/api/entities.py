@@ -6,8 +6,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Path, Query
 
-from mllineage.api.deps import StoreDep, require
-from mllineage.api.lifecycle import ViewDep
+from mllineage.api.deps import StoreDep, ViewDep, require
 from mllineage.model.domain import (
     MAX_NAME_LENGTH,
     MAX_NAME_QUERY,

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import math
 import reprlib
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 from fastapi import FastAPI, Request
@@ -18,6 +18,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException
 
+from mllineage.ingest.intake import Rejected, location
 from mllineage.model.errors import (
     Forbidden,
     InvalidInput,
@@ -80,23 +81,6 @@ def _safe_error(error: dict[str, Any]) -> dict[str, Any]:
     return safe
 
 
-# Tags pydantic adds to locations inside tagged unions (one event or a batch; the three
-# OpenLineage event types): not fields, so left out of messages.
-_UNION_TAGS = frozenset({"event", "batch", "run", "job", "dataset"})
-
-
-def _location(loc: list[Any]) -> str:
-    """['body', 'batch', 'events', 3, 'kind'] -> 'events[3].kind'."""
-    parts = list(loc[1:] if loc and loc[0] == "body" else loc)
-    tag_at = 1 if parts and isinstance(parts[0], int) else 0
-    if len(parts) > tag_at and parts[tag_at] in _UNION_TAGS:
-        del parts[tag_at]
-    out = ""
-    for part in parts:
-        out += f"[{part}]" if isinstance(part, int) else f".{part}" if out else str(part)
-    return out or "body"
-
-
 def _not_json(error: dict[str, Any], body: Any) -> str:
     """FastAPI's 'JSON decode error' at a character offset -> what, where, and the fix."""
     position = error["loc"][-1] if isinstance(error["loc"][-1], int) else 0
@@ -118,7 +102,7 @@ def validation_message(errors: list[dict[str, Any]], body: Any = None) -> str:
             parts.append(_not_json(error, body))
             continue
         message = str(error.get("msg", "invalid")).removeprefix("Value error, ")
-        parts.append(f"{_location(error['loc'])}: {message}")
+        parts.append(f"{location(error['loc']) or 'body'}: {message}")
     more = f" (and {len(errors) - 5} more)" if len(errors) > 5 else ""
     return safe_text("; ".join(parts), MESSAGE_CHARS) + more
 
@@ -133,7 +117,7 @@ def _unparsable(cause: BaseException | None) -> str | None:
     if isinstance(cause, RecursionError):
         return (
             "the body nests arrays or objects too deeply to parse; flatten it (properties may "
-            "nest a few levels, see the README's limits)"
+            "nest a few levels, see docs/security.md, limits)"
         )
     if isinstance(cause, ValueError) and "digits" in str(cause):
         return "the body holds a number with too many digits; send numbers that fit 64 bits"
@@ -150,12 +134,20 @@ def error_response(
     return JSONResponse(status_code=status, content=content, headers=headers)
 
 
+def _invalid(problems: Sequence[dict[str, Any]], body: Any = None) -> JSONResponse:
+    """422: the problems, located in the request, and a message naming the first few."""
+    errors = [_safe_error(problem) for problem in problems]
+    return error_response(422, validation_message(errors, body), detail=errors[:MAX_DETAILS])
+
+
 def install_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(RequestValidationError)
     async def invalid_request(request: Request, exc: RequestValidationError) -> JSONResponse:
-        errors = [_safe_error(error) for error in exc.errors()]
-        message = validation_message(errors, exc.body)
-        return error_response(422, message, detail=errors[:MAX_DETAILS])
+        return _invalid(exc.errors(), exc.body)
+
+    @app.exception_handler(Rejected)
+    async def rejected(request: Request, exc: Rejected) -> JSONResponse:
+        return _invalid([{**p, "loc": ("body", *p["loc"])} for p in exc.problems])
 
     @app.exception_handler(LineageError)
     async def domain_error(request: Request, exc: LineageError) -> JSONResponse:

@@ -6,14 +6,13 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Path, Query, Request
+from fastapi import APIRouter, Path, Request
 
 from mllineage.api.body import StrictJsonRoute
-from mllineage.api.deps import SettingsDep, StoreDep, require
+from mllineage.api.deps import NotifierDep, SettingsDep, StoreDep, require
 from mllineage.api.guard import authorize
-from mllineage.api.limits import refuse_future_times
-from mllineage.api.notifications import NotifierDep
-from mllineage.model.domain import MAX_LIMIT, MAX_NAME_LENGTH, Timestamp
+from mllineage.ingest.intake import Rejected, future_time_errors
+from mllineage.model.domain import MAX_LIMIT, MAX_NAME_LENGTH
 from mllineage.model.errors import InvalidInput
 from mllineage.model.lifecycle import (
     LIVE,
@@ -37,24 +36,10 @@ ERRORS: dict[int | str, dict[str, Any]] = {
 }
 
 
-async def read_view(
-    as_of: Annotated[
-        Timestamp | None,
-        Query(description="Answer as the graph stood at this time (ISO 8601, with a zone)"),
-    ] = None,
-    include_retired: Annotated[
-        bool, Query(description="Also return retired nodes and ended edges, marked")
-    ] = False,
-) -> View:
-    return View(as_of, include_retired)
-
-
-ViewDep = Annotated[View, Depends(read_view)]
-
-
 def _event_time(given: datetime | None, settings: Settings) -> datetime:
     """The given event time (refused when too far ahead), else the server's clock."""
-    refuse_future_times([(("event_time",), given)], settings.max_clock_skew_seconds)
+    if late := future_time_errors([(("event_time",), given)], settings.max_clock_skew_seconds):
+        raise Rejected(late)
     return given or datetime.now(UTC)
 
 

@@ -1,15 +1,10 @@
-"""Limits that need the request or the clock: body size (413) and event times ahead of now."""
+"""The body size limit (413), counted before the body is read, chunked or not."""
 
 from __future__ import annotations
 
-from collections.abc import Iterable
-from datetime import datetime
-
-from fastapi.exceptions import RequestValidationError
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from mllineage.api.errors import error_response
-from mllineage.ingest.intake import future_time_errors
 
 
 class BodyTooLarge(Exception):
@@ -69,12 +64,3 @@ class BodySizeLimit:
             "(MLLINEAGE_MAX_BODY_BYTES); split it into several requests"
         )
         await error_response(413, message)(scope, receive, send)
-
-
-def refuse_future_times(
-    times: Iterable[tuple[tuple[str | int, ...], datetime | None]], skew: float
-) -> None:
-    """422 for any event time more than ``skew`` seconds ahead of the server's clock
-    (``intake.future_time_errors``); ``times`` are (location in the body, time)."""
-    if errors := future_time_errors(times, skew):
-        raise RequestValidationError([{**e, "loc": ("body", *e["loc"])} for e in errors])

@@ -9,8 +9,7 @@ from fastapi import APIRouter, Query, Response
 from pydantic import BeforeValidator
 
 from mllineage.analysis.traversal import QUESTIONS, Direction
-from mllineage.api.deps import StoreDep, require
-from mllineage.api.lifecycle import ViewDep
+from mllineage.api.deps import StoreDep, ViewDep, require
 from mllineage.model.domain import (
     DEFAULT_IMPACT_DEPTH,
     DEFAULT_LIMIT,

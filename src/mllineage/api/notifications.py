@@ -4,22 +4,13 @@ from __future__ import annotations
 
 from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Depends, Query, Request
+from fastapi import APIRouter, Query
 from pydantic import BaseModel
 
 from mllineage.api.deps import StoreDep, require
 from mllineage.model.domain import MAX_PAGE
-from mllineage.notify.notifier import Notifier
 
 router = APIRouter(prefix="/v1", tags=["notifications"])
-
-
-async def get_notifier(request: Request) -> Notifier | None:
-    """The running notifier, or None when no webhook is configured."""
-    return getattr(request.app.state, "notifier", None)
-
-
-NotifierDep = Annotated[Notifier | None, Depends(get_notifier)]
 
 
 class NotificationPage(BaseModel):

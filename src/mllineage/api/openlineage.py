@@ -6,24 +6,18 @@ together (one transaction) and each invalid one is listed with its index and the
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Body, Response
-from fastapi.exceptions import RequestValidationError
-from pydantic import BaseModel, Field, TypeAdapter, ValidationError
+from pydantic import BaseModel, Field
 
 from mllineage.api.body import StrictJsonRoute
-from mllineage.api.deps import SettingsDep, StoreDep, require
+from mllineage.api.deps import WRITE_ERRORS, SettingsDep, StoreDep, require
 from mllineage.api.errors import validation_message
-from mllineage.api.ingest import WRITE_ERRORS
-from mllineage.api.limits import refuse_future_times
-from mllineage.ingest.events import to_delta
-from mllineage.ingest.intake import from_openlineage, openlineage_times
-from mllineage.ingest.openlineage import DatasetEvent, JobEvent, OpenLineageEvent, RunEvent
-from mllineage.model.domain import MAX_EVENTS_PER_REQUEST, GraphUpsert, LineageEvent
+from mllineage.ingest.intake import Item, Problem, Rejected, take, to_write
+from mllineage.ingest.openlineage import OpenLineageEvent
+from mllineage.model.domain import MAX_EVENTS_PER_REQUEST
 from mllineage.model.views import WriteSummary
-from mllineage.settings import Settings
 
 router = APIRouter(
     prefix="/api/v1",
@@ -31,25 +25,6 @@ router = APIRouter(
     dependencies=[require("write")],
     route_class=StrictJsonRoute,
 )
-
-_EVENT: TypeAdapter[Any] = TypeAdapter(OpenLineageEvent)
-
-
-def _native(event: Any, settings: Settings) -> LineageEvent | GraphUpsert:
-    """One event, checked and mapped; RequestValidationError (locations from the event)."""
-    try:
-        parsed: RunEvent | JobEvent | DatasetEvent = (
-            event
-            if isinstance(event, RunEvent | JobEvent | DatasetEvent)
-            else _EVENT.validate_python(event)
-        )
-        native = from_openlineage(parsed, settings)
-        refuse_future_times(openlineage_times(parsed, native), settings.max_clock_skew_seconds)
-        return native
-    except ValidationError as exc:
-        raise RequestValidationError(
-            [{**error, "loc": ("body", *error["loc"])} for error in exc.errors()]
-        ) from None
 
 
 class FailedEvent(BaseModel):
@@ -83,8 +58,7 @@ class BatchSummary(WriteSummary):
 async def post_lineage(
     body: OpenLineageEvent, store: StoreDep, settings: SettingsDep
 ) -> WriteSummary:
-    native = _native(body, settings)
-    return await store.write(to_delta([native], received_at=datetime.now(UTC)))
+    return await store.write(to_write(take(body, settings, "openlineage")))
 
 
 @router.post(
@@ -104,19 +78,19 @@ async def post_lineage_batch(
     settings: SettingsDep,
     response: Response,
 ) -> BatchSummary:
-    native: list[LineageEvent | GraphUpsert] = []
+    taken: list[Item] = []
     failed: list[FailedEvent] = []
-    errors: list[dict[str, Any]] = []
+    problems: list[Problem] = []
     for index, event in enumerate(body):
         try:
-            native.append(_native(event, settings))
-        except RequestValidationError as exc:
-            located = [{**e, "loc": ("body", index, *e["loc"][1:])} for e in exc.errors()]
-            errors += located
+            taken += take(event, settings, "openlineage")
+        except Rejected as exc:
+            located = [{**p, "loc": (index, *p["loc"])} for p in exc.problems]
+            problems += located
             failed.append(FailedEvent(index=index, reason=validation_message(located)))
-    if not native:
-        raise RequestValidationError(errors)
-    written = await store.write(to_delta(native, received_at=datetime.now(UTC)))
+    if not taken:
+        raise Rejected(problems)
+    written = await store.write(to_write(taken))
     if failed:
         response.status_code = 200
     return BatchSummary(
@@ -124,7 +98,7 @@ async def post_lineage_batch(
         status="partial_success" if failed else "success",
         summary=BatchCounts(
             received=len(body),
-            successful=len(native),
+            successful=len(body) - len(failed),
             failed=len(failed),
             non_retriable=len(failed),
         ),

@@ -21,7 +21,6 @@ from mllineage.client.ingest import (
     Failed,
     IngestReport,
     Item,
-    is_openlineage,
     read_events,
 )
 from mllineage.client.tracking import TrackedRun, TrackingWarning
@@ -40,7 +39,6 @@ __all__ = [
     "Problem",
     "TrackedRun",
     "TrackingWarning",
-    "is_openlineage",
     "is_uid",
     "read_events",
 ]

@@ -1,6 +1,6 @@
 """Writing: the client's writing calls (``EventWrites``), and posting many events: read from
-files or iterables, told apart (native or OpenLineage), cut into batches of one transaction
-each, and summed up.
+files or iterables, told apart by the intake's ``form_of`` (native or OpenLineage), cut into
+batches of one transaction each, and summed up.
 
 A file is JSON (one event, ``{"events": [...]}`` or an array) or JSON Lines. Every event
 keeps where it came from (its line in a JSON Lines file, else its position), so each event
@@ -20,15 +20,10 @@ from tqdm import tqdm
 
 from mllineage.client.errors import LineageAPIError, Problem
 from mllineage.client.transport import Calls
+from mllineage.ingest.intake import form_of
 
 BATCH_SIZE = 500
 NOT_AN_OBJECT = "not a JSON object"
-
-
-def is_openlineage(event: dict[str, Any]) -> bool:
-    """OpenLineage events name their time ``eventTime`` and carry a ``schemaURL``; native
-    events have ``event_time`` and neither."""
-    return "eventTime" in event or "schemaURL" in event
 
 
 @dataclass(frozen=True)
@@ -41,7 +36,7 @@ class Item:
 
     @property
     def openlineage(self) -> bool:
-        return self.event is not None and is_openlineage(self.event)
+        return self.event is not None and form_of(self.event) == "openlineage"
 
 
 def _item(line: int, value: Any) -> Item:

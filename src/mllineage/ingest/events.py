@@ -6,7 +6,7 @@ from __future__ import annotations
 import json
 from collections.abc import Iterable
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 
 from mllineage.ingest.datasets import fold_datasets
@@ -239,7 +239,3 @@ def to_delta(items: Iterable[LineageEvent | GraphUpsert], received_at: datetime)
             add_upsert(delta, item, received_at)
     complete_runs(delta, {})
     return fold_datasets(delta)
-
-
-def events_to_delta(events: Iterable[LineageEvent]) -> GraphDelta:
-    return to_delta(events, received_at=datetime.now(UTC))

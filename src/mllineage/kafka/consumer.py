@@ -1,58 +1,40 @@
 """Kafka -> store: lineage events from a topic, at least once, into Neo4j.
 
-Each polled batch (at most ``batch_size`` messages or ``batch_seconds`` of waiting) is decoded
-and checked exactly as the API checks a request (``strict_json``, the domain models,
-``intake``), then written in one transaction through the ``Store``; offsets are committed only
-after Neo4j committed, so a crash re-reads at most a batch, which the idempotent writes make
-harmless. A message that cannot become an event is parked on ``<topic>.dlq`` with the reason in
-its headers (before the offsets move), and the partition goes on. While Neo4j is unavailable
-the consumer holds the batch, pauses its partitions (staying in the group) and retries with
-backoff, committing nothing. A stop request (SIGTERM) ends the loop after the batch in flight
-is written and committed.
+Each polled batch (at most ``batch_size`` messages or ``batch_seconds`` of waiting) goes
+through the intake every way in shares (``ingest.intake``), then is written in one transaction
+through the ``Store``; offsets are committed only after Neo4j committed, so a crash re-reads at
+most a batch, which the idempotent writes make harmless. A message that cannot become an event
+is parked on ``<topic>.dlq`` with the reason in its headers (before the offsets move), and the
+partition goes on. While Neo4j is unavailable the consumer holds the batch, pauses its
+partitions (staying in the group) and retries with backoff, committing nothing. A stop request
+(SIGTERM) ends the loop after the batch in flight is written and committed.
 
 confluent-kafka (librdkafka) reads; its blocking calls run in a worker thread, one at a time,
-so the event loop stays free for the async store (bench/README.md says why this client).
+so the event loop stays free for the async store (bench/README.md, "Kafka": why this client).
 """
 
 from __future__ import annotations
 
 import asyncio
-import json
 import logging
 import time
-from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
 from typing import Any
 
 from confluent_kafka import Consumer, KafkaException, Message, Producer, TopicPartition
 from neo4j.exceptions import ClientError
-from pydantic import TypeAdapter, ValidationError
 
-from mllineage.client.ingest import is_openlineage
-from mllineage.ingest import strict_json
-from mllineage.ingest.events import to_delta
-from mllineage.ingest.intake import (
-    Located,
-    event_times,
-    from_openlineage,
-    future_time_errors,
-    openlineage_times,
-)
-from mllineage.ingest.openlineage import OpenLineageEvent
+from mllineage.ingest.intake import Item, Rejected, parse, take, to_write
 from mllineage.kafka.metrics import ConsumerMetrics
-from mllineage.model.domain import EventBatch, EventsRequest, GraphUpsert, LineageEvent
 from mllineage.model.errors import InvalidInput, Unavailable
 from mllineage.settings import Settings
 from mllineage.store import Store
 
 log = logging.getLogger("mllineage.kafka.consumer")
 
-Item = LineageEvent | GraphUpsert
-_OPENLINEAGE: TypeAdapter[Any] = TypeAdapter(OpenLineageEvent)
-_NATIVE: TypeAdapter[Any] = TypeAdapter(EventsRequest)
 REASON_CHARS = 2_000
 DLQ_HEADER = "mllineage.dlq."  # + reason, topic, partition, offset
+NO_VALUE = "the message has no value; send one event as JSON"
 
 
 @dataclass(frozen=True)
@@ -67,57 +49,12 @@ class Options:
     metrics_port: int | None = None
 
 
-class Rejected(Exception):
-    """A message that can never become an event; the text says why, for the DLQ header."""
-
-
-def describe(errors: Sequence[Mapping[str, Any]]) -> str:
-    """Pydantic-shaped errors as one line: ``where: what; ...``."""
-    parts = [
-        f"{'.'.join(str(p) for p in e['loc']) or 'value'}: "
-        f"{str(e['msg']).removeprefix('Value error, ')}"
-        for e in errors[:5]
-    ]
-    more = f" (and {len(errors) - 5} more)" if len(errors) > 5 else ""
-    return "; ".join(parts) + more
-
-
 def decode(value: bytes | None, settings: Settings) -> list[Item]:
-    """A message's value as what the store writes: an OpenLineage event (told apart as
-    ``mllineage ingest`` does), or a native event, batch ``{"events": [...]}`` or graph upsert
-    ``{"nodes": [...], "edges": [...]}`` (the bodies of the API's writes); raises Rejected."""
+    """A message's value as what the store writes, through the intake (any form it takes:
+    OpenLineage, a native event or batch, a graph upsert); raises Rejected."""
     if value is None:
-        raise Rejected("the message has no value; send one event as JSON")
-    try:
-        data = strict_json.loads(value)
-    except UnicodeDecodeError as exc:
-        raise Rejected(f"not UTF-8 ({exc.reason} at byte {exc.start}); send JSON") from None
-    except json.JSONDecodeError as exc:
-        raise Rejected(f"not JSON: {exc.msg} at line {exc.lineno}, column {exc.colno}") from None
-    except (ValueError, RecursionError) as exc:
-        raise Rejected(f"not JSON that can be read: {exc}") from None
-    items: list[Item]
-    times: list[Located]
-    try:
-        if isinstance(data, dict) and is_openlineage(data):
-            parsed = _OPENLINEAGE.validate_python(data)
-            native = from_openlineage(parsed, settings)
-            items, times = [native], openlineage_times(parsed, native)
-        elif isinstance(data, dict) and ("nodes" in data or "edges" in data):
-            upsert = GraphUpsert.model_validate(data)
-            items = [upsert]
-            times = [(("event_time",), upsert.event_time)] if upsert.event_time else []
-        else:
-            request = _NATIVE.validate_python(data)
-            events: list[LineageEvent] = (
-                request.events if isinstance(request, EventBatch) else [request]
-            )
-            items, times = list(events), [t for e in events for t in event_times(e)]
-    except ValidationError as exc:
-        raise Rejected(describe(exc.errors())) from None
-    if late := future_time_errors(times, settings.max_clock_skew_seconds):
-        raise Rejected(describe(late))
-    return items
+        raise Rejected([{"type": "missing", "loc": (), "msg": NO_VALUE}])
+    return take(parse(value), settings)
 
 
 @dataclass
@@ -250,7 +187,7 @@ class KafkaIngest:
             return []
         items = [item for decoded in batch for item in decoded.items]
         try:
-            await self.store.write(to_delta(items, received_at=datetime.now(UTC)))
+            await self.store.write(to_write(items))
             return []
         except (InvalidInput, ClientError) as exc:
             if len(batch) == 1:
