@@ -8,12 +8,8 @@ graph it is ``join_stored_datasets``, which the store applies inside the write.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
-
+from mllineage.ingest.delta import GraphDelta, NodeDelta
 from mllineage.model.domain import ARTIFACT_KINDS, make_uid
-
-if TYPE_CHECKING:  # delta folds its datasets with fold_datasets: imported for the types only
-    from mllineage.ingest.delta import GraphDelta, NodeDelta
 
 
 def dataset_uids(namespace: str, name: str) -> list[str]:

@@ -12,7 +12,6 @@ from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import Any
 
-from mllineage.ingest.datasets import fold_datasets
 from mllineage.model.domain import (
     STATUS_RANK,
     DatasetKindOrigin,
@@ -57,7 +56,7 @@ class EdgeDelta:
 
 @dataclass
 class RunDelta:
-    """One run as the delta's events tell it (DESIGN §6): they merge in any order, the same
+    """One run as the delta's events tell it (docs/runs.md): they merge in any order, the same
     way the store merges them with what it has (the runs part of WRITE, in
     ``store/queries/writes.py``)."""
 
@@ -241,11 +240,12 @@ class GraphDelta:
 
 
 def combine(deltas: Iterable[GraphDelta]) -> GraphDelta:
-    """One delta for several requests' deltas (group commit), as if they were one request."""
+    """One delta for several requests' deltas (group commit), as if they were one request;
+    the store folds its datasets (``datasets.fold_datasets``) as it folds any delta's."""
     group = GraphDelta()
     for delta in deltas:
         group.absorb(delta)
-    return fold_datasets(group)
+    return group
 
 
 def missing_edge_ends(delta: GraphDelta) -> set[str]:
