@@ -1,7 +1,7 @@
 """OpenLineage events (spec 2-0-x) -> native lineage events and graph upserts (pure, no I/O).
 
 Only the fields the spec requires are enforced (``schemaURL`` excepted, as Marquez does);
-unknown facets and fields are ignored. The mapping, also in the README:
+unknown facets and fields are ignored. The mapping, also in docs/openlineage.md:
 
 - a job ``(namespace, name)`` is a process named ``<namespace>/<name>``; its kind comes from
   our ``mllineage`` facet (``{"kind": ...}``), else the ``jobType`` facet (``process_kind``:
@@ -20,7 +20,7 @@ unknown facets and fields are ignored. The mapping, also in the README:
 - ``columnLineage`` on a feature-group output: each output field is a feature keeping its
   ``source_columns`` (``<namespace>/<name>.<field>``); the input fields of a declared
   feature-group input are its features that ContributedTo the job;
-- a run is a run (DESIGN §6): facets ``nominalTime``, ``errorMessage``, ``parent`` (its
+- a run is a run (docs/runs.md): facets ``nominalTime``, ``errorMessage``, ``parent`` (its
   parent run), ``processing_engine`` and ``environmentVariables`` (-> ``env``), the job's
   ``sourceCodeLocation`` (-> ``code``), and our ``mllineage`` run facet:
   ``{"experiment": ..., "params": {...}, "metrics": {...}, "env": {...}, "code": {...}}``;
@@ -212,29 +212,33 @@ def process_kind(job: OLJob, default: Kind) -> Kind:
     return default
 
 
-def _column_lineage(dataset: OLDataset) -> dict[str, list[str]]:
-    """The ``columnLineage`` facet: each output field -> its source columns, each named
-    ``<namespace>/<name>.<field>`` (a feature's own naming, so a column of a feature group
-    is that feature's name)."""
+def _column_lineage(dataset: OLDataset) -> dict[str, set[tuple[str, str, str]]]:
+    """The ``columnLineage`` facet: each output field -> its source columns, each as
+    (namespace, name, field) of the dataset it comes from."""
     fields = _facet(dataset.facets, "columnLineage").get("fields")
-    lineage: dict[str, list[str]] = {}
+    lineage: dict[str, set[tuple[str, str, str]]] = {}
     for field, spec in (fields if isinstance(fields, dict) else {}).items():
         inputs = spec.get("inputFields") if isinstance(spec, dict) else None
         sources = {
-            f"{column['namespace']}/{column['name']}.{column['field']}"
+            (column["namespace"], column["name"], column["field"])
             for column in (inputs if isinstance(inputs, list) else ())
             if isinstance(column, dict)
             and all(_text(column.get(key)) for key in ("namespace", "name", "field"))
         }
         if _text(field) and sources:
-            lineage[field] = sorted(sources)[:MAX_LIST_LENGTH]
+            lineage[field] = sources
     return lineage
 
 
 def _features(dataset: OLDataset) -> list[FeatureIn]:
     """A feature-group output's features: its ``schema`` fields and the fields its column
-    lineage names, each with the ``source_columns`` it derives from."""
-    lineage = _column_lineage(dataset)
+    lineage names, each with the ``source_columns`` it derives from, each named
+    ``<namespace>/<name>.<field>`` (a feature's own naming, so a column of a feature group is
+    that feature's name)."""
+    lineage = {
+        field: sorted(f"{namespace}/{name}.{column}" for namespace, name, column in sources)
+        for field, sources in _column_lineage(dataset).items()
+    }
     fields = _facet(dataset.facets, "schema").get("fields")
     features = {
         field["name"]: FeatureIn(
@@ -247,7 +251,7 @@ def _features(dataset: OLDataset) -> list[FeatureIn]:
     }
     for name, sources in lineage.items():
         feature = features.setdefault(name, FeatureIn(name=name))
-        feature.properties = {"source_columns": sources}
+        feature.properties = {"source_columns": sources[:MAX_LIST_LENGTH]}
     return list(features.values())
 
 
@@ -279,15 +283,10 @@ def _columns_read(outputs: list[OLDataset]) -> dict[tuple[str, str], set[str]]:
     """(namespace, name) of each input -> its fields that feature-group outputs derive from."""
     read: dict[tuple[str, str], set[str]] = {}
     for output in outputs:
-        if _declared_kind(output.facets) is not Kind.FeatureGroup:
-            continue
-        spec = _facet(output.facets, "columnLineage").get("fields")
-        for column_spec in (spec if isinstance(spec, dict) else {}).values():
-            inputs = column_spec.get("inputFields") if isinstance(column_spec, dict) else None
-            for column in inputs if isinstance(inputs, list) else ():
-                if isinstance(column, dict) and _text(column.get("field")):
-                    key = (str(column.get("namespace")), str(column.get("name")))
-                    read.setdefault(key, set()).add(column["field"])
+        if _declared_kind(output.facets) is Kind.FeatureGroup:
+            for sources in _column_lineage(output).values():
+                for namespace, name, column in sources:
+                    read.setdefault((namespace, name), set()).add(column)
     return read
 
 

@@ -202,7 +202,8 @@ class OpenLineageEntity(EntityIn):
     """An entity the OpenLineage mapping made of a dataset, never one parsed from a request:
     ``openlineage_kind`` says how it got its kind, which decides how it joins existing nodes.
     A subclass's field rather than a private attribute of every entity: pydantic sets up a
-    model's private attributes on each instance it validates (bench/README.md, session 9)."""
+    model's private attributes on each instance it validates (bench/HISTORY.md, "Create what
+    is new")."""
 
     openlineage_kind: DatasetKindOrigin = Field(exclude=True)
 
@@ -213,7 +214,7 @@ def openlineage_kind(entity: EntityIn) -> DatasetKindOrigin | None:
 
 
 RunStatus = Literal["START", "RUNNING", "COMPLETE", "FAIL", "ABORT", "OTHER"]
-# How a run's events merge (DESIGN §6): the status of the highest rank wins, the newest among
+# How a run's events merge (docs/runs.md): the status of the highest rank wins, the newest among
 # equals, so a late START never undoes a COMPLETE. OTHER only adds metadata.
 STATUS_RANK: dict[str, int] = {
     "OTHER": 0,
@@ -223,7 +224,6 @@ STATUS_RANK: dict[str, int] = {
     "FAIL": 3,
     "ABORT": 3,
 }
-TERMINAL_STATUSES = frozenset({"COMPLETE", "FAIL", "ABORT"})
 RUN_MAPS = ("params", "metrics", "env", "code")
 RUN_ID_NAMESPACE = uuid.UUID("4d1e2c38-5a0b-4f52-9a8e-7b6f0e2d9c41")
 

@@ -6,11 +6,12 @@ from __future__ import annotations
 
 from mllineage.ingest.events import TIME_PROPERTIES
 from mllineage.model.domain import EdgeType
+from mllineage.model.lifecycle import FOREVER as FOREVER_TIME
 from mllineage.model.lifecycle import HIDDEN_PROPERTIES, LIFECYCLE_TIMES
 
 # Temporal values cross the driver as ISO strings, both ways: the driver converts each one
 # between Python and Neo4j types in Python, which dominated big writes and walks (see
-# bench/README.md). Cypher's datetime() and toString() do it in the server, and the store
+# bench/HISTORY.md). Cypher's datetime() and toString() do it in the server, and the store
 # parses with datetime.fromisoformat.
 
 
@@ -34,10 +35,10 @@ PROPERTIES = properties_of("n")
 # The lineage edges: the only ones walks and neighbour lists follow (run edges never are).
 LINEAGE = "|".join(EdgeType)
 
-# Lifecycle (see mllineage/lifecycle.py): a node's retirements and an edge's ends are intervals kept
-# in two parallel lists, `<p>_from` and `<p>_until`, the open one ending at FOREVER; `<p>_at`
+# Lifecycle (see model/lifecycle.py): a node's retirements and an edge's ends are intervals
+# kept in two parallel lists, `<p>_from` and `<p>_until`, the open one ending at FOREVER; `<p>_at`
 # is the start of the open one (null while live), so the live graph filters on one property.
-FOREVER = "datetime('9999-12-31T23:59:59Z')"
+FOREVER = f"datetime('{FOREVER_TIME:%Y-%m-%dT%H:%M:%SZ}')"
 
 
 def _open_start(var: str, prefix: str) -> str:

@@ -1,9 +1,10 @@
-"""The reports (store/reports.py; the definitions are in mllineage/reports.py)."""
+"""The reports (store/reports.py; the definitions are in analysis/reports.py)."""
 
 from __future__ import annotations
 
 import functools
 
+from mllineage.analysis.reports import ORPHAN_KINDS
 from mllineage.store.queries.common import AS_OF, edge_filter, node_filter
 
 # Each report pages over its subjects (orphans, deprecated entities, features, endpoints) in uid
@@ -13,6 +14,7 @@ from mllineage.store.queries.common import AS_OF, edge_filter, node_filter
 # queries take long to plan. Walks follow only the lineage edge types and use the same pruning
 # breadth-first expansion as walks.lineage_query.
 _LINEAGE_TYPES = "ContributedTo|Produced|HasFeature"
+_ORPHAN_KINDS = str([kind.value for kind in ORPHAN_KINDS])  # a Cypher list of strings
 _CONSUMER_KINDS = "['Model', 'Endpoint']"
 _SUBJECT = """{x}.uid > $after AND ($namespace = '' OR {x}.namespace = $namespace)
   AND ($owner = '' OR {owner} = $owner) AND {alive}"""
@@ -84,7 +86,7 @@ def _reads(process: str, mode: str) -> str:
 def orphans_query(mode: str) -> str:
     return f"""
 MATCH (x:Entity)
-WHERE x.kind IN ['FeatureGroup', 'Feature', 'Dataset', 'Model'] AND {_subject("x", mode)}
+WHERE x.kind IN {_ORPHAN_KINDS} AND {_subject("x", mode)}
 WITH x ORDER BY x.uid
 CALL (x) {{
   UNWIND [x] + COLLECT {{ {_whole_readers("x", mode)} RETURN reader }} AS start
