@@ -1,4 +1,4 @@
-"""Several API processes writing overlapping lineage at once (DESIGN §8, "many writers"): no
+"""Several API processes writing overlapping lineage at once (docs/scaling-and-operations.md): no
 request fails, and the graph is exactly the one the same requests make one after another.
 
 The API processes get no transaction retries (``neo4j_retry_seconds=0``), so a single

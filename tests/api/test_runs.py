@@ -1,4 +1,4 @@
-"""Runs on the real Neo4j (DESIGN §6): every run kept, its events merged in any order, its
+"""Runs on the real Neo4j (docs/runs.md): every run kept, its events merged in any order, its
 facets mapped, its reads filtered and paged; walks never follow run edges."""
 
 from __future__ import annotations

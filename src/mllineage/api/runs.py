@@ -1,4 +1,4 @@
-"""Reading runs and experiments (DESIGN §6); runs are written by the events of /v1/events and
+"""Reading runs and experiments (docs/runs.md); runs are written by the events of /v1/events and
 OpenLineage."""
 
 from __future__ import annotations

@@ -75,7 +75,7 @@ def settings_with(**overrides: Any) -> Settings:
         return Settings(**{key: value for key, value in overrides.items() if value is not None})
     except ValidationError as exc:
         problems = "; ".join(f"{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in exc.errors())
-        fail(f"invalid setting ({problems}); see MLLINEAGE_* in the README", code=2)
+        fail(f"invalid setting ({problems}); see MLLINEAGE_* in docs/configuration.md", code=2)
 
 
 def api_error_text(exc: LineageAPIError) -> str:

@@ -2,7 +2,7 @@
 
 Both are read once, when the run starts, and never fail: what cannot be known is left out
 (no git, not a repository, no commit yet). The keys land in the run's ``env.*`` and
-``code.*`` maps (DESIGN §6).
+``code.*`` maps (docs/runs.md).
 """
 
 from __future__ import annotations

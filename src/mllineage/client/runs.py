@@ -1,4 +1,4 @@
-"""The client's run reads (DESIGN §6): runs as DataFrames, a metric's history and its plot, a
+"""The client's run reads (docs/runs.md): runs as DataFrames, a metric's history and its plot, a
 comparison of runs, and the drift check with what changed upstream (``analysis.drift``)."""
 
 from __future__ import annotations

@@ -4,7 +4,7 @@ A 503 or a lost connection is retried, honouring ``Retry-After``, for up to ``re
 every write of the API is idempotent, so sending one again is safe.
 
 The ``Neo4j-Bookmarks`` of the last write's answer go with the next requests, so a client
-reads its own writes even when another API replica serves the read (README, Scaling out).
+reads its own writes even when another API replica serves the read (docs/scaling-and-operations.md).
 """
 
 from __future__ import annotations

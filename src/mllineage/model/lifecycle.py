@@ -1,6 +1,6 @@
 """Lifecycle and time, the pure part: the requests of the lifecycle calls, the property names
 the store keeps for them, and the view a read takes of the graph (live, everything, or as of
-a time). See README "Lifecycle and time" for the rule, and store/lifecycle.py for the writes.
+a time). See docs/lifecycle.md for the rule, and store/lifecycle.py for the writes.
 
 Validity is kept in the data, not in the query code: a node keeps its retirement intervals
 (``retired_from[i]`` to ``retired_until[i]``, the open one ending at ``FOREVER``), its

@@ -145,7 +145,7 @@ class Serialized(Generic[M]):
 
 
 class RunOut(BaseModel):
-    """One run of a process (DESIGN §6). ``params``, ``metrics``, ``env`` and ``code`` are
+    """One run of a process (docs/runs.md). ``params``, ``metrics``, ``env`` and ``code`` are
     flat maps with dotted keys."""
 
     id: str

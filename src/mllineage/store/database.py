@@ -65,7 +65,8 @@ class BigParameter(dict[str, Any]):
     """A statement parameter the driver packs as the map it is, with a short repr unless the
     driver logs at DEBUG. The driver formats its debug line for every statement it runs,
     logged or not, and that line holds the repr of every parameter: for a batch's write,
-    a few milliseconds spent on a string nobody reads (bench/README.md)."""
+    a few milliseconds spent on a string nobody reads (bench/HISTORY.md, "What the driver
+    did for nobody")."""
 
     def __repr__(self) -> str:
         if _bolt_log.isEnabledFor(logging.DEBUG):
@@ -99,7 +100,7 @@ class Database:
         # One write transaction at a time from this process. Concurrent writers that share
         # popular nodes (a source every pipeline reads) deadlock in Neo4j often enough to
         # exhaust the retry window, and concurrent writes added no throughput over
-        # sequential ones (bench/README.md).
+        # sequential ones (bench/HISTORY.md).
         self._one_writer = asyncio.Lock()
         # Called whenever Neo4j could not be reached or refused the login, so the schema
         # keeper can check the database once it answers again (see schema.SchemaKeeper).

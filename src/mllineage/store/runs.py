@@ -1,4 +1,4 @@
-"""Reading runs (DESIGN §6): one with its inputs, outputs, parent and children; pages of them,
+"""Reading runs (docs/runs.md): one with its inputs, outputs, parent and children; pages of them,
 newest first; experiments with their run counts."""
 
 from __future__ import annotations

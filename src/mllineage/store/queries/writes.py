@@ -101,7 +101,7 @@ MATCH (n:Entity {uid: row.uid}) WHERE 'openlineage.name' IN keys(n)
 RETURN collect(row.uid) AS datasets, collect(CASE WHEN row.other THEN row.uid END) AS joins"""
 
 
-# Runs (DESIGN §6; delta.RunDelta merges a delta's events the same way). Its edges: RunOf
+# Runs (docs/runs.md; delta.RunDelta merges a delta's events the same way). Its edges: RunOf
 # its process, ReadBy from its inputs, Wrote to what it wrote, ChildOf its parent (a bare
 # Run until the parent's own events come). Rows in id order, so writers lock runs in one
 # order. A run the store did not have (row.new: WRITE's first pass, which writes only if the
@@ -244,7 +244,8 @@ RETURN nodes
 
 # A write is this one statement (store/writes.py), its lists in one map parameter $delta:
 # Neo4j plans a statement again for each size class of each list parameter, and several
-# lists multiply the classes, but a map is planned once (bench/README.md, "One statement").
+# lists multiply the classes, but a map is planned once (bench/HISTORY.md, "One statement
+# per write").
 # First it takes the write lock of every stored node the write will touch, entities in uid
 # order and then runs in id order, each at once: without it, the write's phases (split by
 # Eager) let two writers each hold a shared lock on a popular node (a locking seek or a
@@ -261,7 +262,7 @@ RETURN nodes
 # statement. As it writes nothing unless it writes all, it may run in a transaction of its
 # own. replan=skip: its plan seeks every node by a unique uid or id whatever the statistics
 # say, and Neo4j replanning it as a young graph's statistics drift stalled the write that
-# met the replan (bench/README.md, "replan=skip").
+# met the replan (bench/HISTORY.md, "replan=skip on the write").
 _LOCK_ENTITIES = """
 UNWIND $delta.lock AS lock
 OPTIONAL MATCH (n:Entity {uid: lock.uid})
