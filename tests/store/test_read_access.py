@@ -9,6 +9,7 @@ import pytest
 from neo4j import Driver
 from neo4j.exceptions import ClientError
 
+from mllineage.model.errors import InvalidInput
 from mllineage.settings import Settings
 from mllineage.store import open_store
 
@@ -36,3 +37,23 @@ def test_every_read_door_opens_a_read_transaction(settings: Settings, empty_grap
     assert asyncio.run(attempts()) == ["read", "read_one", "run_read"]
     records, _, _ = empty_graph.execute_query("MATCH (n:ReadAccessProbe) RETURN count(n) AS c")
     assert records[0]["c"] == 1
+
+
+def test_what_neo4j_refuses_is_invalid_input_and_our_own_query_errors_stay_errors(
+    settings: Settings, empty_graph: Driver
+) -> None:
+    """A refusal of the data (here the uid constraint) is a 422, never a 500; a Statement
+    error (a query of ours that Neo4j cannot run) is a bug, raised as it is."""
+
+    async def attempt() -> None:
+        async with open_store(settings) as store:
+            create = "CREATE (:Entity {uid: 'DataSource:default:twice'})"
+            await store.db.run(create)
+            with pytest.raises(InvalidInput) as refused:
+                await store.db.run(create)
+            assert "Neo.ClientError.Schema.ConstraintValidationFailed" in str(refused.value)
+            with pytest.raises(ClientError) as ours:
+                await store.db.run("MATCH (n RETURN n")
+            assert ours.value.code == "Neo.ClientError.Statement.SyntaxError"
+
+    asyncio.run(attempt())

@@ -57,6 +57,7 @@ CONFLICT = (
 )
 
 
+STATEMENT_ERRORS = "Neo.ClientError.Statement."
 # The logger of the driver's Bolt messages.
 _bolt_log = logging.getLogger("neo4j.io")
 
@@ -143,19 +144,26 @@ class Database:
                 ) from exc
             raise Unavailable(f"Neo4j could not serve the request for now: {exc}") from exc
         except Neo4jError as exc:
-            if (exc.code or "").startswith("Neo.ClientError.Transaction.InvalidBookmark"):
+            code = exc.code or ""
+            if code.startswith("Neo.ClientError.Transaction.InvalidBookmark"):
                 raise InvalidInput(
                     f"{bookmarks.source()} are not bookmarks this Neo4j database issued "
                     f"({exc.code}); send the value a write answered with, unchanged, or none"
                 ) from exc
             # Wrong credentials, or locked out after too many wrong ones (a rate limit).
-            if not (exc.code or "").startswith("Neo.ClientError.Security."):
-                raise
-            self.on_unavailable()
-            raise Unavailable(
-                "Neo4j rejected the configured credentials; check MLLINEAGE_NEO4J_USER and "
-                f"MLLINEAGE_NEO4J_PASSWORD ({exc.code})"
-            ) from exc
+            if code.startswith("Neo.ClientError.Security."):
+                self.on_unavailable()
+                raise Unavailable(
+                    "Neo4j rejected the configured credentials; check MLLINEAGE_NEO4J_USER and "
+                    f"MLLINEAGE_NEO4J_PASSWORD ({exc.code})"
+                ) from exc
+            # Neo4j refused what it was asked (a constraint, a value out of its range): the
+            # transaction rolled back. A Statement error is a query of ours: a bug, left a 500.
+            if code.startswith("Neo.ClientError.") and not code.startswith(STATEMENT_ERRORS):
+                raise InvalidInput(
+                    f"Neo4j refused the request ({code}: {exc.message}); nothing was written"
+                ) from exc
+            raise
 
     def queued_too_long(self) -> str:
         return f"writes have queued for over {self.write_queue_seconds:.0f}s; retry later"
