@@ -24,6 +24,7 @@ import time
 from collections.abc import Iterator, Mapping
 from importlib import resources
 from pathlib import Path
+from typing import Any
 
 import httpx
 
@@ -158,11 +159,15 @@ class JavaServer:
     """A JVM server in its own instance folder: ``run/<name>.pid``, ``logs/console.log``.
 
     ``marker`` is a string of its command line (the main class), so a stale pid file that
-    now names another process is never taken for the server.
+    now names another process is never taken for the server. ``start`` is the same for every
+    server; each says what it needs (``product``, ``ports``, ``address``, ``start_timeout``),
+    how it is prepared and launched (``prepare``), and when it answers (``answers``).
     """
 
     name = "server"
     marker = ""
+    product = "the server"  # what it is called in messages, with the version Java must run
+    error: type[LocalServerError] = LocalServerError
 
     def __init__(self, instance_dir: Path) -> None:
         self.dir = instance_dir
@@ -178,6 +183,68 @@ class JavaServer:
             return None
         mine = self.marker.encode() in cmdline and str(self.dir).encode() in cmdline
         return pid if mine else None
+
+    # --- what each server says ---------------------------------------------------------
+
+    @property
+    def address(self) -> str:
+        raise NotImplementedError
+
+    @property
+    def start_timeout(self) -> float:
+        raise NotImplementedError
+
+    def ports(self) -> dict[str, int]:
+        """Its ports by the setting that chooses each: all must be free to start."""
+        raise NotImplementedError
+
+    def prepare(self) -> tuple[list[str], str | None]:
+        """Provision and configure it; returns its command line and its version."""
+        raise NotImplementedError
+
+    def answers(self) -> bool:
+        """True once it serves requests (checked every quarter second while it starts)."""
+        raise NotImplementedError
+
+    def status(self) -> Any:
+        raise NotImplementedError
+
+    # --- the template ---------------------------------------------------------------------
+
+    def start(self) -> tuple[Any, bool]:
+        """Start it unless it runs already; returns (status, whether it was started)."""
+        with locked(self.dir / "run" / "start.lock"):
+            if self.pid() is not None:
+                return self.status(), False
+            require_java(self.product)
+            refuse_busy_ports(self.ports())
+            command, version = self.prepare()
+            process = self.launch(command)
+            (self.dir / "run" / "version").write_text(version or "")
+            try:
+                self._wait_until_ready(process)
+            except BaseException:
+                self.stop()
+                raise
+            return self.status(), True
+
+    def _wait_until_ready(self, process: subprocess.Popen[bytes]) -> None:
+        """Wait (bounded by ``start_timeout``) until it ``answers``."""
+        name = self.product.split()[0]
+        deadline = time.monotonic() + self.start_timeout
+        while time.monotonic() < deadline:
+            if process.poll() is not None:
+                raise self.error(
+                    f"{name} exited with code {process.returncode} while starting; "
+                    f"the end of {self.log_file}:\n{self.log_tail()}"
+                )
+            if self.answers():
+                return
+            time.sleep(0.25)
+        raise self.error(
+            f"{name} did not answer on {self.address} within {self.start_timeout:.0f}s; "
+            f"the end of {self.log_file}:\n{self.log_tail()}"
+        )
 
     def launch(self, command: list[str]) -> subprocess.Popen[bytes]:
         """Start ``command`` detached, its output appended to the console log."""

@@ -11,20 +11,15 @@ from __future__ import annotations
 
 import base64
 import subprocess
-import time
 import uuid
 from dataclasses import dataclass
 from pathlib import Path
-from subprocess import Popen
 
 from mllineage.local.java import (
     JavaServer,
     LocalServerError,
     jar_version,
-    locked,
     port_open,
-    refuse_busy_ports,
-    require_java,
     resolve_jars,
 )
 from mllineage.settings import Settings
@@ -90,6 +85,8 @@ class LocalKafka(JavaServer):
 
     name = "kafka"
     marker = MAIN_CLASS
+    product = "Kafka 4"
+    error = KafkaLocalError
 
     def __init__(self, settings: Settings) -> None:
         super().__init__(settings.kafka_instance_dir)
@@ -162,47 +159,29 @@ class LocalKafka(JavaServer):
                 f"(exit {done.returncode}):\n{(done.stdout + done.stderr)[-3000:]}"
             )
 
-    def start(self) -> tuple[KafkaStatus, bool]:
-        """Start the broker unless it runs already; returns (status, whether it was started)."""
-        with locked(self.dir / "run" / "start.lock"):
-            if self.pid() is not None:
-                return self.status(), False
-            require_java("Kafka 4")
-            refuse_busy_ports(
-                {
-                    "MLLINEAGE_KAFKA_PORT": self.settings.kafka_port,
-                    "MLLINEAGE_KAFKA_CONTROLLER_PORT": self.settings.kafka_controller_port,
-                }
-            )
-            lib = provision(self.settings)
-            config = self.write_config()
-            self._format_storage(lib, config)
-            process = self.launch(self._java(lib, MAIN_CLASS, str(config)))
-            (self.dir / "run" / "version").write_text(jar_version(lib, "kafka_2.13") or "")
-            try:
-                self._wait_until_ready(process)
-            except BaseException:
-                self.stop()
-                raise
-            return self.status(), True
+    @property
+    def address(self) -> str:
+        return self.bootstrap
 
-    def _wait_until_ready(self, process: Popen[bytes]) -> None:
-        """Wait (bounded) until the broker answers a metadata request."""
-        deadline = time.monotonic() + self.settings.kafka_start_timeout
-        while time.monotonic() < deadline:
-            if process.poll() is not None:
-                raise KafkaLocalError(
-                    f"Kafka exited with code {process.returncode} while starting; "
-                    f"the end of {self.log_file}:\n{self.log_tail()}"
-                )
-            if port_open(self.settings.kafka_port) and broker_answers(self.bootstrap):
-                return
-            time.sleep(0.25)
-        raise KafkaLocalError(
-            f"Kafka did not answer on {self.bootstrap} within "
-            f"{self.settings.kafka_start_timeout:.0f}s; the end of {self.log_file}:\n"
-            f"{self.log_tail()}"
-        )
+    @property
+    def start_timeout(self) -> float:
+        return self.settings.kafka_start_timeout
+
+    def ports(self) -> dict[str, int]:
+        return {
+            "MLLINEAGE_KAFKA_PORT": self.settings.kafka_port,
+            "MLLINEAGE_KAFKA_CONTROLLER_PORT": self.settings.kafka_controller_port,
+        }
+
+    def prepare(self) -> tuple[list[str], str | None]:
+        lib = provision(self.settings)
+        config = self.write_config()
+        self._format_storage(lib, config)
+        return self._java(lib, MAIN_CLASS, str(config)), jar_version(lib, "kafka_2.13")
+
+    def answers(self) -> bool:
+        """The broker answers a metadata request."""
+        return port_open(self.settings.kafka_port) and broker_answers(self.bootstrap)
 
 
 def broker_answers(bootstrap: str, timeout: float = 2.0) -> bool:

@@ -12,7 +12,6 @@ import contextlib
 import time
 from dataclasses import dataclass
 from pathlib import Path
-from subprocess import Popen
 from urllib.parse import urlsplit
 
 from neo4j import GraphDatabase
@@ -22,10 +21,7 @@ from mllineage.local.java import (
     JavaServer,
     LocalServerError,
     jar_version,
-    locked,
     port_open,
-    refuse_busy_ports,
-    require_java,
     resolve_jars,
 )
 from mllineage.settings import Settings
@@ -106,6 +102,8 @@ class LocalNeo4j(JavaServer):
 
     name = "neo4j"
     marker = ENTRY_POINT
+    product = "Neo4j 5.26"
+    error = Neo4jLocalError
 
     def __init__(self, settings: Settings) -> None:
         super().__init__(settings.neo4j_instance_dir)
@@ -161,55 +159,38 @@ class LocalNeo4j(JavaServer):
         )
         return path
 
-    def start(self) -> tuple[Status, bool]:
-        """Start the server unless it runs already; returns (status, whether it was started)."""
-        with locked(self.dir / "run" / "start.lock"):
-            if self.pid() is not None:
-                return self.status(), False
-            require_java("Neo4j 5.26")
-            refuse_busy_ports(
-                {
-                    "MLLINEAGE_NEO4J_BOLT_PORT": self.settings.neo4j_bolt_port,
-                    "MLLINEAGE_NEO4J_HTTP_PORT": self.settings.neo4j_http_port,
-                }
-            )
-            lib = provision(self.settings)
-            self.write_config()
-            heap = self.settings.neo4j_heap
-            process = self.launch(
-                [
-                    "java", f"-Xms{heap}", f"-Xmx{heap}", *JVM_FLAGS,
-                    "-cp", f"{lib}/*", ENTRY_POINT,
-                    f"--home-dir={self.dir}", f"--config-dir={self.dir / 'conf'}",
-                ]
-            )  # fmt: skip
-            (self.dir / "run" / "version").write_text(jar_version(lib, "neo4j") or "")
-            try:
-                self._wait_until_ready(process)
-            except BaseException:
-                self.stop()
-                raise
-            return self.status(), True
+    @property
+    def address(self) -> str:
+        return self.bolt_uri
 
-    def _wait_until_ready(self, process: Popen[bytes]) -> None:
-        """Wait (bounded) until Bolt accepts our credentials, setting the password first time."""
-        deadline = time.monotonic() + self.settings.neo4j_start_timeout
-        while time.monotonic() < deadline:
-            if process.poll() is not None:
-                raise Neo4jLocalError(
-                    f"Neo4j exited with code {process.returncode} while starting; "
-                    f"the end of {self.log_file}:\n{self.log_tail()}"
-                )
-            if port_open(self.settings.neo4j_bolt_port):
-                with contextlib.suppress(ServiceUnavailable, OSError):
-                    self._ensure_password()
-                    return
-            time.sleep(0.25)
-        raise Neo4jLocalError(
-            f"Neo4j did not answer on {self.bolt_uri} within "
-            f"{self.settings.neo4j_start_timeout:.0f}s; the end of {self.log_file}:\n"
-            f"{self.log_tail()}"
-        )
+    @property
+    def start_timeout(self) -> float:
+        return self.settings.neo4j_start_timeout
+
+    def ports(self) -> dict[str, int]:
+        return {
+            "MLLINEAGE_NEO4J_BOLT_PORT": self.settings.neo4j_bolt_port,
+            "MLLINEAGE_NEO4J_HTTP_PORT": self.settings.neo4j_http_port,
+        }
+
+    def prepare(self) -> tuple[list[str], str | None]:
+        lib = provision(self.settings)
+        self.write_config()
+        heap = self.settings.neo4j_heap
+        command = [
+            "java", f"-Xms{heap}", f"-Xmx{heap}", *JVM_FLAGS,
+            "-cp", f"{lib}/*", ENTRY_POINT,
+            f"--home-dir={self.dir}", f"--config-dir={self.dir / 'conf'}",
+        ]  # fmt: skip
+        return command, jar_version(lib, "neo4j")
+
+    def answers(self) -> bool:
+        """Bolt accepts our credentials (the password set the first time)."""
+        if port_open(self.settings.neo4j_bolt_port):
+            with contextlib.suppress(ServiceUnavailable, OSError):
+                self._ensure_password()
+                return True
+        return False
 
     def _ensure_password(self) -> None:
         """``_set_password``, waiting out Neo4j's lock on logins after failed ones: an API
