@@ -1,9 +1,9 @@
 """``LineageClient``: one synchronous client of one mllineage service, over httpx.
 
-Requests go through ``transport.Transport``, which retries 503s and lost connections. The
-writing calls, run reads and reports are parts of their own (``ingest.EventWrites``,
-``runs.RunReads``, ``reports.ReportReads``); the walks, lookups, lifecycle, questions and
-pictures are here.
+Requests go through ``transport.Transport``, which retries 503s and lost connections. Every
+call of the service is a method here, one class for one API; the work that is not a call
+(reading event files and batching them, shaping frames, checking drift) is in the modules
+beside it (``ingest``, ``frames``, ``runs``, ``analysis.drift``).
 """
 
 from __future__ import annotations
@@ -19,6 +19,8 @@ import networkx as nx
 import pandas as pd
 
 from mllineage import pictures
+from mllineage.analysis import drift
+from mllineage.analysis.reports import COLUMNS, Report, flatten
 from mllineage.analysis.traversal import QUESTIONS
 from mllineage.client.errors import LineageAPIError
 from mllineage.client.frames import (
@@ -26,11 +28,10 @@ from mllineage.client.frames import (
     frame,
     impact_frame,
     nodes_frame,
+    runs_frame,
     what_if_frame,
 )
-from mllineage.client.ingest import EventWrites
-from mllineage.client.reports import ReportReads
-from mllineage.client.runs import RunReads
+from mllineage.client.ingest import BATCH_SIZE, IngestReport, send
 from mllineage.client.tracking import Input, TrackedRun
 from mllineage.client.transport import Transport
 from mllineage.model.domain import (
@@ -39,6 +40,7 @@ from mllineage.model.domain import (
     DEFAULT_WALK_DEPTH,
     MAX_NAME_QUERY,
     MAX_PAGE,
+    PROCESS_KINDS,
     Kind,
     make_uid,
     parse_uid,
@@ -47,6 +49,8 @@ from mllineage.pictures import MAX_NODES
 
 if TYPE_CHECKING:
     from matplotlib.figure import Figure
+
+MAX_UPSTREAM_PROCESSES = 50  # the most upstream processes a drift report asks about
 
 
 def is_uid(text: str) -> bool:
@@ -75,7 +79,7 @@ def _uid(kind: Kind, uid_or_name: str, namespace: str) -> str:
     return make_uid(kind, namespace, uid_or_name)
 
 
-class LineageClient(EventWrites, RunReads, ReportReads):
+class LineageClient:
     """Synchronous client of one mllineage service."""
 
     def __init__(
@@ -378,6 +382,224 @@ class LineageClient(EventWrites, RunReads, ReportReads):
         if path is not None:
             pictures.write(picture, path)
         return pictures.figure(picture)
+
+    # --- writing (reading files and batching: ingest.py) --------------------------
+
+    def post_event(self, event: dict[str, Any]) -> dict[str, Any]:
+        return self._call("POST", "/v1/events", json=event)
+
+    def post_batch(self, events: list[dict[str, Any]], openlineage: bool = False) -> dict[str, Any]:
+        """One transaction. Native events: all land, or none do (422). OpenLineage ones: the
+        valid ones land and the answer's ``failed_events`` lists the others."""
+        if openlineage:
+            return self._call("POST", "/api/v1/lineage/batch", json=events)
+        return self._call("POST", "/v1/events", json={"events": events})
+
+    def post_events(
+        self,
+        events: Iterable[dict[str, Any]],
+        batch_size: int = BATCH_SIZE,
+        progress: bool | None = None,
+    ) -> dict[str, Any]:
+        """Post many events (native or OpenLineage, told apart one by one) in batches of one
+        transaction each; returns the totals. Stops at the first batch with a refused event,
+        raising its ``LineageAPIError``; the batches before it and the valid events of that
+        batch are written. A progress bar is shown on long inputs (more than 10 batches)
+        unless ``progress`` says otherwise."""
+        report = send(self.post_batch, [events], batch_size, progress, keep_going=False)
+        return report.totals()
+
+    def ingest(
+        self,
+        *sources: Path | str | Iterable[dict[str, Any]],
+        batch_size: int = BATCH_SIZE,
+        progress: bool | None = None,
+    ) -> IngestReport:
+        """Post the events of files (JSON or JSON Lines) or iterables in batches: every valid
+        event lands. The report sums what landed and lists each event that failed
+        (``report.failed``) with its source, line (or position) and reason."""
+        return send(self.post_batch, sources, batch_size, progress, keep_going=True)
+
+    def upsert(
+        self,
+        nodes: list[dict[str, Any]] | None = None,
+        edges: list[dict[str, Any]] | None = None,
+        event_time: str | None = None,
+    ) -> dict[str, Any]:
+        """Nodes and edges that are facts rather than runs."""
+        body: dict[str, Any] = {"nodes": nodes or [], "edges": edges or []}
+        if event_time:
+            body["event_time"] = event_time
+        return self._call("POST", "/v1/graph", json=body)
+
+    # --- runs (their frames: frames.py; drift: analysis/drift.py) ----------------
+
+    def run_pages(self, max_runs: int | None = None, **filters: Any) -> Iterator[dict[str, Any]]:
+        """Runs newest first, page after page: filters as ``runs``'s."""
+        params = {k: v for k, v in filters.items() if v is not None}
+        params["limit"] = min(1_000, max_runs or 1_000)
+        count = 0
+        while True:
+            page = self._call("GET", "/v1/runs", params=params)
+            for run in page["items"]:
+                yield run
+                count += 1
+                if max_runs is not None and count >= max_runs:
+                    return
+            if not page["next_cursor"]:
+                return
+            params["cursor"] = page["next_cursor"]
+
+    def runs(
+        self,
+        process: str | None = None,
+        *,
+        experiment: str | None = None,
+        produced: str | None = None,
+        used: str | None = None,
+        status: str | None = None,
+        since: str | None = None,
+        until: str | None = None,
+        limit: int | None = 1_000,
+    ) -> pd.DataFrame:
+        """Runs newest first as a DataFrame (``runs_frame``): of a process (uid), an
+        experiment, that wrote (``produced``) or read (``used``) an artifact (uid), with a
+        status, started in [since, until); at most ``limit`` (None: all)."""
+        filters = dict(process=process, experiment=experiment, produced=produced, used=used,
+                       status=status, since=since, until=until)  # fmt: skip
+        return runs_frame(list(self.run_pages(limit, **filters)))
+
+    def run(self, run_id: str) -> dict[str, Any]:
+        """One run with its ``inputs``, ``outputs``, ``parent`` and ``children``."""
+        return self._call("GET", f"/v1/runs/{run_id}")
+
+    def experiments(self) -> pd.DataFrame:
+        """Experiments, the most recently run first: name, runs, processes, first and last."""
+        items = self._call("GET", "/v1/experiments")["items"]
+        columns = ["name", "runs", "processes", "first_run_at", "last_run_at"]
+        table = pd.DataFrame(items, columns=columns)
+        for column in ("first_run_at", "last_run_at"):
+            table[column] = pd.to_datetime(table[column], utc=True, format="ISO8601")
+        return table
+
+    def metric_history(self, process: str, metric: str, limit: int | None = None) -> pd.Series:
+        """The metric over the process's runs that logged it, oldest first, indexed by start
+        time (the Series' name is the metric)."""
+        points = [
+            (run["started_at"], run["metrics"][metric])
+            for run in self.run_pages(limit, process=process)
+            if metric in run["metrics"]
+        ]
+        index = pd.to_datetime([t for t, _ in points], utc=True, format="ISO8601")
+        series = pd.Series([v for _, v in points], index=index, name=metric, dtype=float)
+        return series.sort_index()
+
+    def plot_metric(
+        self, process: str, metric: str, path: Path | str | None = None, limit: int | None = None
+    ) -> Figure:
+        """A line chart of the metric over the process's runs (matplotlib); a PNG at ``path``
+        when given."""
+        from matplotlib.figure import Figure  # not pyplot: no GUI backend, safe in threads
+
+        history = self.metric_history(process, metric, limit)
+        figure = Figure(figsize=(8, 3.5), layout="constrained")
+        axes = figure.subplots()
+        axes.plot(history.index, history.to_numpy(), marker="o", markersize=3)
+        axes.set_title(f"{metric} of {process}")
+        axes.set_ylabel(metric)
+        axes.grid(alpha=0.3)
+        figure.autofmt_xdate()
+        if path is not None:
+            figure.savefig(path, dpi=100)
+        return figure
+
+    def compare_runs(self, run_ids: Iterable[str]) -> pd.DataFrame:
+        """What differs between runs: one row per param, metric, env and code key (and their
+        inputs) whose values are not all equal, one column per run."""
+        runs = [self.run(run_id) for run_id in run_ids]
+        return drift.differences(runs)
+
+    def drift(
+        self,
+        process: str,
+        metric: str,
+        *,
+        window: int = 10,
+        sigma: float | None = None,
+        min_drop: float | None = None,
+    ) -> drift.DriftReport:
+        """Whether the newest run's metric falls outside the band of the ``window`` runs
+        before it (mean ± ``sigma`` standard deviations, default 3; or more than ``min_drop``
+        below the mean), and what changed upstream since the last good run. A process that
+        does not exist is a ``LineageAPIError`` (404)."""
+        self._call("GET", f"/v1/entities/{process}")
+        runs = [r for r in self.run_pages(None, process=process) if metric in r["metrics"]]
+        report = drift.check(runs[: window + 1], metric, sigma=sigma, min_drop=min_drop)
+        if report.drifted and report.newest is not None and report.last_good is not None:
+            newest, good = self.run(report.newest["id"]), self.run(report.last_good["id"])
+            report.changes = drift.run_changes(good, newest)
+            report.upstream = self._upstream_changes(newest, good)
+        return report
+
+    def _upstream_changes(self, newest: dict[str, Any], good: dict[str, Any]) -> list[str]:
+        """Runs of the processes upstream of ``newest``'s inputs between the two runs' starts,
+        each with what it wrote and how its params and code differ from the run before."""
+        processes: set[str] = set()
+        for item in newest["inputs"]:
+            walk = self._call(
+                "GET", "/v1/lineage", params={"uid": item["uid"], "direction": "upstream"}
+            )
+            processes |= {n["uid"] for n in walk["nodes"] if n["kind"] in PROCESS_KINDS}
+        processes.discard(newest["process"])  # its own runs are the window, not upstream
+        changes = []
+        for process in sorted(processes)[:MAX_UPSTREAM_PROCESSES]:
+            between = list(
+                self.run_pages(
+                    None, process=process, since=good["started_at"], until=newest["started_at"]
+                )  # fmt: skip
+            )
+            if not between:
+                continue
+            before = list(self.run_pages(1, process=process, until=good["started_at"]))
+            for run in reversed(between):
+                detail = self.run(run["id"])
+                changes.append(drift.describe_upstream_run(detail, before[0] if before else None))
+                before = [run]
+        return changes
+
+    # --- reports (what each means: analysis/reports.py) ---------------------------
+
+    def report_items(
+        self,
+        name: str,
+        namespace: str | None = None,
+        owner: str | None = None,
+        as_of: str | None = None,
+    ) -> list[dict[str, Any]]:
+        """Every item of the report ``name`` (all pages), as the API answers them."""
+        params: dict[str, Any] = {"namespace": namespace, "owner": owner, "as_of": as_of}
+        params = {k: v for k, v in params.items() if v} | {"limit": MAX_PAGE}
+        items: list[dict[str, Any]] = []
+        while True:
+            page = self._call("GET", f"/v1/reports/{name}", params=params)
+            items += page["items"]
+            if not page["next_cursor"]:
+                return items
+            params["cursor"] = page["next_cursor"]
+
+    def report(
+        self,
+        name: str,
+        namespace: str | None = None,
+        owner: str | None = None,
+        as_of: str | None = None,
+    ) -> pd.DataFrame:
+        """The report ``name`` (``orphans``, ``deprecated-in-use``, ``duplicate-features``,
+        ``skew``) as a DataFrame: one row per item, or per listed thing of an item (a
+        consumer, a duplicate, a skewed feature)."""
+        items = self.report_items(name, namespace, owner, as_of)
+        report = Report(name)
+        return frame(flatten(report, items), COLUMNS[report])
 
     # --- tracking a run from the program that runs it (logic in tracking.py) ------------
 

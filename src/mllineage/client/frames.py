@@ -10,10 +10,14 @@ from typing import Any
 
 import pandas as pd
 
+from mllineage.model.domain import RUN_MAPS
+
 ENTITY_COLUMNS = ["uid", "kind", "namespace", "name", "owner"]
 NODE_COLUMNS = [*ENTITY_COLUMNS, "depth"]
 IMPACT_COLUMNS = ["role", *NODE_COLUMNS, "path", "live", "deprecated"]
 WHAT_IF_COLUMNS = ["role", *NODE_COLUMNS, "loses", "replacement", "path"]
+RUN_COLUMNS = ["id", "process", "status", "started_at", "ended_at", "experiment"]
+TIME_COLUMNS = ("started_at", "ended_at", "event_time", "nominal_start_time", "nominal_end_time")
 IMPACT_ROLES = ("models", "endpoints", "training_jobs")
 TEXT_COLUMNS = frozenset({"role", *ENTITY_COLUMNS, "loses", "replacement"}) | frozenset(
     # the reports' (mllineage.analysis.reports.COLUMNS)
@@ -52,3 +56,25 @@ def what_if_frame(report: dict[str, Any]) -> pd.DataFrame:
     table = frame(rows, WHAT_IF_COLUMNS)
     table.attrs.update({k: report[k] for k in ("retire", "live_endpoints", "owners")})
     return table
+
+
+def runs_frame(runs: list[dict[str, Any]]) -> pd.DataFrame:
+    """One row a run, newest first: its fields, then ``params.<k>``, ``metrics.<k>``,
+    ``env.<k>`` and ``code.<k>`` columns; times as UTC datetimes."""
+    rows = [
+        {
+            **{k: v for k, v in run.items() if k not in RUN_MAPS},
+            **{f"{name}.{k}": v for name in RUN_MAPS for k, v in run.get(name, {}).items()},
+        }
+        for run in runs
+    ]
+    table = pd.DataFrame(rows)
+    for column in RUN_COLUMNS:
+        if column not in table:
+            table[column] = None
+    for column in TIME_COLUMNS:
+        if column in table:
+            table[column] = pd.to_datetime(table[column], utc=True, format="ISO8601")
+    maps = sorted(c for c in table.columns if c.partition(".")[0] in RUN_MAPS)
+    rest = [c for c in table.columns if c not in RUN_COLUMNS and c not in maps]
+    return table[[*RUN_COLUMNS, *rest, *maps]]

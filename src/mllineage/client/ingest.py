@@ -1,6 +1,6 @@
-"""Writing: the client's writing calls (``EventWrites``), and posting many events: read from
-files or iterables, told apart by the intake's ``form_of`` (native or OpenLineage), cut into
-batches of one transaction each, and summed up.
+"""Posting many events for the client's writing calls: read from files or iterables, told
+apart by the intake's ``form_of`` (native or OpenLineage), cut into batches of one
+transaction each, and summed up.
 
 A file is JSON (one event, ``{"events": [...]}`` or an array) or JSON Lines. Every event
 keeps where it came from (its line in a JSON Lines file, else its position), so each event
@@ -19,7 +19,6 @@ from typing import Any
 from tqdm import tqdm
 
 from mllineage.client.errors import LineageAPIError, Problem
-from mllineage.client.transport import Calls
 from mllineage.ingest.intake import form_of
 
 BATCH_SIZE = 500
@@ -193,55 +192,3 @@ def _post(
         report.add(len(pending) - len(refused), written)
         break
     return sorted(failed, key=lambda f: f.line)
-
-
-class EventWrites(Calls):
-    """The writing calls of ``LineageClient``: one event, a batch, many events in batches
-    (``send``), files, and plain graph upserts."""
-
-    def post_event(self, event: dict[str, Any]) -> dict[str, Any]:
-        return self._call("POST", "/v1/events", json=event)
-
-    def post_batch(self, events: list[dict[str, Any]], openlineage: bool = False) -> dict[str, Any]:
-        """One transaction. Native events: all land, or none do (422). OpenLineage ones: the
-        valid ones land and the answer's ``failed_events`` lists the others."""
-        if openlineage:
-            return self._call("POST", "/api/v1/lineage/batch", json=events)
-        return self._call("POST", "/v1/events", json={"events": events})
-
-    def post_events(
-        self,
-        events: Iterable[dict[str, Any]],
-        batch_size: int = BATCH_SIZE,
-        progress: bool | None = None,
-    ) -> dict[str, Any]:
-        """Post many events (native or OpenLineage, told apart one by one) in batches of one
-        transaction each; returns the totals. Stops at the first batch with a refused event,
-        raising its ``LineageAPIError``; the batches before it and the valid events of that
-        batch are written. A progress bar is shown on long inputs (more than 10 batches)
-        unless ``progress`` says otherwise."""
-        report = send(self.post_batch, [events], batch_size, progress, keep_going=False)
-        return report.totals()
-
-    def ingest(
-        self,
-        *sources: Path | str | Iterable[dict[str, Any]],
-        batch_size: int = BATCH_SIZE,
-        progress: bool | None = None,
-    ) -> IngestReport:
-        """Post the events of files (JSON or JSON Lines) or iterables in batches: every valid
-        event lands. The report sums what landed and lists each event that failed
-        (``report.failed``) with its source, line (or position) and reason."""
-        return send(self.post_batch, sources, batch_size, progress, keep_going=True)
-
-    def upsert(
-        self,
-        nodes: list[dict[str, Any]] | None = None,
-        edges: list[dict[str, Any]] | None = None,
-        event_time: str | None = None,
-    ) -> dict[str, Any]:
-        """Nodes and edges that are facts rather than runs."""
-        body: dict[str, Any] = {"nodes": nodes or [], "edges": edges or []}
-        if event_time:
-            body["event_time"] = event_time
-        return self._call("POST", "/v1/graph", json=body)

@@ -26,12 +26,13 @@ from collections.abc import Iterable, Mapping
 from datetime import UTC, datetime
 from pathlib import Path
 from types import TracebackType
-from typing import TYPE_CHECKING, Any
+from typing import Any, Protocol
 
 from mllineage import __version__
 from mllineage.client.builders import entity, event
 from mllineage.client.capture import environment, git_state
 from mllineage.client.errors import LineageAPIError
+from mllineage.client.transport import Transport
 from mllineage.model.domain import (
     ARTIFACT_KINDS,
     DEFAULT_NAMESPACE,
@@ -43,8 +44,17 @@ from mllineage.model.domain import (
 )
 from mllineage.model.properties import checked_map, flatten_properties
 
-if TYPE_CHECKING:
-    from mllineage.client.core import LineageClient
+
+class Client(Protocol):
+    """What a tracked run needs of ``LineageClient`` (which builds it in ``track``)."""
+
+    url: str
+    _transport: Transport
+
+    def resolve(self, name_or_uid: str) -> str: ...
+
+    def post_event(self, event: dict[str, Any]) -> dict[str, Any]: ...
+
 
 SPOOL_VARIABLE = "MLLINEAGE_SPOOL"
 DEFAULT_SPOOL = "~/.local/share/mllineage/spool.jsonl"
@@ -74,7 +84,7 @@ def _unreachable(error: LineageAPIError) -> bool:
     return error.status == 0 or error.status >= 500
 
 
-def _quick(client: LineageClient) -> LineageClient:
+def _quick(client: Client) -> Client:
     """The same client and session, retrying each call for at most TRACK_RETRY_SECONDS: an
     outage is spooled, not waited out, so training is not held up."""
     quick = copy.copy(client)
@@ -135,7 +145,7 @@ class TrackedRun:
 
     def __init__(
         self,
-        client: LineageClient,
+        client: Client,
         kind: str,
         name: str,
         inputs: Iterable[Input] = (),

@@ -101,11 +101,3 @@ def _answer(response: httpx.Response) -> dict[str, Any]:
         raise LineageAPIError.from_response(response)
     answer: dict[str, Any] = response.json()
     return answer
-
-
-class Calls:
-    """A part of ``LineageClient`` (its runs, writes, reports): its methods call the service
-    through ``_call``, which ``LineageClient`` provides over its ``Transport``."""
-
-    def _call(self, method: str, path: str, **kwargs: Any) -> dict[str, Any]:
-        raise NotImplementedError
