@@ -38,7 +38,7 @@ async def list_entities(
         str | None, Query(max_length=4096, description="next_cursor of the previous page")
     ] = None,
 ) -> EntityPage:
-    return await store.list_entities(
+    return await store.reads.list_entities(
         kind=kind, namespace=namespace, q=q, limit=limit, cursor=cursor, view=view
     )
 
@@ -53,4 +53,4 @@ async def get_entity(
     store: StoreDep,
     view: ViewDep,
 ) -> EntityDetail:
-    return await store.get_entity(uid, view)
+    return await store.reads.get_entity(uid, view)

@@ -57,7 +57,7 @@ async def deprecate(
     notifier: NotifierDep,
 ) -> dict[str, Any]:
     at = _event_time(body.event_time, settings)
-    await store.deprecate(uid, reason=body.reason, replaced_by=body.replaced_by, at=at)
+    await store.lifecycle.deprecate(uid, reason=body.reason, replaced_by=body.replaced_by, at=at)
     if notifier:  # still live: the notifier asks what it feeds
         notifier.submit(Job("deprecated", [uid], at, body.reason))
     return {"uid": uid, "event_time": at}
@@ -79,8 +79,8 @@ async def retire(
     at = _event_time(body.event_time, settings)
     # Once retired it feeds nothing live: what it feeds is asked first (one read walk, only
     # when webhooks are configured); the sending happens in the background.
-    hit = await store.what_if([uid], view=LIVE, limit=MAX_LIMIT) if notifier else None
-    await store.retire(uid, reason=body.reason, at=at)
+    hit = await store.lifecycle.what_if([uid], view=LIVE, limit=MAX_LIMIT) if notifier else None
+    await store.lifecycle.retire(uid, reason=body.reason, at=at)
     if notifier and hit:
         notifier.submit(Job("retired", [uid], at, body.reason, hit))
     return {"uid": uid, "event_time": at}
@@ -96,7 +96,7 @@ async def restore(
     uid: EntityUid, body: RestoreIn, store: StoreDep, settings: SettingsDep
 ) -> dict[str, Any]:
     at = _event_time(body.event_time, settings)
-    await store.restore(uid, at=at)
+    await store.lifecycle.restore(uid, at=at)
     return {"uid": uid, "event_time": at}
 
 
@@ -107,7 +107,7 @@ async def restore(
     responses={404: ERRORS[404], 403: {"description": "The API key lacks the admin scope"}},
 )
 async def purge(uid: EntityUid, store: StoreDep) -> dict[str, Any]:
-    await store.purge(uid)
+    await store.lifecycle.purge(uid)
     return {"uid": uid, "purged": True}
 
 
@@ -119,7 +119,7 @@ async def purge(uid: EntityUid, store: StoreDep) -> dict[str, Any]:
 )
 async def end_edges(body: EndEdgesIn, store: StoreDep, settings: SettingsDep) -> dict[str, Any]:
     at = _event_time(body.event_time, settings)
-    ended = await store.end_edges(body.edges, at=at)
+    ended = await store.lifecycle.end_edges(body.edges, at=at)
     return {"ended": ended, "event_time": at}
 
 
@@ -137,7 +137,7 @@ async def what_if(
         authorize(request.app.state.keyring, request.headers.get("authorization"), "write")
         if notifier is None:
             raise InvalidInput("notify: no webhook is configured (set MLLINEAGE_WEBHOOKS)")
-    report = await store.what_if(body.retire, view=View(body.as_of), limit=MAX_LIMIT)
+    report = await store.lifecycle.what_if(body.retire, view=View(body.as_of), limit=MAX_LIMIT)
     if notifier and body.notify:
         notifier.submit(Job("what-if", report.retire, body.as_of, None, report))
     return report

@@ -66,7 +66,7 @@ async def lineage(
     kinds: Kinds = None,
     limit: Limit = DEFAULT_LIMIT,
 ) -> Response:
-    reply = await store.lineage(
+    reply = await store.walks.lineage(
         uid,
         direction=direction,
         depth=depth,
@@ -91,7 +91,7 @@ async def impact(
         Query(description="Keep what serves now: live endpoints and everything upstream of one"),
     ] = False,
 ) -> ImpactReport:
-    return await store.impact(uid, depth=depth, limit=limit, view=view, live=live)
+    return await store.walks.impact(uid, depth=depth, limit=limit, view=view, live=live)
 
 
 @router.get(
@@ -114,7 +114,7 @@ async def ask(
         raise InvalidInput(
             f"uid: {question.value} starts from a {asked.root}, but {uid!r} is a {kind}"
         )
-    reply = await store.lineage(
+    reply = await store.walks.lineage(
         uid,
         direction=asked.direction,
         depth=depth,

@@ -30,7 +30,7 @@ async def list_notifications(
     limit: Annotated[int, Query(ge=1, le=MAX_PAGE)] = 100,
     cursor: Annotated[str | None, Query(max_length=4096)] = None,
 ) -> NotificationPage:
-    items, next_cursor = await store.notifications(
+    items, next_cursor = await store.notifications.records(
         owner=owner, status=status, limit=limit, cursor=cursor
     )
     return NotificationPage(items=items, next_cursor=next_cursor)

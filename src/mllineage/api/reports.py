@@ -46,7 +46,7 @@ def _route(report: Report) -> Callable[..., Awaitable[ReportPage]]:
         limit: Limit = 100,
         cursor: Cursor = None,
     ) -> ReportPage:
-        return await store.report(
+        return await store.reports.report(
             report, namespace=namespace, owner=owner, limit=limit, cursor=cursor, view=View(as_of)
         )
 

@@ -54,7 +54,7 @@ async def list_runs(
         "since": since,
         "until": until,
     }
-    return await store.list_runs(filters=filters, limit=limit, cursor=cursor)
+    return await store.runs.list_runs(filters=filters, limit=limit, cursor=cursor)
 
 
 @router.get(
@@ -63,11 +63,11 @@ async def list_runs(
     responses={404: {"description": "No run with that id"}},
 )
 async def get_run(run_id: RunId, store: StoreDep) -> RunDetail:
-    return await store.get_run(run_id)
+    return await store.runs.get_run(run_id)
 
 
 @router.get("/experiments", summary="Experiments: their runs, processes, first and last run")
 async def experiments(
     store: StoreDep, limit: Annotated[int, Query(ge=1, le=MAX_PAGE)] = 100
 ) -> ExperimentList:
-    return await store.experiments(limit=limit)
+    return await store.runs.experiments(limit=limit)

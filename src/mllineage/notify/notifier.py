@@ -93,7 +93,7 @@ class Notifier:
         while True:
             job = await self.queue.get()
             try:
-                report = job.report or await self.store.what_if(
+                report = job.report or await self.store.lifecycle.what_if(
                     job.retire, view=LIVE, limit=MAX_LIMIT
                 )
                 found = digests(job.event, report, event_time=job.event_time, reason=job.reason)
@@ -158,6 +158,6 @@ class Notifier:
             "recorded_at": datetime.now(UTC).isoformat(),
         }
         try:
-            await self.store.record_notification(fields)
+            await self.store.notifications.record(fields)
         except Exception:
             log.exception("could not record the %s notification %s", status, fields["id"])

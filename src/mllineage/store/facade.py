@@ -1,40 +1,24 @@
-"""``Store``: the API's one handle on the store, composing the modules of each concern.
-
-Each concern is a module of functions that take the shared ``Database`` (writes, reads,
-walks, schema, lifecycle); a new concern (runs) adds such a module and a method here.
+"""``Store``: the one handle on the store, built at start-up, handing out one object per
+concern over the shared ``Database``: ``reads``, ``walks``, ``lifecycle``, ``reports``,
+``runs``, ``notifications`` (each a class of its module, whose methods are the contract),
+beside the write (``write``, through the group commit) and the schema's upkeep. A new
+concern adds a module with its class and one attribute here.
 """
 
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from datetime import datetime
 from pathlib import Path
-from typing import Any
 
 from neo4j import AsyncDriver, AsyncGraphDatabase
 
-from mllineage.analysis.reports import Report, ReportPage
-from mllineage.analysis.traversal import Direction
 from mllineage.ingest.delta import GraphDelta
-from mllineage.model.domain import EdgeIn, Kind
-from mllineage.model.lifecycle import LIVE, View
 from mllineage.model.views import (
-    EntityDetail,
-    EntityPage,
-    ExperimentList,
-    ImpactReport,
-    LineageGraph,
-    RunDetail,
-    RunPage,
-    Serialized,
-    WhatIfReport,
     WriteSummary,
 )
 from mllineage.settings import Settings
-from mllineage.store import lifecycle, reads, runs, schema, walks, writes
-from mllineage.store import notifications as notification_records
-from mllineage.store import reports as report_pages
+from mllineage.store import lifecycle, notifications, reads, reports, runs, schema, walks, writes
 from mllineage.store.database import Database
 from mllineage.store.group_commit import GroupCommit
 from mllineage.store.queries.schema import read_schema
@@ -64,6 +48,12 @@ class Store:
         )
         self.db.on_unavailable = self.schema.want
         self.writer = GroupCommit(self.db)
+        self.reads = reads.Reads(self.db)
+        self.walks = walks.Walks(self.db)
+        self.lifecycle = lifecycle.Lifecycle(self.db)
+        self.reports = reports.Reports(self.db)
+        self.runs = runs.Runs(self.db)
+        self.notifications = notifications.NotificationRecords(self.db)
 
     # --- lifetime, schema and readiness -------------------------------------------------
 
@@ -85,109 +75,9 @@ class Store:
             self.schema.want()
         return reason
 
-    # --- writes, reads, walks -----------------------------------------------------------
-
     async def write(self, delta: GraphDelta) -> WriteSummary:
+        """Write a request's delta, in a group commit with the requests waiting beside it."""
         return await self.writer.write(delta)
-
-    async def get_entity(self, uid: str, view: View = LIVE) -> EntityDetail:
-        return await reads.get_entity(self.db, uid, view)
-
-    async def list_entities(
-        self,
-        *,
-        kind: Kind | None,
-        namespace: str | None,
-        q: str | None,
-        limit: int,
-        cursor: str | None,
-        view: View = LIVE,
-    ) -> EntityPage:
-        return await reads.list_entities(
-            self.db, kind=kind, namespace=namespace, q=q, limit=limit, cursor=cursor, view=view
-        )
-
-    async def lineage(
-        self,
-        uid: str,
-        *,
-        direction: Direction,
-        depth: int,
-        kinds: frozenset[Kind] | None,
-        limit: int,
-        view: View = LIVE,
-    ) -> Serialized[LineageGraph]:
-        return await walks.lineage(
-            self.db, uid, direction=direction, depth=depth, kinds=kinds, limit=limit, view=view
-        )
-
-    async def impact(
-        self, uid: str, *, depth: int, limit: int, view: View = LIVE, live: bool = False
-    ) -> ImpactReport:
-        return await walks.impact(self.db, uid, depth=depth, limit=limit, view=view, live=live)
-
-    # --- lifecycle ----------------------------------------------------------------------
-
-    async def deprecate(
-        self, uid: str, *, reason: str, replaced_by: str | None, at: datetime
-    ) -> None:
-        await lifecycle.deprecate(self.db, uid, reason=reason, replaced_by=replaced_by, at=at)
-
-    async def retire(self, uid: str, *, reason: str | None, at: datetime) -> None:
-        await lifecycle.retire(self.db, uid, reason=reason, at=at)
-
-    async def restore(self, uid: str, *, at: datetime) -> None:
-        await lifecycle.restore(self.db, uid, at=at)
-
-    async def purge(self, uid: str) -> None:
-        await lifecycle.purge(self.db, uid)
-
-    async def end_edges(self, edges: list[EdgeIn], *, at: datetime) -> int:
-        return await lifecycle.end_edges(self.db, edges, at=at)
-
-    async def what_if(self, retire: list[str], *, view: View, limit: int) -> WhatIfReport:
-        return await lifecycle.what_if(self.db, retire, view=view, limit=limit)
-
-    # --- reports ------------------------------------------------------------------------
-
-    async def report(
-        self,
-        name: Report,
-        *,
-        namespace: str | None,
-        owner: str | None,
-        limit: int,
-        cursor: str | None,
-        view: View = LIVE,
-    ) -> ReportPage:
-        return await report_pages.report(
-            self.db, name, namespace=namespace, owner=owner, limit=limit, cursor=cursor, view=view
-        )
-
-    # --- owner notifications ------------------------------------------------------------
-
-    async def record_notification(self, fields: dict[str, Any]) -> None:
-        await notification_records.record(self.db, fields)
-
-    async def notifications(
-        self, *, owner: str | None, status: str | None, limit: int, cursor: str | None
-    ) -> tuple[list[dict[str, Any]], str | None]:
-        return await notification_records.records(
-            self.db, owner=owner, status=status, limit=limit, cursor=cursor
-        )
-
-    # --- runs ---------------------------------------------------------------------------
-
-    async def list_runs(
-        self, *, filters: dict[str, Any], limit: int, cursor: str | None
-    ) -> RunPage:
-        return await runs.list_runs(self.db, filters=filters, limit=limit, cursor=cursor)
-
-    async def get_run(self, run_id: str) -> RunDetail:
-        return await runs.get_run(self.db, run_id)
-
-    async def experiments(self, *, limit: int) -> ExperimentList:
-        return await runs.experiments(self.db, limit=limit)
 
 
 # --- opening a store from the settings (the API's lifespan, the Kafka consumer) -------------

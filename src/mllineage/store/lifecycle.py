@@ -38,82 +38,89 @@ async def _lookup(tx: AsyncManagedTransaction, uids: list[str]) -> dict[str, dic
     return found
 
 
-async def deprecate(
-    db: Database, uid: str, *, reason: str, replaced_by: str | None, at: datetime
-) -> None:
-    async def work(tx: AsyncManagedTransaction) -> None:
-        node = (await _lookup(tx, [uid]))[uid]
-        if replaced_by is not None:
-            if replaced_by == uid:
-                raise InvalidInput("replaced_by: an entity cannot replace itself")
+class Lifecycle:
+    """The lifecycle calls and the what-if walk."""
+
+    def __init__(self, db: Database) -> None:
+        self.db = db
+
+    async def deprecate(
+        self, uid: str, *, reason: str, replaced_by: str | None, at: datetime
+    ) -> None:
+        async def work(tx: AsyncManagedTransaction) -> None:
+            node = (await _lookup(tx, [uid]))[uid]
+            if replaced_by is not None:
+                if replaced_by == uid:
+                    raise InvalidInput("replaced_by: an entity cannot replace itself")
+                try:
+                    successor = (await _lookup(tx, [replaced_by]))[replaced_by]
+                except NotFound:
+                    raise InvalidInput(
+                        f"replaced_by: no entity with uid {replaced_by!r}; record it first"
+                    ) from None
+                if successor["kind"] != node["kind"]:
+                    raise InvalidInput(
+                        f"replaced_by: {uid!r} is a {node['kind']} and can only be replaced by a "
+                        f"{node['kind']}, but {replaced_by!r} is a {successor['kind']}"
+                    )
+                if successor["retired"]:
+                    raise InvalidInput(
+                        f"replaced_by: {replaced_by!r} is retired; restore it or name a live one"
+                    )
+            await tx.run(
+                DEPRECATE, uid=uid, at=at.isoformat(), reason=reason, replaced_by=replaced_by
+            )
+
+        await self.db.write(work)
+
+    async def retire(self, uid: str, *, reason: str | None, at: datetime) -> None:
+        async def work(tx: AsyncManagedTransaction) -> None:
+            await _lookup(tx, [uid])
+            await tx.run(RETIRE, uid=uid, at=at.isoformat(), reason=reason)
+
+        await self.db.write(work)
+
+    async def restore(self, uid: str, *, at: datetime) -> None:
+        async def work(tx: AsyncManagedTransaction) -> None:
+            await _lookup(tx, [uid])
+            await tx.run(RESTORE, uid=uid, at=at.isoformat())
+
+        await self.db.write(work)
+
+    async def purge(self, uid: str) -> None:
+        """The node and its edges, for good (and any ``replaced_by`` naming it)."""
+
+        async def work(tx: AsyncManagedTransaction) -> None:
+            await _lookup(tx, [uid])
+            await tx.run(PURGE, uid=uid)
+
+        await self.db.write(work)
+
+    async def end_edges(self, edges: list[EdgeIn], *, at: datetime) -> int:
+        """End every edge of ``edges`` at ``at``; 404 naming the ones that do not exist."""
+        rows = [{"source": e.source, "target": e.target, "type": e.type.value} for e in edges]
+
+        async def work(tx: AsyncManagedTransaction) -> int:
+            record = await (await tx.run(MISSING_EDGES, rows=rows)).single(strict=True)
+            if missing := record["missing"]:
+                named = "; ".join(
+                    f"{m['source']} -{m['type']}-> {m['target']}" for m in missing[:20]
+                )
+                raise NotFound(f"no such edge: {named}")
+            await tx.run(END_EDGES, rows=rows, at=at.isoformat())
+            return len(rows)
+
+        return await self.db.write(work)
+
+    async def what_if(self, retire: list[str], *, view: View, limit: int) -> WhatIfReport:
+        """The live endpoints and models that retiring ``retire`` would take an input from."""
+        await self.db.read(lambda tx: _lookup(tx, retire))
+        reports = []
+        for uid in dict.fromkeys(retire):
             try:
-                successor = (await _lookup(tx, [replaced_by]))[replaced_by]
+                reports.append(
+                    await walks.Walks(self.db).impact(uid, depth=MAX_DEPTH, limit=limit, view=view)
+                )
             except NotFound:
-                raise InvalidInput(
-                    f"replaced_by: no entity with uid {replaced_by!r}; record it first"
-                ) from None
-            if successor["kind"] != node["kind"]:
-                raise InvalidInput(
-                    f"replaced_by: {uid!r} is a {node['kind']} and can only be replaced by a "
-                    f"{node['kind']}, but {replaced_by!r} is a {successor['kind']}"
-                )
-            if successor["retired"]:
-                raise InvalidInput(
-                    f"replaced_by: {replaced_by!r} is retired; restore it or name a live one"
-                )
-        await tx.run(DEPRECATE, uid=uid, at=at.isoformat(), reason=reason, replaced_by=replaced_by)
-
-    await db.write(work)
-
-
-async def retire(db: Database, uid: str, *, reason: str | None, at: datetime) -> None:
-    async def work(tx: AsyncManagedTransaction) -> None:
-        await _lookup(tx, [uid])
-        await tx.run(RETIRE, uid=uid, at=at.isoformat(), reason=reason)
-
-    await db.write(work)
-
-
-async def restore(db: Database, uid: str, *, at: datetime) -> None:
-    async def work(tx: AsyncManagedTransaction) -> None:
-        await _lookup(tx, [uid])
-        await tx.run(RESTORE, uid=uid, at=at.isoformat())
-
-    await db.write(work)
-
-
-async def purge(db: Database, uid: str) -> None:
-    """The node and its edges, for good (and any ``replaced_by`` naming it)."""
-
-    async def work(tx: AsyncManagedTransaction) -> None:
-        await _lookup(tx, [uid])
-        await tx.run(PURGE, uid=uid)
-
-    await db.write(work)
-
-
-async def end_edges(db: Database, edges: list[EdgeIn], *, at: datetime) -> int:
-    """End every edge of ``edges`` at ``at``; 404 naming the ones that do not exist."""
-    rows = [{"source": e.source, "target": e.target, "type": e.type.value} for e in edges]
-
-    async def work(tx: AsyncManagedTransaction) -> int:
-        record = await (await tx.run(MISSING_EDGES, rows=rows)).single(strict=True)
-        if missing := record["missing"]:
-            named = "; ".join(f"{m['source']} -{m['type']}-> {m['target']}" for m in missing[:20])
-            raise NotFound(f"no such edge: {named}")
-        await tx.run(END_EDGES, rows=rows, at=at.isoformat())
-        return len(rows)
-
-    return await db.write(work)
-
-
-async def what_if(db: Database, retire: list[str], *, view: View, limit: int) -> WhatIfReport:
-    """The live endpoints and models that retiring ``retire`` would take an input from."""
-    await db.read(lambda tx: _lookup(tx, retire))
-    reports = []
-    for uid in dict.fromkeys(retire):
-        try:
-            reports.append(await walks.impact(db, uid, depth=MAX_DEPTH, limit=limit, view=view))
-        except NotFound:
-            continue  # already retired (or not yet there) in this view: nothing to lose
-    return what_if_report(list(dict.fromkeys(retire)), reports)
+                continue  # already retired (or not yet there) in this view: nothing to lose
+        return what_if_report(list(dict.fromkeys(retire)), reports)

@@ -14,15 +14,6 @@ from mllineage.store.database import Database
 from mllineage.store.queries.notifications import LIST_NOTIFICATIONS, RECORD_NOTIFICATION
 
 
-async def record(db: Database, fields: dict[str, Any]) -> None:
-    """Keep one delivery's record (``recorded_at`` an ISO time; no nested values)."""
-
-    async def work(tx: AsyncManagedTransaction) -> None:
-        await tx.run(RECORD_NOTIFICATION, record=fields)
-
-    await db.write(work)
-
-
 def _cursor(last: dict[str, Any]) -> str:
     return base64.urlsafe_b64encode(json.dumps([last["recorded_at"], last["id"]]).encode()).decode()
 
@@ -37,22 +28,36 @@ def _after(cursor: str) -> tuple[str, str]:
     raise InvalidInput("cursor is not one this service issued; pass next_cursor from the last page")
 
 
-async def records(
-    db: Database, *, owner: str | None, status: str | None, limit: int, cursor: str | None
-) -> tuple[list[dict[str, Any]], str | None]:
-    """One page of records, newest first, and the cursor of the next page."""
-    before_at, before_id = _after(cursor) if cursor else ("", "")
-    params = {
-        "owner": owner or "",
-        "status": status or "",
-        "before_at": before_at,
-        "before_id": before_id,
-        "limit": limit + 1,
-    }
+class NotificationRecords:
+    """The record of owner notifications."""
 
-    async def work(tx: AsyncManagedTransaction) -> list[dict[str, Any]]:
-        return [r["record"] async for r in await tx.run(LIST_NOTIFICATIONS, params)]
+    def __init__(self, db: Database) -> None:
+        self.db = db
 
-    found = await db.read(work)
-    page = found[:limit]
-    return page, _cursor(page[-1]) if len(found) > limit else None
+    async def record(self, fields: dict[str, Any]) -> None:
+        """Keep one delivery's record (``recorded_at`` an ISO time; no nested values)."""
+
+        async def work(tx: AsyncManagedTransaction) -> None:
+            await tx.run(RECORD_NOTIFICATION, record=fields)
+
+        await self.db.write(work)
+
+    async def records(
+        self, *, owner: str | None, status: str | None, limit: int, cursor: str | None
+    ) -> tuple[list[dict[str, Any]], str | None]:
+        """One page of records, newest first, and the cursor of the next page."""
+        before_at, before_id = _after(cursor) if cursor else ("", "")
+        params = {
+            "owner": owner or "",
+            "status": status or "",
+            "before_at": before_at,
+            "before_id": before_id,
+            "limit": limit + 1,
+        }
+
+        async def work(tx: AsyncManagedTransaction) -> list[dict[str, Any]]:
+            return [r["record"] async for r in await tx.run(LIST_NOTIFICATIONS, params)]
+
+        found = await self.db.read(work)
+        page = found[:limit]
+        return page, _cursor(page[-1]) if len(found) > limit else None

@@ -36,43 +36,48 @@ def not_in_view(uid: str, view: View) -> NotFound:
     )
 
 
-async def get_entity(db: Database, uid: str, view: View = LIVE) -> EntityDetail:
-    query = get_entity_query(view.mode)
-    params = {"uid": uid, "cap": NEIGHBOUR_CAP, **view_params(view)}
-    record = await db.read_one(query, **params)
-    if record is None:
-        raise NotFound(f"no entity with uid {uid!r}")
-    if not record["alive"]:
-        raise not_in_view(uid, view)
-    neighbours = {key: record[key] for key in ("upstream", "downstream")}
-    return EntityDetail.model_validate(entity_fields(record["node"], **neighbours))
+class Reads:
+    """Entities by uid and pages of them, in a view."""
 
+    def __init__(self, db: Database) -> None:
+        self.db = db
 
-async def list_entities(
-    db: Database,
-    *,
-    kind: Kind | None,
-    namespace: str | None,
-    q: str | None,
-    limit: int,
-    cursor: str | None,
-    view: View = LIVE,
-) -> EntityPage:
-    """One page of entities in uid order; ``cursor`` is the previous page's last uid."""
-    params = {
-        "kind": kind.value if kind else None,
-        "namespace": namespace,
-        "q": q,
-        "after": decode_cursor(cursor) if cursor else None,
-        "limit": limit + 1,
-        **view_params(view),
-    }
-    query = list_entities_query(view.mode)
+    async def get_entity(self, uid: str, view: View = LIVE) -> EntityDetail:
+        query = get_entity_query(view.mode)
+        params = {"uid": uid, "cap": NEIGHBOUR_CAP, **view_params(view)}
+        record = await self.db.read_one(query, **params)
+        if record is None:
+            raise NotFound(f"no entity with uid {uid!r}")
+        if not record["alive"]:
+            raise not_in_view(uid, view)
+        neighbours = {key: record[key] for key in ("upstream", "downstream")}
+        return EntityDetail.model_validate(entity_fields(record["node"], **neighbours))
 
-    async def work(tx: AsyncManagedTransaction) -> list[dict[str, Any]]:
-        return [r["node"] async for r in await tx.run(query, params)]
+    async def list_entities(
+        self,
+        *,
+        kind: Kind | None,
+        namespace: str | None,
+        q: str | None,
+        limit: int,
+        cursor: str | None,
+        view: View = LIVE,
+    ) -> EntityPage:
+        """One page of entities in uid order; ``cursor`` is the previous page's last uid."""
+        params = {
+            "kind": kind.value if kind else None,
+            "namespace": namespace,
+            "q": q,
+            "after": decode_cursor(cursor) if cursor else None,
+            "limit": limit + 1,
+            **view_params(view),
+        }
+        query = list_entities_query(view.mode)
 
-    nodes = await db.read(work)
-    items = [EntityOut.model_validate(entity_fields(node)) for node in nodes[:limit]]
-    more = len(nodes) > limit
-    return EntityPage(items=items, next_cursor=encode_cursor(items[-1].uid) if more else None)
+        async def work(tx: AsyncManagedTransaction) -> list[dict[str, Any]]:
+            return [r["node"] async for r in await tx.run(query, params)]
+
+        nodes = await self.db.read(work)
+        items = [EntityOut.model_validate(entity_fields(node)) for node in nodes[:limit]]
+        more = len(nodes) > limit
+        return EntityPage(items=items, next_cursor=encode_cursor(items[-1].uid) if more else None)

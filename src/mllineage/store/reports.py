@@ -28,40 +28,46 @@ QUERIES: dict[Report, Callable[[str], str]] = {
 }
 
 
-async def report(
-    db: Database,
-    name: Report,
-    *,
-    namespace: str | None,
-    owner: str | None,
-    limit: int,
-    cursor: str | None,
-    view: View,
-) -> ReportPage:
-    """One page of ``name``: at most ``limit`` items after ``cursor`` (a previous page's
-    ``next_cursor``), and the cursor of the next page when there is one."""
-    query = QUERIES[name](view.exclusive.mode)
-    params = {
-        "namespace": namespace or "",
-        "owner": owner or "",
-        "after": decode_cursor(cursor) if cursor else "",
-        "limit": limit + 1,
-        "cap": CONSUMER_CAP,
-        "columns": "source_columns",
-        **view_params(view),
-    }
+class Reports:
+    """The governance reports, a page at a time."""
 
-    async def work(tx: AsyncManagedTransaction) -> list[dict[str, Any]]:
-        return [r.data() async for r in await tx.run(query, params)]
+    def __init__(self, db: Database) -> None:
+        self.db = db
 
-    rows = await db.read(work)
-    items = [shape(name, row) for row in rows[:limit]]
-    more = len(rows) > limit
-    return PAGES[name].model_validate(
-        {
-            "report": name,
-            "as_of": view.as_of,
-            "items": items,
-            "next_cursor": encode_cursor(items[-1]["uid"]) if more else None,
+    async def report(
+        self,
+        name: Report,
+        *,
+        namespace: str | None,
+        owner: str | None,
+        limit: int,
+        cursor: str | None,
+        view: View,
+    ) -> ReportPage:
+        """One page of ``name``: at most ``limit`` items after ``cursor`` (a previous page's
+        ``next_cursor``), and the cursor of the next page when there is one."""
+        query = QUERIES[name](view.exclusive.mode)
+        params = {
+            "namespace": namespace or "",
+            "owner": owner or "",
+            "after": decode_cursor(cursor) if cursor else "",
+            "limit": limit + 1,
+            "cap": CONSUMER_CAP,
+            "columns": "source_columns",
+            **view_params(view),
         }
-    )
+
+        async def work(tx: AsyncManagedTransaction) -> list[dict[str, Any]]:
+            return [r.data() async for r in await tx.run(query, params)]
+
+        rows = await self.db.read(work)
+        items = [shape(name, row) for row in rows[:limit]]
+        more = len(rows) > limit
+        return PAGES[name].model_validate(
+            {
+                "report": name,
+                "as_of": view.as_of,
+                "items": items,
+                "next_cursor": encode_cursor(items[-1]["uid"]) if more else None,
+            }
+        )

@@ -54,46 +54,56 @@ def decode_run_cursor(cursor: str) -> tuple[str, str]:
         ) from None
 
 
-async def list_runs(
-    db: Database, *, filters: dict[str, Any], limit: int, cursor: str | None
-) -> RunPage:
-    """One page of runs, newest first. ``filters``: process, experiment, produced, used,
-    status (strings), since, until (datetimes); None values are no filter."""
-    params = {
-        key: value.isoformat() if isinstance(value, datetime) else value
-        for key, value in filters.items()
-        if value is not None
-    }
-    if cursor:
-        params["after_time"], params["after_id"] = decode_run_cursor(cursor)
-    query = list_runs_query(
-        frozenset(("after" if key == "after_time" else key) for key in params if key != "after_id")
-    )
+class Runs:
+    """Runs and experiments."""
 
-    async def work(tx: AsyncManagedTransaction) -> list[list[list[Any]]]:
-        return [r["run"] async for r in await tx.run(query, params, limit=limit + 1)]
+    def __init__(self, db: Database) -> None:
+        self.db = db
 
-    runs = await db.read(work)
-    items = [RunOut.model_validate(run_fields(run)) for run in runs[:limit]]
-    more = len(runs) > limit
-    return RunPage(items=items, next_cursor=encode_run_cursor(items[-1]) if more else None)
+    async def list_runs(
+        self, *, filters: dict[str, Any], limit: int, cursor: str | None
+    ) -> RunPage:
+        """One page of runs, newest first. ``filters``: process, experiment, produced, used,
+        status (strings), since, until (datetimes); None values are no filter."""
+        params = {
+            key: value.isoformat() if isinstance(value, datetime) else value
+            for key, value in filters.items()
+            if value is not None
+        }
+        if cursor:
+            params["after_time"], params["after_id"] = decode_run_cursor(cursor)
+        query = list_runs_query(
+            frozenset(
+                ("after" if key == "after_time" else key) for key in params if key != "after_id"
+            )
+        )
 
+        async def work(tx: AsyncManagedTransaction) -> list[list[list[Any]]]:
+            return [r["run"] async for r in await tx.run(query, params, limit=limit + 1)]
 
-async def get_run(db: Database, run_id: str) -> RunDetail:
-    record = await db.read(lambda tx: single_or_none(tx, GET_RUN, id=run_id, cap=RUN_LIST_CAP))
-    if record is None:  # a parent known only from its children is listed with no process
-        raise NotFound(f"no run with id {run_id!r}")
-    links = {key: record[key] for key in ("inputs", "outputs", "parent")}
-    named = [from_pending(text) for text in record["pending"]]
-    links["pending_outputs"] = sorted({entity.uid for entity in named if entity})
-    return RunDetail.model_validate(
-        {**run_fields(record["run"]), **links, "children": record["children"]}
-    )
+        runs = await self.db.read(work)
+        items = [RunOut.model_validate(run_fields(run)) for run in runs[:limit]]
+        more = len(runs) > limit
+        return RunPage(items=items, next_cursor=encode_run_cursor(items[-1]) if more else None)
 
+    async def get_run(self, run_id: str) -> RunDetail:
+        record = await self.db.read(
+            lambda tx: single_or_none(tx, GET_RUN, id=run_id, cap=RUN_LIST_CAP)
+        )
+        if record is None:  # a parent known only from its children is listed with no process
+            raise NotFound(f"no run with id {run_id!r}")
+        links = {key: record[key] for key in ("inputs", "outputs", "parent")}
+        named = [from_pending(text) for text in record["pending"]]
+        links["pending_outputs"] = sorted({entity.uid for entity in named if entity})
+        return RunDetail.model_validate(
+            {**run_fields(record["run"]), **links, "children": record["children"]}
+        )
 
-async def experiments(db: Database, *, limit: int) -> ExperimentList:
-    async def work(tx: AsyncManagedTransaction) -> list[dict[str, Any]]:
-        result = await tx.run(EXPERIMENTS, cap=RUN_LIST_CAP, limit=limit)
-        return [record.data() async for record in result]
+    async def experiments(self, *, limit: int) -> ExperimentList:
+        async def work(tx: AsyncManagedTransaction) -> list[dict[str, Any]]:
+            result = await tx.run(EXPERIMENTS, cap=RUN_LIST_CAP, limit=limit)
+            return [record.data() async for record in result]
 
-    return ExperimentList(items=[ExperimentOut.model_validate(row) for row in await db.read(work)])
+        return ExperimentList(
+            items=[ExperimentOut.model_validate(row) for row in await self.db.read(work)]
+        )
