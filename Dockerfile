@@ -2,10 +2,12 @@
 FROM python:3.11-slim
 WORKDIR /app
 ENV PYTHONDONTWRITEBYTECODE=1 PYTHONUNBUFFERED=1
-COPY pyproject.toml README.md ./
+COPY pyproject.toml setup.py README.md ./
 COPY src ./src
-# A plain install: the schema and Browser files ship inside the package (package data).
-RUN pip install --no-cache-dir . && rm -rf src build && useradd --system --uid 10001 mllineage
+COPY cypher ./cypher
+# A plain install of the service's side (no pandas, no matplotlib): the schema and Browser
+# files ship inside the package (package data).
+RUN pip install --no-cache-dir '.[server]' && rm -rf src cypher build && useradd --system --uid 10001 mllineage
 USER mllineage
 EXPOSE 8000
 HEALTHCHECK --interval=10s --timeout=3s --retries=5 \

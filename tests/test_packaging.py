@@ -87,3 +87,66 @@ def test_a_wheel_ships_the_schema_and_browser_files(tmp_path: Path) -> None:
     assert location.startswith(target), f"imported from {location}, not the installed wheel"
     assert schema == f"{len(read_schema())} True"
     assert browser == f"True {len(queries)}"
+
+
+# A subprocess in which importing any of BLOCKED fails as if it were not installed.
+BLOCKING = """
+import importlib.abc, sys
+BLOCKED = {blocked!r}
+class Absent(importlib.abc.MetaPathFinder):
+    def find_spec(self, name, path=None, target=None):
+        if name.split(".")[0] in BLOCKED:
+            raise ModuleNotFoundError(f"No module named {{name!r}}", name=name)
+sys.meta_path.insert(0, Absent())
+"""
+SERVER_ONLY = {"neo4j", "fastapi", "starlette", "uvicorn", "confluent_kafka", "prometheus_client"}
+CLIENT_ONLY = {"pandas", "networkx", "matplotlib", "tqdm"}
+
+
+def without(blocked: set[str], code: str) -> subprocess.CompletedProcess[str]:
+    script = BLOCKING.format(blocked=sorted(blocked)) + code
+    return subprocess.run(
+        [sys.executable, "-c", script], capture_output=True, text=True, timeout=120
+    )
+
+
+def test_the_service_runs_without_the_clients_packages() -> None:
+    """The API, the Kafka consumer and the server's commands import no pandas, networkx,
+    matplotlib or tqdm (the ``server`` extra has none of them); the client's commands say
+    which extra they need."""
+    done = without(
+        CLIENT_ONLY,
+        "from mllineage.api import create_app\n"
+        "from mllineage.settings import Settings\n"
+        "import mllineage.kafka.consumer, mllineage.serve\n"
+        "create_app(Settings(auth='off'))\n"
+        "from typer.testing import CliRunner\n"
+        "from mllineage.cli import app, MISSING\n"
+        "assert set(MISSING) == {'client'}, MISSING\n"
+        "print(CliRunner().invoke(app, ['serve', '--help']).exit_code)\n",
+    )
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip() == "0"
+
+
+def test_the_client_runs_without_the_services_packages() -> None:
+    """The client and its commands import no Neo4j driver, FastAPI, uvicorn or Kafka client
+    (the ``client`` extra has none of them)."""
+    done = without(
+        SERVER_ONLY,
+        "from mllineage.client import LineageClient\n"
+        "LineageClient('http://127.0.0.1:1').close()\n"
+        "from typer.testing import CliRunner\n"
+        "from mllineage.cli import app, MISSING\n"
+        "assert set(MISSING) == {'server'}, MISSING\n"
+        "print(CliRunner().invoke(app, ['impact', '--help']).exit_code)\n",
+    )
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip() == "0"
+
+
+def test_a_command_of_the_missing_side_names_the_extra() -> None:
+    done = without(CLIENT_ONLY, "import sys\nsys.argv = ['mllineage', 'impact', 'x']\n"
+                   "from mllineage.cli import main\nmain()\n")  # fmt: skip
+    assert done.returncode == 2
+    assert "pip install 'mllineage[client]'" in done.stderr

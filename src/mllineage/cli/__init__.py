@@ -9,35 +9,53 @@ to the one Typer ``app`` of ``common``.
 
 from __future__ import annotations
 
+import importlib
 import sys
 
 import typer
 
-from mllineage.cli import kafka, lifecycle, lineage, local, runs
-from mllineage.cli import reports as report_commands
-from mllineage.cli.common import api_error_text, app
-from mllineage.client import LineageAPIError
-from mllineage.local import LocalServerError
+from mllineage.cli.common import USER_ERRORS, app
 
 __all__ = ["app", "main"]
-_COMMANDS = (
-    kafka,
-    lifecycle,
-    lineage,
-    local,
-    runs,
-)  # imported for the commands they add to ``app``
-_REPORT_COMMANDS = report_commands  # imported for the command it adds
+
+# The command modules of each side, imported for the commands they add to ``app``. An install
+# without one side's extra (``mllineage[client]``, ``mllineage[server]``) has the other's.
+SIDES = {
+    "client": ("lineage", "lifecycle", "reports", "runs"),
+    "server": ("local", "kafka"),
+}
+MISSING: dict[str, str] = {}  # extra -> the package it lacks
+for _extra, _modules in SIDES.items():
+    try:
+        for _module in _modules:
+            importlib.import_module(f"mllineage.cli.{_module}")
+    except ModuleNotFoundError as exc:
+        MISSING[_extra] = exc.name or "?"
 
 
 def main() -> None:
     """The console script: errors the user can act on are a line or a few, no traceback. (A
     reader that goes away, as ``| head`` does, ends the command quietly: Click sees to it.)"""
+    if len(sys.argv) > 1 and MISSING and sys.argv[1] not in _command_names():
+        for extra, package in MISSING.items():
+            typer.echo(
+                f"error: `mllineage {sys.argv[1]}` may be a command of the {extra} side, which "
+                f"this install lacks (no {package}): pip install 'mllineage[{extra}]'",
+                err=True,
+            )
+        sys.exit(2)
     try:
         app()
-    except LineageAPIError as exc:
-        typer.echo(api_error_text(exc), err=True)
+    except tuple(USER_ERRORS) as exc:
+        say = next(say for kind, say in USER_ERRORS.items() if isinstance(exc, kind))
+        typer.echo(say(exc), err=True)
         sys.exit(1)
-    except LocalServerError as exc:
-        typer.echo(f"error: {exc}", err=True)
-        sys.exit(1)
+
+
+def _command_names() -> set[str]:
+    names: set[str] = {
+        command.name or command.callback.__name__.replace("_", "-")  # type: ignore[union-attr]
+        for command in app.registered_commands
+    }
+    groups = {group.name or "" for group in app.registered_groups}
+    return names | groups | {"--help", "-h"}

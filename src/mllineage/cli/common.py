@@ -3,17 +3,21 @@
 from __future__ import annotations
 
 import sys
-from typing import Annotated, Any, NoReturn
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Annotated, Any, NoReturn
 
-import pandas as pd
 import typer
 from pydantic import ValidationError
 from rich import box
 from rich.console import Console
 from rich.table import Table
 
-from mllineage.client import LineageAPIError
 from mllineage.settings import Settings
+
+if TYPE_CHECKING:  # the client's side of the commands imports it; the server's never does
+    import pandas as pd
+
+    from mllineage.client import LineageAPIError
 
 app = typer.Typer(
     name="mllineage",
@@ -27,6 +31,10 @@ keys_app = typer.Typer(help="Create API keys.", no_args_is_help=True)
 neo4j_app = typer.Typer(help="Manage the local Neo4j server (no Docker).", no_args_is_help=True)
 app.add_typer(keys_app, name="keys", rich_help_panel="This machine")
 app.add_typer(neo4j_app, name="neo4j", rich_help_panel="This machine")
+
+# The errors a user can act on, each with its text (said in a line or a few, no traceback):
+# each side of the commands adds those it raises.
+USER_ERRORS: dict[type[Exception], Callable[[Any], str]] = {}
 
 Url = Annotated[
     str | None,

@@ -12,18 +12,22 @@ import typer
 from mllineage import pictures
 from mllineage.analysis.traversal import Direction
 from mllineage.cli.common import (
+    USER_ERRORS,
     AsJson,
     AsOf,
     IncludeRetired,
     NameOrUid,
     Token,
     Url,
+    api_error_text,
     app,
     fail,
     print_table,
 )
-from mllineage.client import BATCH_SIZE, LineageClient
+from mllineage.client import BATCH_SIZE, LineageAPIError, LineageClient
 from mllineage.model.domain import DEFAULT_WALK_DEPTH, MAX_DEPTH, MAX_EVENTS_PER_REQUEST, Kind
+
+USER_ERRORS[LineageAPIError] = api_error_text
 
 PANEL = "Lineage"  # where --help lists these commands
 

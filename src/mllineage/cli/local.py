@@ -9,9 +9,11 @@ from typing import Annotated, cast, get_args
 import typer
 
 from mllineage.api.auth import Scope, append_key, new_key
-from mllineage.cli.common import app, fail, keys_app, neo4j_app, settings_with
-from mllineage.local import LocalNeo4j
+from mllineage.cli.common import USER_ERRORS, app, fail, keys_app, neo4j_app, settings_with
+from mllineage.local import LocalNeo4j, LocalServerError
 from mllineage.serve import ServeError, serve
+
+USER_ERRORS[LocalServerError] = "error: {}".format
 
 PANEL = "This machine"  # where --help lists these commands
 
