@@ -23,8 +23,8 @@ def linked_pages() -> list[str]:
 def pages() -> list[str]:
     """README.md first, then every docs page in the order README's Documentation list gives.
 
-    A page being written may be listed before it exists: it is read once it does. Every page
-    under docs/ must be listed, so no page's examples go unread."""
+    Every listed page must exist (a broken link fails), and every page under docs/ must be
+    listed, so no page's examples go unread."""
     listed = linked_pages()
     unlisted = sorted(
         path.relative_to(ROOT).as_posix()
@@ -32,4 +32,6 @@ def pages() -> list[str]:
         if path.relative_to(ROOT).as_posix() not in listed
     )
     assert not unlisted, f"README's Documentation list does not link {unlisted}"
-    return ["README.md", *(name for name in listed if (ROOT / name).exists())]
+    missing = [name for name in listed if not (ROOT / name).exists()]
+    assert not missing, f"README's Documentation list links pages that do not exist: {missing}"
+    return ["README.md", *listed]
