@@ -10,9 +10,7 @@ from __future__ import annotations
 
 import base64
 import json
-import shutil
 import subprocess
-import tempfile
 import time
 from collections.abc import Iterator
 from html.parser import HTMLParser
@@ -30,10 +28,11 @@ from mllineage.client import LineageClient
 from mllineage.client.demo import load_demo
 from mllineage.local import LocalApi, LocalNeo4j, free_port
 from mllineage.model.domain import Kind
+from tests.chromium import CHROMIUM
+from tests.chromium import chromium as chromium_process
 from tests.helpers import TEST_PASSWORD, local_settings
 from tests.pictures.test_pictures import colours, hex_rgb
 
-CHROMIUM = shutil.which("chromium")
 BROWSER_ORIGIN = "http://127.0.0.1:7474"
 
 
@@ -166,31 +165,22 @@ def chromium(tmp_path: Path) -> Iterator[DevTools]:
     if CHROMIUM is None:
         pytest.skip("no 'chromium' on PATH: install it with 'apt-get install chromium' (make test)")
     port = free_port()
-    with tempfile.TemporaryDirectory() as profile:
-        process = subprocess.Popen(
-            [
-                CHROMIUM, "--headless", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
-                f"--user-data-dir={profile}", f"--remote-debugging-port={port}",
-                "--window-size=1600,1000", "--no-first-run", "about:blank",
-            ],
-            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-        )  # fmt: skip
-        try:
-            deadline = time.monotonic() + 60
-            while True:
-                try:
-                    targets = httpx.get(f"http://127.0.0.1:{port}/json/list", timeout=5).json()
-                    page = next(t for t in targets if t["type"] == "page")
-                    break
-                except (httpx.HTTPError, StopIteration):
-                    if time.monotonic() > deadline or process.poll() is not None:
-                        pytest.fail("chromium did not open its DevTools port")
-                    time.sleep(0.3)
-            with connect(page["webSocketDebuggerUrl"], max_size=64 << 20) as socket:
-                yield DevTools(socket)
-        finally:
-            process.terminate()
-            process.wait(30)
+    with chromium_process(
+        f"--remote-debugging-port={port}", "--window-size=1600,1000", "about:blank",
+        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+    ) as process:  # fmt: skip
+        deadline = time.monotonic() + 60
+        while True:
+            try:
+                targets = httpx.get(f"http://127.0.0.1:{port}/json/list", timeout=5).json()
+                page = next(t for t in targets if t["type"] == "page")
+                break
+            except (httpx.HTTPError, StopIteration):
+                if time.monotonic() > deadline or process.poll() is not None:
+                    pytest.fail("chromium did not open its DevTools port")
+                time.sleep(0.3)
+        with connect(page["webSocketDebuggerUrl"], max_size=64 << 20) as socket:
+            yield DevTools(socket)
 
 
 SET_INPUT = """(function (selector, value) {

@@ -8,16 +8,14 @@ ran. (``make test`` installs Debian's ``chromium`` where it can; without it thes
 from __future__ import annotations
 
 import re
-import shutil
 import subprocess
-import tempfile
 
 import httpx
 import pytest
 
 from mllineage.local import LocalApi
+from tests.chromium import CHROMIUM, chromium
 
-CHROMIUM = shutil.which("chromium")
 pytestmark = pytest.mark.skipif(
     CHROMIUM is None,
     reason="no 'chromium' on PATH: install it with 'apt-get install chromium' (make test does)",
@@ -29,18 +27,13 @@ OPERATIONS = ["/v1/lineage", "/v1/impact", "/v1/events", "/api/v1/lineage"]
 
 def rendered(url: str) -> str:
     """The DOM after the page's scripts ran, with every request off this machine failing."""
-    assert CHROMIUM is not None
-    with tempfile.TemporaryDirectory() as profile:
-        done = subprocess.run(
-            [
-                CHROMIUM, "--headless", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
-                f"--user-data-dir={profile}", "--proxy-server=http://127.0.0.1:9",
-                "--virtual-time-budget=20000", "--dump-dom", url,
-            ],
-            capture_output=True, text=True, timeout=180,
-        )  # fmt: skip
-    assert done.returncode == 0, done.stderr[-2000:]
-    return done.stdout
+    with chromium(
+        "--proxy-server=http://127.0.0.1:9", "--virtual-time-budget=20000", "--dump-dom", url,
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+    ) as process:  # fmt: skip
+        stdout, stderr = process.communicate(timeout=180)
+    assert process.returncode == 0, stderr[-2000:]
+    return stdout
 
 
 @pytest.mark.parametrize("page", PAGES)
