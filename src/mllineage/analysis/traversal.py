@@ -82,14 +82,22 @@ class Downstream(NamedTuple):
     deprecated: bool = False
     replaced_by: str | None = None
     retired: bool = False
+    retired_at: str | None = None  # ISO 8601: when its current retirement began
 
 
-def serving(nodes: dict[str, Downstream], edges: list[tuple[str, str]]) -> set[str]:
+def serving(
+    nodes: dict[str, Downstream],
+    edges: list[tuple[str, str]],
+    ended: frozenset[tuple[str, str]] = frozenset(),
+) -> set[str]:
     """The nodes that serve now: endpoints not retired, and every node upstream of one of
-    them along ``edges`` (among ``nodes``)."""
+    them along ``edges`` (among ``nodes``) that are not ``ended``, through nodes not retired.
+    So nothing retired ever serves, whatever the view includes."""
     feeds: dict[str, list[str]] = {}
     for source, target in edges:
-        if source in nodes and target in nodes:
+        if source in nodes and target in nodes and (source, target) not in ended:
+            if nodes[source].retired:
+                continue
             feeds.setdefault(target, []).append(source)
     live = [uid for uid, row in nodes.items() if row.kind is Kind.Endpoint and not row.retired]
     seen = set(live)
@@ -107,18 +115,20 @@ def impact_report(
     edges: Iterable[tuple[str, str]],
     limit: int,
     live_only: bool = False,
+    ended: frozenset[tuple[str, str]] = frozenset(),
 ) -> ImpactReport:
     """The downstream blast radius of ``root`` from what its walk found.
 
     ``reached`` are the nodes downstream of the root (root excluded), each at its shortest
-    distance; ``edges`` the (from, to) pairs among the root and them. The report counts
+    distance; ``edges`` the (from, to) pairs among the root and them, ``ended`` those of them
+    that are ended (only there when the view includes what is retired). The report counts
     every node per kind, lists the models, endpoints and training jobs nearest first (at
     most ``limit`` of each) with one shortest path from the root, and every distinct owner.
     Each item says whether it serves now (``serving``); ``live_only`` keeps only those.
     """
     nodes = {row.uid: row for row in reached}
     edges = list(edges)
-    live = serving(nodes, edges)
+    live = serving(nodes, edges, ended)
     live_endpoints = sum(1 for uid in live if nodes[uid].kind is Kind.Endpoint)
     if live_only:
         nodes = {uid: row for uid, row in nodes.items() if uid in live}
@@ -146,6 +156,7 @@ def impact_report(
                 deprecated=nodes[uid].deprecated,
                 replaced_by=nodes[uid].replaced_by,
                 retired=nodes[uid].retired,
+                retired_at=nodes[uid].retired_at,
             )
             for uid in chosen
         ]

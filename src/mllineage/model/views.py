@@ -97,6 +97,9 @@ class ImpactItem(BaseModel):
     deprecated: bool = False
     replaced_by: str | None = None
     retired: bool = Field(default=False, description="Retired (only with include_retired)")
+    retired_at: datetime | None = Field(
+        default=None, description="When its current retirement began (only with include_retired)"
+    )
 
 
 class ImpactReport(BaseModel):

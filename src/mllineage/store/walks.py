@@ -105,4 +105,5 @@ class Walks:
             ((source, target) for source, _, target, _ in record["edges"]),
             limit,
             live_only=live,
+            ended=frozenset((s, t) for s, _, t, ended in record["edges"] if ended is not None),
         )

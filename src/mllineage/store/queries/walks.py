@@ -90,7 +90,7 @@ CALL (root) {{
   RETURN collect(n) AS reached,
          collect([n.uid, n.kind, depth, n.namespace, n.name, n.owner,
                   n.deprecated_at IS NOT NULL, n.replaced_by,
-                  NOT ({node_filter(alive_mode, "n")})]) AS nodes
+                  NOT ({node_filter(alive_mode, "n")}), toString(n.retired_at)]) AS nodes
 }}
 CALL (root, reached) {{
   WITH [root] + reached AS among{_edges_among(Direction.downstream, mode)}
