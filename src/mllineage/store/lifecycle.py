@@ -27,7 +27,15 @@ from mllineage.store.queries.lifecycle import (
     PURGE,
     RESTORE,
     RETIRE,
+    RETIRED_THEN,
 )
+
+
+async def _retired_then(tx: AsyncManagedTransaction, uid: str, at: datetime) -> bool:
+    """Whether ``uid`` was retired at ``at``: a successor retired since still replaced its
+    predecessor then, so a deprecation sent again later is accepted again."""
+    record = await (await tx.run(RETIRED_THEN, uid=uid, as_of=at.isoformat())).single(strict=True)
+    return bool(record["retired"])
 
 
 async def _lookup(tx: AsyncManagedTransaction, uids: list[str]) -> dict[str, dict[str, Any]]:
@@ -63,9 +71,10 @@ class Lifecycle:
                         f"replaced_by: {uid!r} is a {node['kind']} and can only be replaced by a "
                         f"{node['kind']}, but {replaced_by!r} is a {successor['kind']}"
                     )
-                if successor["retired"]:
+                if successor["retired"] and await _retired_then(tx, replaced_by, at):
                     raise InvalidInput(
-                        f"replaced_by: {replaced_by!r} is retired; restore it or name a live one"
+                        f"replaced_by: {replaced_by!r} is retired, and was at {at.isoformat()}; "
+                        "restore it or name a live one"
                     )
             await tx.run(
                 DEPRECATE, uid=uid, at=at.isoformat(), reason=reason, replaced_by=replaced_by

@@ -91,6 +91,11 @@ def _outside(var: str, prefix: str) -> str:
     )
 
 
+def retired_as_of(var: str) -> str:
+    """Whether the node ``var`` was retired at ``$as_of``."""
+    return f"NOT {_outside(var, 'retired')}"
+
+
 def node_filter(mode: str, var: str) -> str:
     return {
         "live": f"{var}.retired_at IS NULL",

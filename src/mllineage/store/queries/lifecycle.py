@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from mllineage.store.queries.common import close, revive
+from mllineage.store.queries.common import close, retired_as_of, revive
 
 LOOKUP = """
 UNWIND $uids AS uid
@@ -10,6 +10,9 @@ MATCH (n:Entity {uid: uid})
 RETURN n.uid AS uid, n.kind AS kind, n.retired_at IS NOT NULL AS retired,
        n.replaced_by AS replaced_by
 """
+
+# Whether a node was retired at $as_of (a deprecation's own time, for its successor).
+RETIRED_THEN = f"MATCH (n:Entity {{uid: $uid}}) RETURN {retired_as_of('n')} AS retired"
 
 # Newer wins: an older, late deprecation leaves a newer one as it was.
 DEPRECATE = """
