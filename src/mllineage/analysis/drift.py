@@ -150,5 +150,8 @@ def differences(runs: list[dict[str, Any]]) -> pd.DataFrame:
         for key in keys
         if len({repr(flat.get(key)) for flat in flats}) > 1
     }
-    table = pd.DataFrame.from_dict(rows, orient="index", columns=[run["id"] for run in runs])
-    return table.astype(object).where(table.notna(), None)
+    # object columns: a run's column holds params and metrics of several types, and pandas
+    # would otherwise show an int param as a float (8.0) beside a float metric
+    ids = [run["id"] for run in runs]
+    table = pd.DataFrame.from_dict(rows, orient="index", columns=ids, dtype=object)
+    return table.where(table.notna(), None)

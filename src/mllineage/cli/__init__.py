@@ -58,4 +58,4 @@ def _command_names() -> set[str]:
         for command in app.registered_commands
     }
     groups = {group.name or "" for group in app.registered_groups}
-    return names | groups | {"--help", "-h"}
+    return names | groups | {"--help", "-h", "--version"}

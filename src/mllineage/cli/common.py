@@ -12,6 +12,7 @@ from rich import box
 from rich.console import Console
 from rich.table import Table
 
+from mllineage import __version__
 from mllineage.settings import Settings
 
 if TYPE_CHECKING:  # the client's side of the commands imports it; the server's never does
@@ -27,6 +28,26 @@ app = typer.Typer(
     add_completion=False,
     pretty_exceptions_enable=False,
 )
+
+
+def _version(asked: bool) -> None:
+    if asked:
+        typer.echo(f"mllineage {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def _options(
+    version: Annotated[
+        bool,
+        typer.Option(
+            "--version", callback=_version, is_eager=True, help="Print the version and exit."
+        ),
+    ] = False,
+) -> None:
+    """The options before a command."""
+
+
 keys_app = typer.Typer(help="Create API keys.", no_args_is_help=True)
 neo4j_app = typer.Typer(help="Manage the local Neo4j server (no Docker).", no_args_is_help=True)
 app.add_typer(keys_app, name="keys", rich_help_panel="This machine")
@@ -86,10 +107,22 @@ def settings_with(**overrides: Any) -> Settings:
         fail(f"invalid setting ({problems}); see MLLINEAGE_* in docs/configuration.md", code=2)
 
 
+# The API's names of the view's parameters, as the commands spell them.
+FLAGS = {"include_retired=true": "--include-retired", "a later as_of": "a later --as-of"}
+
+
 def api_error_text(exc: LineageAPIError) -> str:
+    """The error and its candidates, in the command line's words."""
     text = f"error: {exc}"
+    for parameter, flag in FLAGS.items():
+        text = text.replace(parameter, flag)
     if exc.status == 409:
         text += "".join(f"\n  {uid}" for uid in exc.candidates)
+    elif exc.status == 0:
+        text += (
+            "\nis the service running there? Start one with `make run` (or `mllineage serve`),"
+            " or point --url or MLLINEAGE_URL at yours"
+        )
     elif len(exc.candidates) == 1:
         text += f"\ndid you mean {exc.candidates[0]}?"
     elif exc.candidates:

@@ -20,11 +20,17 @@ from mllineage.cli.common import (
 from mllineage.client import LineageAPIError, LineageClient
 
 PANEL = "Lifecycle and time"  # where --help lists these commands
+Sure = Annotated[
+    bool,
+    typer.Option("--yes", "--force", help="Go ahead even when live endpoints lose an input."),
+]
 
 
 @app.command(rich_help_panel=PANEL)
 def check(
-    uids: Annotated[list[str], typer.Argument(metavar="UID...", help="The uids to retire.")],
+    uids: Annotated[
+        list[str], typer.Argument(metavar="UID...", help="What to retire: uids, or names.")
+    ],
     retire: Annotated[
         bool, typer.Option("--retire", help="Ask what retiring the UIDs would break.")
     ] = False,
@@ -55,14 +61,16 @@ def check(
 def deprecate(
     uid: NameOrUid,
     reason: Annotated[str, typer.Option(help="Why (required).")],
-    replaced_by: Annotated[str | None, typer.Option(help="uid of its successor.")] = None,
+    replaced_by: Annotated[
+        str | None, typer.Option(help="Its successor: a uid, or a name.")
+    ] = None,
     at: EventTime = None,
     url: Url = None,
     token: Token = None,
 ) -> None:
     """Mark UID deprecated (still live), naming its successor."""
     with LineageClient(url, token) as client:
-        done = client.deprecate(client.resolve(uid), reason, replaced_by, at)
+        done = client.deprecate(uid, reason, replaced_by, at)
     typer.echo(f"deprecated {done['uid']} at {done['event_time']}")
 
 
@@ -71,12 +79,16 @@ def retire(
     uid: NameOrUid,
     reason: Annotated[str | None, typer.Option(help="Why.")] = None,
     at: EventTime = None,
+    yes: Sure = False,
     url: Url = None,
     token: Token = None,
 ) -> None:
-    """Retire UID: out of the live graph from then on, its edges with it."""
+    """Retire UID: out of the live graph from then on, its edges with it. When that takes an
+    input from a live endpoint, it says which and retires only with --yes."""
     with LineageClient(url, token) as client:
-        done = client.retire(client.resolve(uid), reason, at)
+        uid = client.resolve(uid)
+        _confirm_hits(client, uid, "retiring", yes)
+        done = client.retire(uid, reason, at)
     typer.echo(f"retired {done['uid']} at {done['event_time']}")
 
 
@@ -91,22 +103,41 @@ def restore(uid: NameOrUid, at: EventTime = None, url: Url = None, token: Token 
 @app.command(rich_help_panel=PANEL)
 def purge(
     uid: NameOrUid,
-    yes: Annotated[bool, typer.Option("--yes", help="Confirm: this cannot be undone.")] = False,
+    yes: Annotated[
+        bool, typer.Option("--yes", "--force", help="Confirm: this cannot be undone.")
+    ] = False,
     url: Url = None,
     token: Token = None,
 ) -> None:
-    """Remove UID and its edges for good (admin scope)."""
-    if not yes:
-        fail(f"purging {uid} cannot be undone; add --yes", 2)
+    """Remove UID and its edges for good (admin scope); it says first which live endpoints
+    would lose an input."""
     with LineageClient(url, token) as client:
+        uid = client.resolve(uid, include_retired=True)
+        if client.entity(uid, include_retired=True)["retired_at"] is None:
+            _confirm_hits(client, uid, "purging", yes)
+        if not yes:
+            fail(f"purging {uid} cannot be undone; add --yes", 2)
         client.purge(uid)
     typer.echo(f"purged {uid}")
 
 
+def _confirm_hits(client: LineageClient, uid: str, doing: str, yes: bool) -> None:
+    """Say which live endpoints and models ``doing`` ``uid`` takes an input from; without
+    ``yes``, stop there (exit 2) when it hits a live endpoint."""
+    frame = client.what_if([uid])
+    hit = frame.attrs["live_endpoints"]
+    if not len(frame):
+        return
+    typer.echo(f"{doing.capitalize()} {uid} takes an input from {hit} live endpoint(s):")
+    print_table(frame, ["role", "name", "owner", "loses", "replacement"])
+    if hit and not yes:
+        fail(f"{doing} {uid} would hit {hit} live endpoint(s); add --yes to go ahead", 2)
+
+
 @app.command("end-edge", rich_help_panel=PANEL)
 def end_edge(
-    source: Annotated[str, typer.Argument(help="uid of the upstream end.")],
-    target: Annotated[str, typer.Argument(help="uid of the downstream end.")],
+    source: Annotated[str, typer.Argument(help="The upstream end: a uid, or a name.")],
+    target: Annotated[str, typer.Argument(help="The downstream end: a uid, or a name.")],
     edge_type: Annotated[str, typer.Option("--type", help="The edge type.")] = "ContributedTo",
     at: EventTime = None,
     url: Url = None,

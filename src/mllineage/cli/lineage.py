@@ -160,7 +160,7 @@ def lineage(
         "include_retired": include_retired,
     }
     with LineageClient(url, token) as client:
-        uid = client.resolve(uid)
+        uid = client.resolve(uid, as_of, include_retired)
         if as_json:
             typer.echo(json.dumps(client.lineage_graph(uid, **walk), indent=2))
             return
@@ -170,7 +170,7 @@ def lineage(
         frame = client.lineage(uid, **walk)
     typer.echo(f"{direction.value} of {uid} (depth {depth}): {len(frame)} nodes")
     if len(frame):
-        print_table(frame, ["depth", "kind", "name", "owner"])
+        print_table(frame, ["depth", "kind", "name", "owner", "state"])
     if frame.attrs["truncated"]:
         typer.echo("(truncated: more nodes than the limit)")
 
@@ -195,7 +195,7 @@ def impact(
     drawing = picture_format(format, output, as_json)
     options: dict[str, Any] = {"live": live, "as_of": as_of, "include_retired": include_retired}
     with LineageClient(url, token) as client:
-        uid = client.resolve(uid)
+        uid = client.resolve(uid, as_of, include_retired)
         if as_json:
             typer.echo(json.dumps(client.impact_report(uid, **options), indent=2))
             return
@@ -211,23 +211,31 @@ def impact(
         rows = frame[frame["role"] == role]
         typer.echo(f"\n{role.replace('_', ' ')} ({len(rows)}):")
         if len(rows):
-            print_table(rows, ["name", "owner", "depth", "live", "deprecated"])
+            print_table(rows, ["name", "owner", "depth", "state"])
 
 
 @app.command(rich_help_panel=PANEL)
 def find(
     text: Annotated[str, typer.Argument(help="Part of the name.")],
     kind: Annotated[Kind | None, typer.Option(help="Only this kind.")] = None,
+    as_of: AsOf = None,
+    include_retired: IncludeRetired = False,
     url: Url = None,
     token: Token = None,
 ) -> None:
-    """Entities whose name contains TEXT, with their uids."""
+    """Entities whose name contains TEXT, with their uids and state."""
     with LineageClient(url, token) as client:
-        frame = client.entities(kind=kind.value if kind else None, q=text)
+        frame = client.entities(
+            kind=kind.value if kind else None,
+            q=text,
+            as_of=as_of,
+            include_retired=include_retired,
+        )
     if not len(frame):
-        typer.echo(f"no entity's name contains {text!r}")
+        hint = "" if include_retired else " (add --include-retired to look among retired ones)"
+        typer.echo(f"no entity's name contains {text!r}{hint}")
         return
-    print_table(frame, ["uid", "kind", "name", "owner"])
+    print_table(frame, ["uid", "kind", "name", "owner", "state"])
 
 
 @app.command(rich_help_panel=PANEL)

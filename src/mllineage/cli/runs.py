@@ -51,7 +51,7 @@ def runs(
             return
         table = client.runs(uid, experiment=experiment, limit=limit)
         if plot:
-            client.plot_metric(uid, metrics[0], plot)
+            client.plot_metric(uid, metrics[0], plot, limit=limit)
     columns = ["id", "status", "started_at", "experiment"]
     for name in metrics:
         column = f"metrics.{name}"
@@ -90,7 +90,6 @@ def drift(
         fail("give --sigma or --min-drop, not both", code=2)
     try:
         with LineageClient(url, token) as client:
-            uid = client.resolve(uid)
             report = client.drift(uid, metric, window=window, sigma=sigma, min_drop=min_drop)
     except LineageAPIError as exc:
         typer.echo(api_error_text(exc), err=True)

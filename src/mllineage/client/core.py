@@ -29,6 +29,7 @@ from mllineage.client.frames import (
     impact_frame,
     nodes_frame,
     runs_frame,
+    state,
     what_if_frame,
 )
 from mllineage.client.ingest import BATCH_SIZE, IngestReport, send
@@ -110,6 +111,8 @@ class LineageClient:
     def entity(
         self, uid: str, as_of: str | None = None, include_retired: bool = False
     ) -> dict[str, Any]:
+        """One entity, by uid or name, with its properties and lifecycle."""
+        uid = self.resolve(uid, as_of, include_retired)
         with self._suggesting(uid):
             params = _view(as_of, include_retired)
             return self._call("GET", f"/v1/entities/{uid}", params=params)
@@ -122,10 +125,14 @@ class LineageClient:
         as_of: str | None = None,
         include_retired: bool = False,
     ) -> pd.DataFrame:
-        """Every matching entity (``q``: a substring of the name), all pages."""
+        """Every matching entity (``q``: a substring of the name), all pages; its ``state``
+        says whether it is live, deprecated or retired (with ``include_retired``)."""
         view = _view(as_of, include_retired)
-        rows = list(self._pages(kind=kind, namespace=namespace, q=q, **view))
-        return frame(rows, ENTITY_COLUMNS)
+        rows = [
+            {**row, "state": state(row)}
+            for row in self._pages(kind=kind, namespace=namespace, q=q, **view)
+        ]
+        return frame(rows, [*ENTITY_COLUMNS, "state"])
 
     def _pages(self, max_pages: int | None = None, **filters: Any) -> Iterator[dict[str, Any]]:
         params: dict[str, Any] = {k: v for k, v in filters.items() if v} | {"limit": MAX_PAGE}
@@ -138,18 +145,22 @@ class LineageClient:
                 return
             params["cursor"] = page["next_cursor"]
 
-    def resolve(self, name_or_uid: str) -> str:
-        """A uid as it is; a name as the uid of the one entity with exactly that name.
+    def resolve(
+        self, name_or_uid: str, as_of: str | None = None, include_retired: bool = False
+    ) -> str:
+        """A uid as it is; a name as the uid of the one entity with exactly that name, in the
+        view (the live graph, or ``as_of``; ``include_retired`` counts retired ones too).
 
-        Raises ``LineageAPIError`` 404 when no entity has the name and 409 when several do,
-        with ``candidates`` (the closest uids, or those of the namesakes).
+        Every call that takes an entity takes a name this way. Raises ``LineageAPIError`` 409
+        when several entities have the name (``candidates``: their uids) and 404 when none
+        has it in the view (``candidates``: the retired namesakes, when there are some, else
+        the closest uids).
         """
         if is_uid(name_or_uid):
             return name_or_uid
         if not name_or_uid:
             raise LineageAPIError(404, "an empty name names no entity")
-        search = self._pages(q=name_or_uid[:MAX_NAME_QUERY])
-        namesakes: list[str] = sorted(row["uid"] for row in search if row["name"] == name_or_uid)
+        namesakes = self._namesakes(name_or_uid, _view(as_of, include_retired))
         if len(namesakes) == 1:
             return namesakes[0]
         if namesakes:
@@ -158,9 +169,21 @@ class LineageClient:
                 f"{len(namesakes)} entities are named {name_or_uid!r}; pass one of their uids",
                 candidates=namesakes,
             )
+        if not include_retired and (retired := self._namesakes(name_or_uid, _view(as_of, True))):
+            raise LineageAPIError(
+                404,
+                f"{name_or_uid!r} names only what is retired{' then' if as_of else ''}: "
+                f"{', '.join(retired)}; pass include_retired=true to include it",
+                candidates=retired,
+            )
         raise LineageAPIError(
             404, f"no entity is named {name_or_uid!r}", candidates=self.closest(name_or_uid)
         )
+
+    def _namesakes(self, name: str, view: dict[str, Any]) -> list[str]:
+        """The uids of the entities named exactly ``name`` in the view."""
+        search = self._pages(q=name[:MAX_NAME_QUERY], **view)
+        return sorted(row["uid"] for row in search if row["name"] == name)
 
     def closest(self, uid_or_name: str, n: int = 3) -> list[str]:
         """The uids of the entities most like ``uid_or_name``, best first (for "did you
@@ -209,6 +232,7 @@ class LineageClient:
     ) -> dict[str, Any]:
         """The raw ``/v1/lineage`` answer: ``{root, nodes, edges, truncated}``; the live
         graph, or as it stood at ``as_of``; ``include_retired`` adds what is retired, marked."""
+        uid = self.resolve(uid, as_of, include_retired)
         params = _view(as_of, include_retired, uid=uid, direction=direction, depth=depth)
         params["limit"] = limit
         if kinds:
@@ -252,6 +276,7 @@ class LineageClient:
     ) -> dict[str, Any]:
         """The raw ``/v1/impact`` answer; ``live`` keeps what serves now (live endpoints and
         everything upstream of one)."""
+        uid = self.resolve(uid, as_of, include_retired)
         params = _view(as_of, include_retired, uid=uid, depth=depth, limit=limit)
         if live:
             params["live"] = "true"
@@ -264,7 +289,7 @@ class LineageClient:
         return what_if_frame(self.what_if_report(retire, as_of))
 
     def what_if_report(self, retire: Iterable[str], as_of: str | None = None) -> dict[str, Any]:
-        body: dict[str, Any] = {"retire": list(retire)}
+        body: dict[str, Any] = {"retire": [self.resolve(uid, as_of) for uid in retire]}
         if as_of:
             body["as_of"] = as_of
         return self._call("POST", "/v1/impact/what-if", json=body)
@@ -278,27 +303,36 @@ class LineageClient:
         replaced_by: str | None = None,
         event_time: str | None = None,
     ) -> dict[str, Any]:
+        if replaced_by is not None:
+            replaced_by = self.resolve(replaced_by)
         body = {"reason": reason, "replaced_by": replaced_by, "event_time": event_time}
-        return self._lifecycle(uid, "deprecate", body)
+        return self._lifecycle(self.resolve(uid), "deprecate", body)
 
     def retire(
         self, uid: str, reason: str | None = None, event_time: str | None = None
     ) -> dict[str, Any]:
-        return self._lifecycle(uid, "retire", {"reason": reason, "event_time": event_time})
+        body = {"reason": reason, "event_time": event_time}
+        return self._lifecycle(self.resolve(uid), "retire", body)
 
     def restore(self, uid: str, event_time: str | None = None) -> dict[str, Any]:
+        uid = self.resolve(uid, include_retired=True)  # what is restored is retired
         return self._lifecycle(uid, "restore", {"event_time": event_time})
 
     def purge(self, uid: str) -> dict[str, Any]:
         """Remove the entity and its edges for good (needs the admin scope)."""
+        uid = self.resolve(uid, include_retired=True)
         with self._suggesting(uid):
             return self._call("DELETE", f"/v1/entities/{uid}")
 
     def end_edges(
         self, edges: Iterable[dict[str, str]], event_time: str | None = None
     ) -> dict[str, Any]:
-        """End edges ``{"source", "target", "type"}`` at ``event_time``, all or none."""
-        body: dict[str, Any] = {"edges": list(edges)}
+        """End edges ``{"source", "target", "type"}`` at ``event_time``, all or none (their
+        ends by uid or by name)."""
+        ends = ("source", "target")
+        body: dict[str, Any] = {
+            "edges": [{**edge, **{end: self.resolve(edge[end]) for end in ends}} for edge in edges]
+        }
         if event_time:
             body["event_time"] = event_time
         return self._call("POST", "/v1/edges/end", json=body)
@@ -531,9 +565,19 @@ class LineageClient:
         """Whether the newest run's metric falls outside the band of the ``window`` runs
         before it (mean ± ``sigma`` standard deviations, default 3; or more than ``min_drop``
         below the mean), and what changed upstream since the last good run. A process that
-        does not exist is a ``LineageAPIError`` (404)."""
-        self._call("GET", f"/v1/entities/{process}")
-        runs = [r for r in self.run_pages(None, process=process) if metric in r["metrics"]]
+        does not exist, or a metric none of its runs logged (a typo), is a ``LineageAPIError``
+        (404): a gate must not pass on what it cannot check."""
+        process = self.entity(process)["uid"]
+        every = list(self.run_pages(None, process=process))
+        runs = [r for r in every if metric in r["metrics"]]
+        if every and not runs:
+            logged = sorted({name for run in every for name in run["metrics"]})
+            raise LineageAPIError(
+                404,
+                f"no run of {process} logged the metric {metric!r}; its runs logged: "
+                f"{', '.join(logged) or 'no metrics'}",
+                candidates=difflib.get_close_matches(metric, logged, n=3),
+            )
         report = drift.check(runs[: window + 1], metric, sigma=sigma, min_drop=min_drop)
         if report.drifted and report.newest is not None and report.last_good is not None:
             newest, good = self.run(report.newest["id"]), self.run(report.last_good["id"])

@@ -5,9 +5,11 @@ groups; feature-store queries building training sets (some listing the features 
 training jobs producing model versions; endpoints serving them, one retired. There are
 diamonds (``customers`` and ``transactions`` feed both the churn and the fraud sets) and a
 feedback loop (churn-prod's prediction log feeds the ``engagement`` group that churn models
-train on). Then the registry lifecycle: churn-xgb@4 is trained and deployed to churn-prod,
-@3's serving edge ends and @3 is retired, so live impact counts only @4. Event times are
-fixed, so loading it again changes nothing.
+train on). Then the registry lifecycle, through the lifecycle calls: churn-prod-old and the
+churn-xgb@2 it served are retired when churn-prod takes over with @3; churn-xgb@4 is
+deployed to churn-prod, @3's serving edge ends and @3 is retired; so live impact counts only
+churn-prod with @4 and fraud-realtime with fraud-gbm@1. Event times are fixed, so loading it
+again changes nothing.
 """
 
 from __future__ import annotations
@@ -97,32 +99,31 @@ def demo_events() -> list[dict[str, Any]]:
                "q-ltv-1105"),
         # Training jobs and model versions.
         _event(1, 9, entity("TrainingJob", "churn-xgb-train", ml), [churn_set_old],
-               [model("churn-xgb", 2, ml, lifecycle="retired")], "tj-churn-2",
+               [model("churn-xgb", 2, ml)], "tj-churn-2",
                params={"max_depth": 6}, metrics={"auc": 0.81, "precision": 0.86}),
         _event(3, 9, entity("TrainingJob", "churn-xgb-train", ml), [churn_set],
-               [model("churn-xgb", 3, ml, lifecycle="serving")], "tj-churn-3",
+               [model("churn-xgb", 3, ml)], "tj-churn-3",
                params={"max_depth": 8}, metrics={"auc": 0.86, "precision": 0.89}),
         _event(4, 9, entity("TrainingJob", "fraud-gbm-train", risk), [fraud_set],
-               [model("fraud-gbm", 1, risk, lifecycle="serving")], "tj-fraud-1",
+               [model("fraud-gbm", 1, risk)], "tj-fraud-1",
                params={"n_estimators": 400}, metrics={"precision_at_1pct": 0.72}),
         _event(6, 9, entity("TrainingJob", "churn-xgb-train", ml), [churn_set],
-               [model("churn-xgb", 4, ml, lifecycle="serving")], "tj-churn-4",
+               [model("churn-xgb", 4, ml)], "tj-churn-4",
                params={"max_depth": 10}, metrics={"auc": 0.88, "precision": 0.90}),
         _event(5, 9, entity("TrainingJob", "ltv-regressor-train", growth), [ltv_set],
-               [model("ltv-regressor", 1, growth, lifecycle="staging")], "tj-ltv-1",
+               [model("ltv-regressor", 1, growth)], "tj-ltv-1",
                metrics={"rmse": 41.2}),
         # Endpoints: serving models and reading features online.
-        _event(2, 0, entity("Endpoint", "churn-prod-old", ml, properties={"lifecycle": "retired"}),
+        _event(2, 0, entity("Endpoint", "churn-prod-old", ml),
                [entity("Model", "churn-xgb@2"), read(customers)], [], "ep-churn-old"),
-        _event(3, 12, entity("Endpoint", "churn-prod", ml, properties={"lifecycle": "serving"}),
+        _event(3, 12, entity("Endpoint", "churn-prod", ml),
                [entity("Model", "churn-xgb@3"), read(customers), read(engagement)],
                [predictions_log], "ep-churn-1103"),
         # churn-xgb@4 replaces @3 on churn-prod (the lifecycle calls below end @3's edge).
-        _event(6, 12, entity("Endpoint", "churn-prod", ml, properties={"lifecycle": "serving"}),
+        _event(6, 12, entity("Endpoint", "churn-prod", ml),
                [entity("Model", "churn-xgb@4"), read(customers), read(engagement)],
                [predictions_log], "ep-churn-1106"),
-        _event(4, 12,
-               entity("Endpoint", "fraud-realtime", risk, properties={"lifecycle": "serving"}),
+        _event(4, 12, entity("Endpoint", "fraud-realtime", risk),
                [entity("Model", "fraud-gbm@1"), read(transactions), read(payments)], [],
                "ep-fraud-1104"),
         # The feedback loop: churn-prod's predictions become an engagement feature.
@@ -149,15 +150,20 @@ def daily_precision() -> dict[int, float]:
     return {day: 0.74 if day == 30 else round(0.885 + 0.01 * (day * 7 % 5) / 4, 4) for day in days}
 
 
-SUPERSEDED = DAY.format(day=6, hour=12)
+REPLACED = DAY.format(day=3, hour=12)  # churn-prod (with @3) takes over from churn-prod-old
+SUPERSEDED = DAY.format(day=6, hour=12)  # churn-xgb@4 takes over from @3 on churn-prod
 OLD, NEW = "Model:default:churn-xgb@3", "Model:default:churn-xgb@4"
 
 
 def load_demo(client: LineageClient) -> dict[str, Any]:
-    """Post the demo events, then retire churn-xgb@3 as a model registry would on deploying
-    @4: deprecated in favour of @4, its serving edge ended, retired. Returns the events'
-    totals; the calls at fixed times make loading it again change nothing."""
+    """Post the demo events, then retire what a model registry retires: churn-prod-old and
+    its churn-xgb@2 when churn-prod takes over; churn-xgb@3 on deploying @4 (deprecated in
+    favour of @4, its serving edge ended, retired). Returns the events' totals; the calls at
+    fixed times make loading it again change nothing."""
     written = client.post_events(demo_events())
+    client.retire("Endpoint:default:churn-prod-old", "replaced by churn-prod", REPLACED)
+    client.deprecate("Model:default:churn-xgb@2", "superseded by churn-xgb@3", OLD, REPLACED)
+    client.retire("Model:default:churn-xgb@2", "superseded by churn-xgb@3", REPLACED)
     reason = "superseded by churn-xgb@4"
     client.deprecate(OLD, reason, replaced_by=NEW, event_time=SUPERSEDED)
     serving = {"source": OLD, "target": "Endpoint:default:churn-prod", "type": "ContributedTo"}

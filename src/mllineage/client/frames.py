@@ -13,13 +13,13 @@ import pandas as pd
 from mllineage.model.domain import RUN_MAPS
 
 ENTITY_COLUMNS = ["uid", "kind", "namespace", "name", "owner"]
-NODE_COLUMNS = [*ENTITY_COLUMNS, "depth"]
-IMPACT_COLUMNS = ["role", *NODE_COLUMNS, "path", "live", "deprecated"]
-WHAT_IF_COLUMNS = ["role", *NODE_COLUMNS, "loses", "replacement", "path"]
+NODE_COLUMNS = [*ENTITY_COLUMNS, "depth", "state"]
+IMPACT_COLUMNS = ["role", *NODE_COLUMNS, "path", "live", "deprecated", "retired", "retired_at"]
+WHAT_IF_COLUMNS = ["role", *ENTITY_COLUMNS, "depth", "loses", "replacement", "path"]
 RUN_COLUMNS = ["id", "process", "status", "started_at", "ended_at", "experiment"]
 TIME_COLUMNS = ("started_at", "ended_at", "event_time", "nominal_start_time", "nominal_end_time")
 IMPACT_ROLES = ("models", "endpoints", "training_jobs")
-TEXT_COLUMNS = frozenset({"role", *ENTITY_COLUMNS, "loses", "replacement"}) | frozenset(
+TEXT_COLUMNS = frozenset({"role", *ENTITY_COLUMNS, "state", "loses", "replacement"}) | frozenset(
     # the reports' (mllineage.analysis.reports.COLUMNS)
     {"replaced_by", "reason", "consumer_owner", "duplicate_owner", "endpoint_owner", "model_owner"}
 )
@@ -34,16 +34,30 @@ def frame(rows: list[dict[str, Any]], columns: list[str]) -> pd.DataFrame:
     return table
 
 
+def state(item: dict[str, Any]) -> str:
+    """What an answer's node or impact item is now, in a word or two: ``retired <date>``,
+    ``deprecated``, ``not serving`` (an impact item that serves no live endpoint), ``live``."""
+    if item.get("retired_at") or item.get("retired"):
+        return f"retired {str(item.get('retired_at') or '')[:10]}".rstrip()
+    if item.get("live") is False:
+        return "not serving"
+    return "deprecated" if item.get("deprecated") else "live"
+
+
 def nodes_frame(answer: dict[str, Any]) -> pd.DataFrame:
     """The nodes of a walk, nearest first; ``attrs["truncated"]`` says whether a limit cut it."""
-    table = frame(answer["nodes"], NODE_COLUMNS)
+    table = frame([{**node, "state": state(node)} for node in answer["nodes"]], NODE_COLUMNS)
     table.attrs["truncated"] = answer["truncated"]
     return table
 
 
 def impact_frame(report: dict[str, Any]) -> pd.DataFrame:
     """One row per affected model, endpoint and training job; the report's totals in attrs."""
-    rows = [{"role": role, **item} for role in IMPACT_ROLES for item in report[role]]
+    rows = [
+        {"role": role, **item, "state": state(item)}
+        for role in IMPACT_ROLES
+        for item in report[role]
+    ]
     table = frame(rows, IMPACT_COLUMNS)
     keys = ("total", "counts", "owners", "live_endpoints", "truncated")
     table.attrs.update({k: report[k] for k in keys})

@@ -1,7 +1,9 @@
 """One mllineage service over httpx: the token, the base URL, and the retries.
 
 A 503 or a lost connection is retried, honouring ``Retry-After``, for up to ``retry_seconds``:
-every write of the API is idempotent, so sending one again is safe.
+every write of the API is idempotent, so sending one again is safe. A read whose connection
+is refused (no service listens there) gives up after ``REFUSED_READ_SECONDS``: a person
+waits on it, and no data is at stake.
 
 The ``Neo4j-Bookmarks`` of the last write's answer go with the next requests, so a client
 reads its own writes even when another API replica serves the read (docs/scaling-and-operations.md).
@@ -20,6 +22,7 @@ from mllineage.client.errors import LineageAPIError
 
 DEFAULT_URL = "http://127.0.0.1:8000"
 RETRY_SECONDS = 60.0
+REFUSED_READ_SECONDS = 3.0
 # The request never reached the service, or the connection broke: safe to send again.
 RETRIED_ERRORS = (httpx.NetworkError, httpx.ConnectTimeout, httpx.RemoteProtocolError)
 
@@ -56,12 +59,18 @@ class Transport:
         """One request. A 503 or a connection error is retried, honouring Retry-After, for
         up to ``retry_seconds`` (every write is idempotent), with a warning at each wait."""
         deadline = time.monotonic() + self.retry_seconds
+        refused_deadline = time.monotonic() + min(REFUSED_READ_SECONDS, self.retry_seconds)
         attempt = 0
         while True:
             try:
                 response = self._http.request(method, path, **self._with_bookmarks(kwargs))
             except httpx.HTTPError as exc:
-                if not isinstance(exc, RETRIED_ERRORS) or time.monotonic() >= deadline:
+                refused_read = method == "GET" and isinstance(exc, httpx.ConnectError)
+                if (
+                    not isinstance(exc, RETRIED_ERRORS)
+                    or time.monotonic() >= deadline
+                    or (refused_read and time.monotonic() >= refused_deadline)
+                ):
                     raise LineageAPIError(0, f"cannot reach {self.url}: {exc}") from exc
                 reason, wait = f"cannot reach {self.url} ({exc})", None
             else:
@@ -71,7 +80,7 @@ class Transport:
                 reason = f"503: {LineageAPIError.from_response(response).message}"
                 wait = _retry_after(response)
             attempt += 1
-            left = deadline - time.monotonic()
+            left = (refused_deadline if refused_read else deadline) - time.monotonic()
             wait = max(0.0, min(wait or min(2.0**attempt, 10.0), left))
             log.warning("%s %s: %s; retrying in %.1f s (for %.0f s more)", method, path,
                         reason, wait, left)  # fmt: skip
