@@ -52,7 +52,8 @@ def test_demo_is_idempotent_and_impact_prints_models_and_endpoints(
     for name in ("churn-xgb@4", "fraud-gbm@1", "churn-prod", "fraud-realtime", "team-risk"):
         assert name in impact.stdout
     as_json = cli("impact", "FeatureGroup:default:customers", "--json", url=demo)
-    assert json.loads(as_json.stdout)["counts"]["Endpoint"] == 3
+    # churn-prod and fraud-realtime; churn-prod-old was retired when churn-prod took over
+    assert json.loads(as_json.stdout)["counts"]["Endpoint"] == 2
 
     walk = cli("lineage", "Model:default:churn-xgb@4", "--direction", "upstream",
                "--kinds", "FeatureGroup", "--depth", "4", url=demo)  # fmt: skip
@@ -115,11 +116,15 @@ def test_find_lists_the_entities_whose_name_contains_the_text(demo: str) -> None
     models = cli("find", "churn", "--kind", "Model", url=demo)
     assert models.returncode == 0, models.stderr
     rows = [line.split() for line in models.stdout.splitlines()]
-    assert rows[0] == ["uid", "kind", "name", "owner"]
-    assert [row[0] for row in rows[2:]] == [
-        "Model:default:churn-xgb@2",
-        "Model:default:churn-xgb@4",
-    ]
+    assert rows[0] == ["uid", "kind", "name", "owner", "state"]
+    assert [row[0] for row in rows[2:]] == ["Model:default:churn-xgb@4"]  # @2, @3 retired
+    retired = cli("find", "churn", "--kind", "Model", "--include-retired", url=demo)
+    states = {row[0]: " ".join(row[4:]) for row in map(str.split, retired.stdout.splitlines()[2:])}
+    assert states == {
+        "Model:default:churn-xgb@2": "retired 2026-11-03",
+        "Model:default:churn-xgb@3": "retired 2026-11-06",
+        "Model:default:churn-xgb@4": "live",
+    }
     assert all(line == line.rstrip() for line in models.stdout.splitlines())
 
     everything = cli("find", "churn", url=demo)

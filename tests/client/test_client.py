@@ -40,16 +40,18 @@ def ol_event(name: str = "query_complete.json") -> dict[str, Any]:
 
 def test_feature_owner_questions_as_dataframes(client: LineageClient) -> None:
     models = client.get_models_from_feature_group("customers")
-    assert list(models.columns) == ["uid", "kind", "namespace", "name", "owner", "depth"]
-    assert sorted(models["name"]) == [
-        "churn-xgb@2",
-        "churn-xgb@4",
-        "fraud-gbm@1",
-        "ltv-regressor@1",
-    ]
+    assert list(models.columns) == ["uid", "kind", "namespace", "name", "owner", "depth", "state"]
+    # The live graph: churn-xgb@2 and @3 and the churn-prod-old endpoint are retired.
+    assert sorted(models["name"]) == ["churn-xgb@4", "fraud-gbm@1", "ltv-regressor@1"]
+    assert set(models["state"]) == {"live"}
     assert sorted(client.get_endpoints_from_feature_group("customers")["name"]) == [
-        "churn-prod", "churn-prod-old", "fraud-realtime",
+        "churn-prod", "fraud-realtime",
     ]  # fmt: skip
+    everything = client.get_models_from_feature_group("customers", include_retired=True)
+    states = dict(zip(everything["name"], everything["state"], strict=True))
+    assert states["churn-xgb@2"] == "retired 2026-11-03" and states["churn-xgb@3"] == (
+        "retired 2026-11-06"
+    )
     assert sorted(client.get_feature_groups_from_model("fraud-gbm@1")["name"]) == [
         "customers", "payment-risk", "transactions",
     ]  # fmt: skip
@@ -223,9 +225,8 @@ def test_names_resolve_to_uids_and_unknown_ones_get_the_closest(client: LineageC
         with pytest.raises(LineageAPIError) as missing:
             call()
         assert missing.value.status == 404
-        assert set(missing.value.candidates[:2]) == {
-            "Model:default:churn-xgb@2", "Model:default:churn-xgb@4",
-        }  # fmt: skip
+        assert missing.value.candidates[0] == "Model:default:churn-xgb@4"
+        assert "Model:default:churn-xgb@2" not in missing.value.candidates  # retired
 
     namesakes = [
         {"kind": "Dataset", "name": "customers"},
@@ -298,4 +299,4 @@ def test_client_finds_the_service_from_the_environment(
     with LineageClient() as lineage:
         assert lineage.url == live_server.url
         endpoints = lineage.entities(kind="Endpoint")
-    assert sorted(endpoints["name"]) == ["churn-prod", "churn-prod-old", "fraud-realtime"]
+    assert sorted(endpoints["name"]) == ["churn-prod", "fraud-realtime"]  # old one retired

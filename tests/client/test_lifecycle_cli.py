@@ -4,12 +4,14 @@ DataFrame, and `mllineage check --retire` as a CI gate (exit 0, 1 or 2)."""
 from __future__ import annotations
 
 import subprocess
+import time
 
 import pytest
 from neo4j import Driver
 
+from mllineage import __version__
 from mllineage.client import LineageAPIError, LineageClient
-from mllineage.local import LocalApi
+from mllineage.local import LocalApi, free_port
 from tests import docs
 from tests.client.test_cli import cli
 
@@ -64,7 +66,14 @@ def test_lifecycle_with_the_client_and_the_gate(live_server: LocalApi, empty_gra
     bad = cli("check", "--retire", "Model:default:nope", url=live_server.url)
     assert bad.returncode == 2 and "nope" in bad.stderr
     assert cli("check", "--retire", "not-a-uid", url=live_server.url).returncode == 2
-    assert cli("retire", NEW, "--at", "2026-11-05T00:00:00Z", url=live_server.url).returncode == 0
+    # NEW serves EP: retire says so and waits for --yes.
+    unsure = cli("retire", NEW, "--at", "2026-11-05T00:00:00Z", url=live_server.url)
+    assert unsure.returncode == 2 and "would hit 1 live endpoint" in unsure.stderr
+    assert "prod" in unsure.stdout
+    with LineageClient(live_server.url) as client:
+        assert client.entity(NEW)["retired_at"] is None  # refused: nothing written
+    sure = cli("retire", NEW, "--at", "2026-11-05T00:00:00Z", "--yes", url=live_server.url)
+    assert sure.returncode == 0, sure.stderr
     assert cli("check", "--retire", DS, url=live_server.url).returncode == 0
     shown = cli("impact", JOB, "--live", url=live_server.url)
     assert shown.returncode == 0 and "live endpoints hit: 0" in shown.stdout
@@ -84,3 +93,52 @@ def test_the_readme_lifecycle_examples_run_as_written(
     ran = subprocess.run(["bash", "-c", script], capture_output=True, text=True, timeout=120)
     assert ran.returncode == 0, ran.stderr
     assert '"live_endpoints":' in ran.stdout
+
+
+def test_names_work_in_every_command_and_retired_things_look_retired(
+    live_server: LocalApi, empty_graph: Driver
+) -> None:
+    """On the demo, as a user types them: names as well as uids, live and retired."""
+    url = live_server.url
+    assert cli("demo", url=url).returncode == 0
+
+    live = cli("impact", "customers", "--live", url=url)
+    assert "live endpoints hit: 2" in live.stdout  # churn-prod and fraud-realtime
+    everything = cli("impact", "customers", "--include-retired", url=url)
+    rows = {line.split()[0]: line for line in everything.stdout.splitlines() if line.strip()}
+    assert rows["churn-prod-old"].endswith("retired 2026-11-03")
+    assert rows["churn-xgb@3"].endswith("retired 2026-11-06")
+    assert rows["churn-xgb@4"].endswith("live")
+
+    hidden = cli("impact", "churn-xgb@3", url=url)
+    assert hidden.returncode == 1 and "Model:default:churn-xgb@3" in hidden.stderr
+    assert "--include-retired" in hidden.stderr and "include_retired" not in hidden.stderr
+    shown = cli("impact", "churn-xgb@3", "--include-retired", url=url)
+    assert shown.returncode == 0 and "Model:default:churn-xgb@3" in shown.stdout
+
+    gate = cli("check", "--retire", "churn-xgb@4", url=url)
+    assert gate.returncode == 1 and "churn-prod" in gate.stdout
+    typo = cli("check", "--retire", "churn-xgb@44", url=url)
+    assert typo.returncode == 2 and "churn-xgb@4" in typo.stderr  # the closest, suggested
+    metric = cli("drift", "churn-xgb-train", "--metric", "ndgc", url=url)
+    assert metric.returncode == 2 and "precision" in metric.stderr
+
+    assert cli("restore", "churn-prod-old", "--at", "2026-11-04T00:00:00Z", url=url).returncode == 0
+    ended = cli("end-edge", "fraud-gbm@1", "fraud-realtime", "--at", "2026-11-20T00:00:00Z",
+                url=url)  # fmt: skip
+    assert ended.returncode == 0, ended.stderr
+    assert "fraud-gbm@1" not in cli("impact", "customers", "--live", url=url).stdout
+    deprecated = cli("deprecate", "ltv-regressor@1", "--reason", "r", "--replaced-by",
+                     "churn-xgb@4", url=url)  # fmt: skip
+    assert deprecated.returncode == 0, deprecated.stderr
+    purge = cli("purge", "churn-xgb@3", "--yes", url=url)
+    assert purge.returncode == 0 and "Model:default:churn-xgb@3" in purge.stdout
+
+
+def test_the_cli_says_its_version_and_gives_up_soon_on_no_service() -> None:
+    assert cli("--version", url="http://127.0.0.1:1").stdout.strip() == f"mllineage {__version__}"
+    nowhere = f"http://127.0.0.1:{free_port()}"
+    began = time.monotonic()
+    done = cli("find", "churn", url=nowhere)
+    assert time.monotonic() - began < 20  # 3 s of retries and the interpreter's start
+    assert done.returncode == 1 and nowhere in done.stderr and "make run" in done.stderr

@@ -62,7 +62,11 @@ def test_the_impact_picture_holds_the_items_and_their_paths(demo: str) -> None: 
     steps = {(a, b) for item in items for a, b in zip(item["path"], item["path"][1:], strict=False)}
     assert {(e.source, e.target) for e in picture.edges} == steps
     marked = {node.name: node.status for node in picture.nodes if node.status}
-    assert marked == {"churn-xgb@3": "retired"}
+    assert marked == {
+        "churn-xgb@3": "retired",
+        "churn-xgb@2": "retired",
+        "churn-prod-old": "retired",
+    }
 
 
 def test_plot_lineage_returns_a_figure_and_writes_the_file(demo: str, tmp_path: Path) -> None:  # noqa: F811
