@@ -27,6 +27,8 @@ app = typer.Typer(
     no_args_is_help=True,
     add_completion=False,
     pretty_exceptions_enable=False,
+    # Click's plain help: it rewraps the docstrings' paragraphs and shows no Python types
+    rich_markup_mode=None,
 )
 
 
@@ -50,8 +52,8 @@ def _options(
 
 keys_app = typer.Typer(help="Create API keys.", no_args_is_help=True)
 neo4j_app = typer.Typer(help="Manage the local Neo4j server (no Docker).", no_args_is_help=True)
-app.add_typer(keys_app, name="keys", rich_help_panel="This machine")
-app.add_typer(neo4j_app, name="neo4j", rich_help_panel="This machine")
+app.add_typer(keys_app, name="keys")
+app.add_typer(neo4j_app, name="neo4j")
 
 # The errors a user can act on, each with its text (said in a line or a few, no traceback):
 # each side of the commands adds those it raises.
@@ -59,23 +61,30 @@ USER_ERRORS: dict[type[Exception], Callable[[Any], str]] = {}
 
 Url = Annotated[
     str | None,
-    typer.Option(envvar="MLLINEAGE_URL", help="The service (default http://127.0.0.1:8000)."),
+    typer.Option(
+        envvar="MLLINEAGE_URL", metavar="URL", help="The service (default http://127.0.0.1:8000)."
+    ),
 ]
 Token = Annotated[
-    str | None, typer.Option(envvar="MLLINEAGE_TOKEN", help="API token.", show_default=False)
+    str | None,
+    typer.Option(envvar="MLLINEAGE_TOKEN", metavar="TOKEN", help="API token.", show_default=False),
 ]
 NameOrUid = Annotated[
     str, typer.Argument(metavar="UID", help="A uid, or a name that only one entity has.")
 ]
 AsJson = Annotated[bool, typer.Option("--json", help="The raw answer, for scripts.")]
 AsOf = Annotated[
-    str | None, typer.Option("--as-of", help="The graph as it stood then (ISO 8601, with a zone).")
+    str | None,
+    typer.Option(
+        "--as-of", metavar="TIME", help="The graph as it stood then (ISO 8601, with a zone)."
+    ),
 ]
 IncludeRetired = Annotated[
     bool, typer.Option("--include-retired", help="Also what is retired or ended, marked.")
 ]
 EventTime = Annotated[
-    str | None, typer.Option("--at", help="When it happened (ISO 8601); default: now.")
+    str | None,
+    typer.Option("--at", metavar="TIME", help="When it happened (ISO 8601); default: now."),
 ]
 
 

@@ -14,11 +14,10 @@ import typer
 from mllineage.cli.common import app, settings_with
 from mllineage.local import LocalKafka
 
-PANEL = "This machine"
 kafka_app = typer.Typer(
     help="Manage the local Kafka broker (KRaft, no Docker).", no_args_is_help=True
 )
-app.add_typer(kafka_app, name="kafka", rich_help_panel=PANEL)
+app.add_typer(kafka_app, name="kafka")
 
 
 @kafka_app.command("start")
@@ -47,7 +46,7 @@ def kafka_status() -> None:
         raise typer.Exit(3)
 
 
-@app.command("consume", rich_help_panel=PANEL)
+@app.command("consume")
 def consume_command(
     bootstrap: Annotated[
         str,

@@ -19,14 +19,13 @@ from mllineage.cli.common import (
 )
 from mllineage.client import LineageAPIError, LineageClient
 
-PANEL = "Lifecycle and time"  # where --help lists these commands
 Sure = Annotated[
     bool,
     typer.Option("--yes", "--force", help="Go ahead even when live endpoints lose an input."),
 ]
 
 
-@app.command(rich_help_panel=PANEL)
+@app.command()
 def check(
     uids: Annotated[
         list[str], typer.Argument(metavar="UID...", help="What to retire: uids, or names.")
@@ -57,7 +56,7 @@ def check(
         raise typer.Exit(1)
 
 
-@app.command(rich_help_panel=PANEL)
+@app.command()
 def deprecate(
     uid: NameOrUid,
     reason: Annotated[str, typer.Option(help="Why (required).")],
@@ -74,7 +73,7 @@ def deprecate(
     typer.echo(f"deprecated {done['uid']} at {done['event_time']}")
 
 
-@app.command(rich_help_panel=PANEL)
+@app.command()
 def retire(
     uid: NameOrUid,
     reason: Annotated[str | None, typer.Option(help="Why.")] = None,
@@ -92,7 +91,7 @@ def retire(
     typer.echo(f"retired {done['uid']} at {done['event_time']}")
 
 
-@app.command(rich_help_panel=PANEL)
+@app.command()
 def restore(uid: NameOrUid, at: EventTime = None, url: Url = None, token: Token = None) -> None:
     """Undo UID's retirements older than --at."""
     with LineageClient(url, token) as client:
@@ -100,7 +99,7 @@ def restore(uid: NameOrUid, at: EventTime = None, url: Url = None, token: Token 
     typer.echo(f"restored {done['uid']} at {done['event_time']}")
 
 
-@app.command(rich_help_panel=PANEL)
+@app.command()
 def purge(
     uid: NameOrUid,
     yes: Annotated[
@@ -134,7 +133,7 @@ def _confirm_hits(client: LineageClient, uid: str, doing: str, yes: bool) -> Non
         fail(f"{doing} {uid} would hit {hit} live endpoint(s); add --yes to go ahead", 2)
 
 
-@app.command("end-edge", rich_help_panel=PANEL)
+@app.command("end-edge")
 def end_edge(
     source: Annotated[str, typer.Argument(help="The upstream end: a uid, or a name.")],
     target: Annotated[str, typer.Argument(help="The downstream end: a uid, or a name.")],
@@ -143,7 +142,7 @@ def end_edge(
     url: Url = None,
     token: Token = None,
 ) -> None:
-    """End the edge SOURCE -TYPE-> TARGET (e.g. an endpoint stopped serving a model)."""
+    """End the edge SOURCE -TYPE-> TARGET, as when an endpoint stops serving a model."""
     with LineageClient(url, token) as client:
         done = client.end_edges([{"source": source, "target": target, "type": edge_type}], at)
     typer.echo(f"ended {source} -{edge_type}-> {target} at {done['event_time']}")

@@ -29,8 +29,6 @@ from mllineage.model.domain import DEFAULT_WALK_DEPTH, MAX_DEPTH, MAX_EVENTS_PER
 
 USER_ERRORS[LineageAPIError] = api_error_text
 
-PANEL = "Lineage"  # where --help lists these commands
-
 
 class PictureFormat(StrEnum):
     png = "png"
@@ -79,7 +77,7 @@ def show(picture: pictures.Picture, format: str, output: Path | None) -> None:
         typer.echo(f"note: {picture.note}", err=True)
 
 
-@app.command(rich_help_panel=PANEL)
+@app.command()
 def ingest(
     files: Annotated[
         list[Path],
@@ -132,7 +130,7 @@ def _delete_sent(sizes: dict[Path, int], failed_sources: set[str]) -> None:
             typer.echo(f"deleted {path}")
 
 
-@app.command(rich_help_panel=PANEL)
+@app.command()
 def lineage(
     uid: NameOrUid,
     direction: Annotated[Direction, typer.Option(help="Which way to walk.")] = Direction.downstream,
@@ -175,7 +173,7 @@ def lineage(
         typer.echo("(truncated: more nodes than the limit)")
 
 
-@app.command(rich_help_panel=PANEL)
+@app.command()
 def impact(
     uid: NameOrUid,
     live: Annotated[
@@ -214,7 +212,7 @@ def impact(
             print_table(rows, ["name", "owner", "depth", "state"])
 
 
-@app.command(rich_help_panel=PANEL)
+@app.command()
 def find(
     text: Annotated[str, typer.Argument(help="Part of the name.")],
     kind: Annotated[Kind | None, typer.Option(help="Only this kind.")] = None,
@@ -238,7 +236,7 @@ def find(
     print_table(frame, ["uid", "kind", "name", "owner", "state"])
 
 
-@app.command(rich_help_panel=PANEL)
+@app.command()
 def demo(url: Url = None, token: Token = None) -> None:
     """Load the demo lineage (loading it again changes nothing)."""
     from mllineage.client.demo import load_demo

@@ -15,10 +15,8 @@ from mllineage.serve import ServeError, serve
 
 USER_ERRORS[LocalServerError] = "error: {}".format
 
-PANEL = "This machine"  # where --help lists these commands
 
-
-@app.command("serve", rich_help_panel=PANEL)
+@app.command("serve")
 def serve_command(
     host: Annotated[
         str | None, typer.Option(help="Default $MLLINEAGE_HOST or 127.0.0.1.", show_default=False)

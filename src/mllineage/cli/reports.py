@@ -11,8 +11,6 @@ from mllineage.analysis.reports import COLUMNS, SUMMARIES, Report
 from mllineage.cli.common import AsJson, AsOf, Token, Url, app, fail, print_table
 from mllineage.client import LineageClient
 
-PANEL = "Lifecycle and time"
-
 # What the table shows of each report's DataFrame (the JSON has everything).
 SHOWN: dict[Report, list[str]] = {
     Report.orphans: ["uid", "owner", "last_seen"],
@@ -23,7 +21,7 @@ SHOWN: dict[Report, list[str]] = {
 NAMES = ", ".join(report.value for report in Report)
 
 
-@app.command(rich_help_panel=PANEL, help="A governance report: " + NAMES + ".")
+@app.command(help="A governance report: " + NAMES + ".")
 def report(
     name: Annotated[str, typer.Argument(metavar="NAME", help=NAMES)],
     namespace: Annotated[str | None, typer.Option(help="Only subjects in it.")] = None,

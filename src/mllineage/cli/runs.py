@@ -21,10 +21,8 @@ from mllineage.cli.common import (
 )
 from mllineage.client import LineageAPIError, LineageClient
 
-PANEL = "Runs"
 
-
-@app.command(rich_help_panel=PANEL)
+@app.command()
 def runs(
     uid: NameOrUid,
     experiment: Annotated[str | None, typer.Option(help="Only this experiment's runs.")] = None,
@@ -64,7 +62,7 @@ def runs(
         typer.echo(f"wrote {plot}")
 
 
-@app.command(rich_help_panel=PANEL)
+@app.command()
 def drift(
     uid: NameOrUid,
     metric: Annotated[str, typer.Option("--metric", "-m", help="The metric to watch.")],
