@@ -47,6 +47,10 @@ def test_feature_owner_questions_as_dataframes(client: LineageClient) -> None:
     assert sorted(client.get_endpoints_from_feature_group("customers")["name"]) == [
         "churn-prod", "fraud-realtime",
     ]  # fmt: skip
+    # A feature without an owner of its own is its group's to answer for.
+    features = client.lineage("customers", kinds=["Feature"], depth=1)
+    assert len(features) >= 3 and set(features["owner"]) == {"team-growth"}
+    assert client.entity(features["uid"][0])["owner"] == "team-growth"
     everything = client.get_models_from_feature_group("customers", include_retired=True)
     states = dict(zip(everything["name"], everything["state"], strict=True))
     assert states["churn-xgb@2"] == "retired 2026-11-03" and states["churn-xgb@3"] == (

@@ -23,11 +23,21 @@ from mllineage.model.lifecycle import HIDDEN_PROPERTIES, LIFECYCLE_TIMES
 _TIME_KEYS = TIME_PROPERTIES + LIFECYCLE_TIMES
 
 
+def owner_of(node: str) -> str:
+    """A node's owner; a feature without one has its group's, as the reports count it (the
+    subquery runs only for such a feature)."""
+    return (
+        f"CASE WHEN {node}.owner IS NULL AND {node}:Feature THEN head(COLLECT {{ "
+        f"MATCH (g:FeatureGroup)-[:HasFeature]->({node}) WHERE g.owner IS NOT NULL "
+        f"RETURN g.owner ORDER BY g.uid }}) ELSE {node}.owner END"
+    )
+
+
 def properties_of(node: str) -> str:
     """The Cypher for the properties of the node variable ``node`` as a map."""
     times = (f"`{key}`: toString({node}.`{key}`)" for key in _TIME_KEYS)
     hidden = (f"`{key}`: null" for key in HIDDEN_PROPERTIES)
-    return f"{node} {{.*, {', '.join([*times, *hidden])}}}"
+    return f"{node} {{.*, {', '.join([*times, *hidden, f'owner: {owner_of(node)}'])}}}"
 
 
 PROPERTIES = properties_of("n")

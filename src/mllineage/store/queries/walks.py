@@ -5,7 +5,13 @@ from __future__ import annotations
 import functools
 
 from mllineage.analysis.traversal import Direction
-from mllineage.store.queries.common import LINEAGE, edge_filter, node_filter, properties_of
+from mllineage.store.queries.common import (
+    LINEAGE,
+    edge_filter,
+    node_filter,
+    owner_of,
+    properties_of,
+)
 
 # A walk is one query returning one record of lists (collect): the driver spends Python time
 # on every record it receives, while one big list is unpacked by neo4j-rust-ext; and the
@@ -88,7 +94,7 @@ CALL (root) {{
   CALL (root) {{ {_walk(Direction.downstream, mode)} }}
   WITH n, depth WHERE n <> root
   RETURN collect(n) AS reached,
-         collect([n.uid, n.kind, depth, n.namespace, n.name, n.owner,
+         collect([n.uid, n.kind, depth, n.namespace, n.name, {owner_of("n")},
                   n.deprecated_at IS NOT NULL, n.replaced_by,
                   NOT ({node_filter(alive_mode, "n")}), toString(n.retired_at)]) AS nodes
 }}
