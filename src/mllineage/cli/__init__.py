@@ -30,6 +30,8 @@ for _extra, _modules in SIDES.items():
         for _module in _modules:
             importlib.import_module(f"mllineage.cli.{_module}")
     except ModuleNotFoundError as exc:
+        if (exc.name or "mllineage").partition(".")[0] == "mllineage":
+            raise  # our own module is missing: a bug, not an extra left out
         MISSING[_extra] = exc.name or "?"
 
 
