@@ -63,3 +63,5 @@ def test_differences_keep_only_what_differs() -> None:
     assert table.to_dict(orient="index") == {
         "metrics.m": {"r1": 0.9, "r2": 0.8}, "params.depth": {"r1": 6, "r2": 8}
     }  # fmt: skip
+    # an int param stays an int beside a float metric (8, not 8.0, in the CLI's table)
+    assert [type(value) for value in table.loc["params.depth"]] == [int, int]

@@ -137,6 +137,8 @@ def test_names_work_in_every_command_and_retired_things_look_retired(
 
 def test_the_cli_says_its_version_and_gives_up_soon_on_no_service() -> None:
     assert cli("--version", url="http://127.0.0.1:1").stdout.strip() == f"mllineage {__version__}"
+    help_text = cli("impact", "--help", url="http://127.0.0.1:1").stdout
+    assert "--as-of TIME" in help_text and "<bool>" not in help_text and "<str>]" not in help_text
     nowhere = f"http://127.0.0.1:{free_port()}"
     began = time.monotonic()
     done = cli("find", "churn", url=nowhere)
