@@ -62,6 +62,7 @@ class Transport:
         refused_deadline = time.monotonic() + min(REFUSED_READ_SECONDS, self.retry_seconds)
         attempt = 0
         while True:
+            refused_read = False
             try:
                 response = self._http.request(method, path, **self._with_bookmarks(kwargs))
             except httpx.HTTPError as exc:
