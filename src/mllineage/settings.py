@@ -108,7 +108,7 @@ class Settings(BaseSettings):
     openlineage_namespace: str = Field(DEFAULT_NAMESPACE, pattern=NAMESPACE_PATTERN)
     openlineage_default_process_kind: Kind = Kind.FeaturePipeline
 
-    # --- Owner notifications (notifications.py, notifier.py) -----------------------------
+    # --- Owner notifications (notify/digests.py, notify/notifier.py) ----------------------
     webhooks: str | None = Field(
         None,
         description='JSON object of owner to URL, "*" for the others: {"team-ml": "https://..."}',

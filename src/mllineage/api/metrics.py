@@ -1,5 +1,5 @@
 """Prometheus ``/metrics``: requests by route and status, their latency, and the write path's
-series (write_metrics.py).
+series (store/metrics.py).
 
 Requests are labelled by route template (``/v1/entities/{uid}``), never by raw path, so a
 caller cannot grow the label set. ``/metrics`` answers loopback clients without a token (a

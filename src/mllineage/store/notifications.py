@@ -1,5 +1,5 @@
 """The record of owner notifications: one :Notification node per delivery, delivered or
-failed, listed newest first (see notifier.py)."""
+failed, listed newest first (see notify/notifier.py)."""
 
 from __future__ import annotations
 
