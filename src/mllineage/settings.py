@@ -107,6 +107,11 @@ class Settings(BaseSettings):
     # OpenLineage mapping (see openlineage.py).
     openlineage_namespace: str = Field(DEFAULT_NAMESPACE, pattern=NAMESPACE_PATTERN)
     openlineage_default_process_kind: Kind = Kind.FeaturePipeline
+    feast_repo_paths: dict[str, str] = Field(
+        default_factory=dict,
+        description='JSON {"<feast project>": "<absolute path of its repository>"}: where '
+        "the relative paths of its file sources are (docs/feast.md)",
+    )
 
     # --- Owner notifications (notify/digests.py, notify/notifier.py) ----------------------
     webhooks: str | None = Field(

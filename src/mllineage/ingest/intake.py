@@ -20,7 +20,7 @@ from typing import Any, Literal
 
 from pydantic import TypeAdapter, ValidationError
 
-from mllineage.ingest import strict_json
+from mllineage.ingest import feast, strict_json
 from mllineage.ingest.delta import GraphDelta
 from mllineage.ingest.events import to_delta
 from mllineage.ingest.openlineage import (
@@ -141,26 +141,41 @@ _RUN_TIME_FIELDS = {
 }
 
 
-def _openlineage_times(event: RunEvent | JobEvent | DatasetEvent, native: Item) -> list[Located]:
+def _openlineage_times(
+    event: RunEvent | JobEvent | DatasetEvent, natives: list[Item]
+) -> list[Located]:
     """An OpenLineage event's times, each with its place in the event."""
     times: list[Located] = [(("eventTime",), event.eventTime)]
-    if isinstance(native, LineageEvent) and native.run is not None:
-        times += [
-            (("run", *_RUN_TIME_FIELDS.get(name, ("run", name))), time)  # "run": the union's tag
-            for name, time in native.run.times().items()
-        ]
+    for native in natives:
+        if isinstance(native, LineageEvent) and native.run is not None:
+            times += [
+                (("run", *_RUN_TIME_FIELDS.get(name, ("run", name))), time)  # "run": the tag
+                for name, time in native.run.times().items()
+            ]
     return times
+
+
+def _from_openlineage(event: RunEvent | JobEvent | DatasetEvent, settings: Settings) -> list[Item]:
+    """Feast's events by Feast's rules (``feast.py``), any other by the OpenLineage mapping."""
+    if feast.is_feast(event):
+        return feast.to_native(
+            event,
+            namespace=settings.openlineage_namespace,
+            repo_paths=settings.feast_repo_paths,
+        )
+    native = to_native(
+        event,
+        namespace=settings.openlineage_namespace,
+        default_process=settings.openlineage_default_process_kind,
+    )
+    return [native]
 
 
 def _checked(data: Any, form: Form, settings: Settings) -> tuple[list[Item], list[Located]]:
     if form == "openlineage":
         parsed = data if isinstance(data, _OL_TYPES) else _OPENLINEAGE.validate_python(data)
-        native = to_native(
-            parsed,
-            namespace=settings.openlineage_namespace,
-            default_process=settings.openlineage_default_process_kind,
-        )
-        return [native], _openlineage_times(parsed, native)
+        natives = _from_openlineage(parsed, settings)
+        return natives, _openlineage_times(parsed, natives)
     if form == "graph":
         upsert = GraphUpsert.model_validate(data)
         return [upsert], [(("event_time",), upsert.event_time)]

@@ -315,7 +315,7 @@ def _environment(facets: dict[str, Any]) -> dict[str, Any]:
     return env
 
 
-def _run(event: RunEvent) -> RunIn:
+def run_in(event: RunEvent) -> RunIn:
     """The run facets, the job's ``sourceCodeLocation`` as ``code``, and our facet's
     ``params``, ``metrics``, ``experiment``, ``env`` and ``code`` (which win)."""
     facets = event.run.facets
@@ -373,7 +373,7 @@ def to_native(
         event_time=event.eventTime,
         producer=event.producer,
         process=process,
-        run=_run(event) if isinstance(event, RunEvent) else None,
+        run=run_in(event) if isinstance(event, RunEvent) else None,
         inputs=[
             dataset_entity(d, namespace, output=False, read=read.get((d.namespace, d.name), ()))
             for d in event.inputs
