@@ -21,7 +21,7 @@ __all__ = ["app", "main"]
 # The command modules of each side, imported for the commands they add to ``app``. An install
 # without one side's extra (``mllineage[client]``, ``mllineage[server]``) has the other's.
 SIDES = {
-    "client": ("lineage", "lifecycle", "reports", "runs"),
+    "client": ("lineage", "lifecycle", "reports", "runs", "sync"),
     "server": ("local", "kafka"),
 }
 MISSING: dict[str, str] = {}  # extra -> the package it lacks

@@ -25,6 +25,7 @@ from mllineage.cli.common import (
     print_table,
 )
 from mllineage.client import BATCH_SIZE, LineageAPIError, LineageClient
+from mllineage.client.frames import IMPACT_ROLES
 from mllineage.model.domain import DEFAULT_WALK_DEPTH, MAX_DEPTH, MAX_EVENTS_PER_REQUEST, Kind
 
 USER_ERRORS[LineageAPIError] = api_error_text
@@ -205,9 +206,10 @@ def impact(
     typer.echo(f"Changing {uid} affects {frame.attrs['total']} entities downstream")
     typer.echo(f"  {counts or 'nothing'}; live endpoints hit: {frame.attrs['live_endpoints']}")
     typer.echo(f"  owners to notify: {', '.join(frame.attrs['owners']) or 'none recorded'}")
-    for role in ("models", "endpoints", "training_jobs"):
+    for role in IMPACT_ROLES:
         rows = frame[frame["role"] == role]
-        typer.echo(f"\n{role.replace('_', ' ')} ({len(rows)}):")
+        if len(rows) or role in ("models", "endpoints", "training_jobs"):
+            typer.echo(f"\n{role.replace('_', ' ')} ({len(rows)}):")
         if len(rows):
             print_table(rows, ["name", "owner", "depth", "state"])
 

@@ -130,11 +130,14 @@ class LineageClient:
         view = _view(as_of, include_retired)
         rows = [
             {**row, "state": state(row)}
-            for row in self._pages(kind=kind, namespace=namespace, q=q, **view)
+            for row in self.iter_entities(kind=kind, namespace=namespace, q=q, **view)
         ]
         return frame(rows, [*ENTITY_COLUMNS, "state"])
 
-    def _pages(self, max_pages: int | None = None, **filters: Any) -> Iterator[dict[str, Any]]:
+    def iter_entities(
+        self, max_pages: int | None = None, **filters: Any
+    ) -> Iterator[dict[str, Any]]:
+        """The raw items of ``/v1/entities`` (with their properties), page after page."""
         params: dict[str, Any] = {k: v for k, v in filters.items() if v} | {"limit": MAX_PAGE}
         pages = 0
         while True:
@@ -182,7 +185,7 @@ class LineageClient:
 
     def _namesakes(self, name: str, view: dict[str, Any]) -> list[str]:
         """The uids of the entities named exactly ``name`` in the view."""
-        search = self._pages(q=name[:MAX_NAME_QUERY], **view)
+        search = self.iter_entities(q=name[:MAX_NAME_QUERY], **view)
         return sorted(row["uid"] for row in search if row["name"] == name)
 
     def closest(self, uid_or_name: str, n: int = 3) -> list[str]:
@@ -195,9 +198,8 @@ class LineageClient:
         found: dict[str, str] = {}
         try:
             for term in terms:
-                found.update(
-                    (r["uid"], r["name"]) for r in self._pages(max_pages=1, q=term[:MAX_NAME_QUERY])
-                )
+                rows = self.iter_entities(max_pages=1, q=term[:MAX_NAME_QUERY])
+                found.update((r["uid"], r["name"]) for r in rows)
         except LineageAPIError:
             return []  # a hint is not worth a second error
         if uid:

@@ -18,7 +18,9 @@ IMPACT_COLUMNS = ["role", *NODE_COLUMNS, "path", "live", "deprecated", "retired"
 WHAT_IF_COLUMNS = ["role", *ENTITY_COLUMNS, "depth", "loses", "replacement", "path"]
 RUN_COLUMNS = ["id", "process", "status", "started_at", "ended_at", "experiment"]
 TIME_COLUMNS = ("started_at", "ended_at", "event_time", "nominal_start_time", "nominal_end_time")
-IMPACT_ROLES = ("models", "endpoints", "training_jobs")
+IMPACT_ROLES = (
+    "feature_groups", "features", "feature_queries", "training_jobs", "models", "endpoints",
+)  # fmt: skip
 TEXT_COLUMNS = frozenset({"role", *ENTITY_COLUMNS, "state", "loses", "replacement"}) | frozenset(
     # the reports' (mllineage.analysis.reports.COLUMNS)
     {"replaced_by", "reason", "consumer_owner", "duplicate_owner", "endpoint_owner", "model_owner"}
@@ -52,7 +54,8 @@ def nodes_frame(answer: dict[str, Any]) -> pd.DataFrame:
 
 
 def impact_frame(report: dict[str, Any]) -> pd.DataFrame:
-    """One row per affected model, endpoint and training job; the report's totals in attrs."""
+    """One row per affected feature group, feature, feature query, training job, model and
+    endpoint; the report's totals in attrs."""
     rows = [
         {"role": role, **item, "state": state(item)}
         for role in IMPACT_ROLES

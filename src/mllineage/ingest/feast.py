@@ -166,15 +166,23 @@ def _features(dataset: OLDataset, fallback: list[str]) -> list[FeatureIn]:
     return list(features.values())
 
 
-def _view(dataset: OLDataset, project: str, facet: Mapping[str, Any], read: bool) -> EntityIn:
+def _view(
+    dataset: OLDataset,
+    project: str,
+    facet: Mapping[str, Any],
+    read: bool,
+    join_keys: Mapping[str, list[str]],
+) -> EntityIn:
     """A feature view: a FeatureGroup with its features (an input lists those it was read
-    for), its entities, ttl and online/offline kept as properties."""
+    for), its entities and their join keys, ttl and online/offline kept as properties."""
     names = _names(facet, "features")
-    entities = [e for e in _names(facet, "entities") if e != NO_ENTITY] or None
+    entities = [e for e in _names(facet, "entities") if e != NO_ENTITY]
+    keys = sorted({key for entity in entities for key in join_keys.get(entity, ())})
     properties: dict[str, Any] = {"feast": {"project": project, "type": "feature_view"}}
     if facet:
         properties["feast"] |= {
-            "entities": entities,
+            "entities": entities or None,
+            "join_keys": keys or None,
             "ttl_seconds": facet.get("ttl_seconds"),
             "online": facet.get("online_enabled"),
             "offline": facet.get("offline_enabled"),
@@ -228,9 +236,7 @@ def _source(dataset: OLDataset, project: str, namespace: str, repo_path: str | N
             **_owner_and_tags(facet),
         )
     physical = OLDataset(namespace=location[0], name=location[1])
-    entity = dataset_entity(physical, namespace, output=False)
-    entity.properties = {**entity.properties, **properties}
-    return entity
+    return dataset_entity(physical, namespace, output=False, properties=properties)
 
 
 def _online_table(dataset: OLDataset, project: str) -> EntityIn:
@@ -274,6 +280,9 @@ class _Mapper:
                 self.views.add(dataset.name)
         if _text(self.job_view.get("name")):
             self.views.add(self.job_view["name"])
+        self.join_keys = {
+            d.name: _names(_facet(d.facets, ENTITY_FACET), "join_keys") for d in event.inputs
+        }
 
     def entity(self, dataset: OLDataset, output: bool) -> EntityIn | None:
         """The entity of one dataset; None for what is not lineage (an entity, a Feast object
@@ -281,7 +290,7 @@ class _Mapper:
         facets = dataset.facets
         if VIEW_FACET in facets or dataset.name == self.job_view.get("name"):
             facet = _facet(facets, VIEW_FACET) or self.job_view
-            return _view(dataset, self.project, facet, read=not output)
+            return _view(dataset, self.project, facet, not output, self.join_keys)
         if SERVICE_FACET in facets or (output and dataset.name == self.job_service.get("name")):
             facet = _facet(facets, SERVICE_FACET) or self.job_service
             return _service(dataset, self.project, facet)
@@ -289,11 +298,13 @@ class _Mapper:
             return _source(dataset, self.project, self.namespace, self.repo_path)
         if ONLINE_FACET in facets:
             return _online_table(dataset, self.project)
-        if dataset.name in self.views and dataset.namespace == self.event.job.namespace:
-            return _view(dataset, self.project, {}, read=not output)
-        if ENTITY_FACET in facets or dataset.namespace == self.event.job.namespace:
-            return None  # an entity (a key, kept on its views), or a Feast object we skip
-        return dataset_entity(dataset, self.namespace, output=output)  # outside Feast
+        if ENTITY_FACET in facets:
+            return None  # an entity: a key, kept on its views
+        if dataset.namespace != self.event.job.namespace:
+            return dataset_entity(dataset, self.namespace, output=output)  # outside Feast
+        if dataset.name in self.views or "schema" in facets:  # a view, as a job reads it
+            return _view(dataset, self.project, {}, not output, self.join_keys)
+        return None  # a Feast object that is not lineage
 
     def entities(self, datasets: list[OLDataset], output: bool) -> list[EntityIn]:
         return [e for d in datasets if (e := self.entity(d, output)) is not None]
@@ -328,13 +339,16 @@ def to_native(
     serves = name.startswith(SERVICE_JOB_PREFIX) or bool(mapper.job_service)
     kind = _text(_facet(event.job.facets, JOB_FACET).get("kind"))
     keeps_run = isinstance(event, RunEvent) and (apply or kind != "definition")
+    inputs = mapper.entities(event.inputs, output=False)
+    outputs = mapper.entities(event.outputs, output=True)
+    owner = next((o.owner for o in outputs if serves and o.owner), None)
     process = EntityIn(
         kind=Kind.FeatureQuery if serves else Kind.FeaturePipeline,
         namespace=project,
         name=name,
+        owner=owner,  # a service's query is its owner's
         properties={"feast": {"project": project, "type": "job"}},
     )
-    inputs = mapper.entities(event.inputs, output=False)
     run = None
     if keeps_run:
         assert isinstance(event, RunEvent)
@@ -348,7 +362,7 @@ def to_native(
             process=process,
             run=run,
             inputs=[] if apply else inputs,
-            outputs=mapper.entities(event.outputs, output=True),
+            outputs=outputs,
         )
     ]
     if apply and inputs:  # the sources are known; which view reads which, the registry says

@@ -256,11 +256,16 @@ def _features(dataset: OLDataset) -> list[FeatureIn]:
 
 
 def dataset_entity(
-    dataset: OLDataset, namespace: str, output: bool, read: Iterable[str] = ()
+    dataset: OLDataset,
+    namespace: str,
+    output: bool,
+    read: Iterable[str] = (),
+    properties: dict[str, Any] | None = None,
 ) -> EntityIn:
     """The artifact of a dataset: its declared kind, else ``DEFAULT_DATASET_KIND``. A
     feature-group output lists its features; a feature-group input lists the features
-    ``read`` (the columns the outputs' column lineage names), so each ContributedTo the job."""
+    ``read`` (the columns the outputs' column lineage names), so each ContributedTo the job.
+    ``properties`` are added to the dataset's own."""
     declared = _declared_kind(dataset.facets)
     kind = declared or DEFAULT_DATASET_KIND
     features = None
@@ -272,7 +277,10 @@ def dataset_entity(
         kind=kind,
         namespace=namespace,
         name=f"{dataset.namespace}/{dataset.name}",
-        properties={"openlineage": {"namespace": dataset.namespace, "name": dataset.name}},
+        properties={
+            "openlineage": {"namespace": dataset.namespace, "name": dataset.name},
+            **(properties or {}),
+        },
         features=features,
         openlineage_kind="declared" if declared else "default",
         **_common(dataset.facets),

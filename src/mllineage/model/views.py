@@ -111,6 +111,11 @@ class ImpactReport(BaseModel):
     models: list[ImpactItem]
     endpoints: list[ImpactItem]
     training_jobs: list[ImpactItem]
+    feature_groups: list[ImpactItem]
+    features: list[ImpactItem]
+    feature_queries: list[ImpactItem] = Field(
+        description="The queries that read it, such as Feast's feature services"
+    )
     owners: list[str] = Field(description="Distinct owners of every downstream entity")
     live_endpoints: int = Field(default=0, description="Live endpoints hit")
     truncated: bool = Field(description="True when `limit` cut one of the lists")
