@@ -19,7 +19,14 @@ from mllineage.analysis.traversal import (
 from mllineage.model.domain import Kind
 from mllineage.model.views import EntityOut
 
-ROLES = {"models": Kind.Model, "endpoints": Kind.Endpoint, "training_jobs": Kind.TrainingJob}
+ROLES = {
+    "models": Kind.Model,
+    "endpoints": Kind.Endpoint,
+    "training_jobs": Kind.TrainingJob,
+    "feature_groups": Kind.FeatureGroup,
+    "features": Kind.Feature,
+    "feature_queries": Kind.FeatureQuery,
+}
 
 
 def uid(kind: Kind, i: int) -> str:
@@ -123,7 +130,7 @@ def test_impact_report_of_a_leaf_is_empty() -> None:
     root = uid(Kind.Endpoint, 0)
     report = impact_report(root_entity(root), [], [], 10)
     assert report.total == 0 and report.counts == {} and report.owners == []
-    assert report.models == report.endpoints == report.training_jobs == []
+    assert all(getattr(report, role) == [] for role in ROLES)
     assert not report.truncated
 
 

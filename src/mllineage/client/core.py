@@ -38,6 +38,7 @@ from mllineage.client.transport import Transport
 from mllineage.model.domain import (
     DEFAULT_IMPACT_DEPTH,
     DEFAULT_LIMIT,
+    DEFAULT_NAMESPACE,
     DEFAULT_WALK_DEPTH,
     MAX_NAME_QUERY,
     MAX_PAGE,
@@ -149,10 +150,15 @@ class LineageClient:
             params["cursor"] = page["next_cursor"]
 
     def resolve(
-        self, name_or_uid: str, as_of: str | None = None, include_retired: bool = False
+        self,
+        name_or_uid: str,
+        as_of: str | None = None,
+        include_retired: bool = False,
+        kind: Kind | None = None,
     ) -> str:
         """A uid as it is; a name as the uid of the one entity with exactly that name, in the
-        view (the live graph, or ``as_of``; ``include_retired`` counts retired ones too).
+        view (the live graph, or ``as_of``; ``include_retired`` counts retired ones too), of
+        ``kind`` when given.
 
         Every call that takes an entity takes a name this way. Raises ``LineageAPIError`` 409
         when several entities have the name (``candidates``: their uids) and 404 when none
@@ -163,7 +169,7 @@ class LineageClient:
             return name_or_uid
         if not name_or_uid:
             raise LineageAPIError(404, "an empty name names no entity")
-        namesakes = self._namesakes(name_or_uid, _view(as_of, include_retired))
+        namesakes = self._namesakes(name_or_uid, _view(as_of, include_retired, kind=kind))
         if len(namesakes) == 1:
             return namesakes[0]
         if namesakes:
@@ -172,7 +178,8 @@ class LineageClient:
                 f"{len(namesakes)} entities are named {name_or_uid!r}; pass one of their uids",
                 candidates=namesakes,
             )
-        if not include_retired and (retired := self._namesakes(name_or_uid, _view(as_of, True))):
+        retired_view = _view(as_of, True, kind=kind)
+        if not include_retired and (retired := self._namesakes(name_or_uid, retired_view)):
             raise LineageAPIError(
                 404,
                 f"{name_or_uid!r} names only what is retired{' then' if as_of else ''}: "
@@ -346,47 +353,52 @@ class LineageClient:
 
     # --- the feature-owner questions (names follow the reference helper library) --------
 
-    def _ask(self, question: str, name: str, namespace: str, **view: Any) -> pd.DataFrame:
-        """``name`` is a name of the question's root kind, or a full uid; ``view``:
-        ``as_of=`` and ``include_retired=``."""
-        uid = _uid(QUESTIONS[question].root, name, namespace)
+    def _ask(self, question: str, name: str, namespace: str | None, **view: Any) -> pd.DataFrame:
+        """``name`` is a full uid, or a name of the question's root kind: in ``namespace``
+        when given, else the one entity of that kind with that name; ``view``: ``as_of=``
+        and ``include_retired=``."""
+        root = QUESTIONS[question].root
+        if namespace is None and not is_uid(name):
+            uid = self.resolve(name, view.get("as_of"), view.get("include_retired", False), root)
+        else:
+            uid = _uid(root, name, namespace or DEFAULT_NAMESPACE)
         with self._suggesting(uid):
             params = _view(**view, uid=uid)
             answer = self._call("GET", f"/v1/questions/{question}", params=params)
         return nodes_frame(answer)
 
     def get_data_sources_from_feature_group(
-        self, feature_group: str, namespace: str = "default", **view: Any
+        self, feature_group: str, namespace: str | None = None, **view: Any
     ) -> pd.DataFrame:
         return self._ask("data-sources-of-feature-group", feature_group, namespace, **view)
 
     def get_feature_groups_from_model(
-        self, model: str, namespace: str = "default", **view: Any
+        self, model: str, namespace: str | None = None, **view: Any
     ) -> pd.DataFrame:
         return self._ask("feature-groups-of-model", model, namespace, **view)
 
     def get_models_from_feature_group(
-        self, feature_group: str, namespace: str = "default", **view: Any
+        self, feature_group: str, namespace: str | None = None, **view: Any
     ) -> pd.DataFrame:
         return self._ask("models-of-feature-group", feature_group, namespace, **view)
 
     def get_endpoints_from_feature_group(
-        self, feature_group: str, namespace: str = "default", **view: Any
+        self, feature_group: str, namespace: str | None = None, **view: Any
     ) -> pd.DataFrame:
         return self._ask("endpoints-of-feature-group", feature_group, namespace, **view)
 
     def get_feature_groups_from_data_source(
-        self, data_source: str, namespace: str = "default", **view: Any
+        self, data_source: str, namespace: str | None = None, **view: Any
     ) -> pd.DataFrame:
         return self._ask("feature-groups-of-data-source", data_source, namespace, **view)
 
     def get_features_from_data_source(
-        self, data_source: str, namespace: str = "default", **view: Any
+        self, data_source: str, namespace: str | None = None, **view: Any
     ) -> pd.DataFrame:
         return self._ask("features-of-data-source", data_source, namespace, **view)
 
     def get_models_from_feature(
-        self, feature: str, namespace: str = "default", **view: Any
+        self, feature: str, namespace: str | None = None, **view: Any
     ) -> pd.DataFrame:
         """``feature`` is ``<group>.<feature>`` or its full uid."""
         return self._ask("models-using-feature", feature, namespace, **view)
