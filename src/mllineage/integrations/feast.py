@@ -241,20 +241,23 @@ def _uids(events: list[dict[str, Any]], project: str) -> set[str]:
     return {uid for uid in uids if uid.split(":", 2)[1] == project}
 
 
-def _kept(row: dict[str, Any], project: str, wanted: set[str], views: set[str]) -> bool:
+def _kept(row: dict[str, Any], project: str, wanted: set[str], groups: set[str]) -> bool:
     """Whether a live node of the project's namespace stays: the registry still has it, or
-    it is not the registry's (no ``feast.project``, a project-wide job)."""
+    it is not the registry's (no ``feast.project``, a project-wide job, a feature of a group
+    that is not a Feast view's). ``groups``: the names of the stored Feast views."""
     properties = row.get("properties") or {}
     if row["uid"] in wanted:
         return True
     if row["kind"] == Kind.Feature:
-        return properties.get("feature_group") not in views
+        return properties.get("feature_group") not in groups
     if properties.get("feast.project") != project:
         return True
     if properties.get("feast.type") == "job":
         return str(row["name"]).startswith(PROJECT_JOBS)
     if properties.get("feast.type") == "online_table":
-        return properties.get("feast.feature_view") in views
+        return (
+            make_uid(Kind.FeatureGroup, project, properties.get("feast.feature_view", "")) in wanted
+        )
     return False
 
 
@@ -279,9 +282,13 @@ def sync(client: LineageClient, repo_path: str) -> SyncReport:
     wanted = _uids(events, project)
     rows = list(client.iter_entities(namespace=project))
     now = datetime.now(UTC).isoformat()
-    views = set(registry.views)
+    groups = {
+        row["name"]
+        for row in rows
+        if (row.get("properties") or {}).get("feast.type") == "feature_view"
+    }
     for row in rows:
-        if not _kept(row, project, wanted, views):
+        if not _kept(row, project, wanted, groups):
             client.retire(row["uid"], reason=RETIRED_BECAUSE, event_time=now)
             report.retired.append(row["uid"])
     return report
