@@ -91,8 +91,9 @@ def test_lineage_impact_and_networkx(client: LineageClient) -> None:
 
     impact = client.impact("FeatureGroup:default:payment-risk")
     assert sorted(zip(impact["role"], impact["name"], strict=True)) == [
-        ("endpoints", "fraud-realtime"), ("models", "fraud-gbm@1"),
-        ("training_jobs", "fraud-gbm-train"),
+        ("endpoints", "fraud-realtime"), ("feature_queries", "fraud-training-set"),
+        ("features", "payment-risk.card_age_days"), ("features", "payment-risk.chargebacks_90d"),
+        ("models", "fraud-gbm@1"), ("training_jobs", "fraud-gbm-train"),
     ]  # fmt: skip
     assert impact.attrs["owners"] == ["team-risk"]
 
