@@ -39,7 +39,10 @@ from mllineage.ingest.openlineage import (
     OLDataset,
     RunEvent,
     dataset_entity,
+    facet_of,
+    nonempty_text,
     run_in,
+    schema_features,
 )
 from mllineage.model.domain import (
     EntityIn,
@@ -66,19 +69,10 @@ NO_ENTITY = "__dummy"
 Item = LineageEvent | GraphUpsert
 
 
-def _facet(facets: Mapping[str, Any], name: str) -> dict[str, Any]:
-    value = facets.get(name)
-    return value if isinstance(value, dict) else {}
-
-
-def _text(value: Any) -> str | None:
-    return value if isinstance(value, str) and value else None
-
-
 def _names(facet: Mapping[str, Any], key: str) -> list[str]:
     """The non-empty strings a facet lists under ``key`` (nothing when it lists none)."""
     listed = facet.get(key)
-    return [name for name in listed if _text(name)] if isinstance(listed, list) else []
+    return [name for name in listed if nonempty_text(name)] if isinstance(listed, list) else []
 
 
 def is_feast(event: RunEvent | JobEvent | DatasetEvent) -> bool:
@@ -98,9 +92,9 @@ def project_of(event: RunEvent | JobEvent | DatasetEvent) -> str:
     facets = event.job.facets
     run_facets = event.run.facets if isinstance(event, RunEvent) else {}
     return (
-        _text(_facet(facets, JOB_FACET).get("feast_project"))
-        or _text(_facet(facets, "feast_project").get("project_name"))
-        or _text(_facet(run_facets, MATERIALIZATION_FACET).get("project"))
+        nonempty_text(facet_of(facets, JOB_FACET).get("feast_project"))
+        or nonempty_text(facet_of(facets, "feast_project").get("project_name"))
+        or nonempty_text(facet_of(run_facets, MATERIALIZATION_FACET).get("project"))
         or event.job.namespace.rsplit("/", 1)[-1]
     )
 
@@ -113,7 +107,7 @@ def source_location(facet: Mapping[str, Any], repo_path: str | None) -> tuple[st
     where it is: a path (a URL, an absolute path, or one relative to ``repo_path``) or a
     BigQuery table. None when it does not (push, request and stream sources, a query, a
     warehouse table without its host)."""
-    path = _text(facet.get("path"))
+    path = nonempty_text(facet.get("path"))
     if path:
         if "://" in path:
             scheme, rest = path.split("://", 1)
@@ -126,7 +120,7 @@ def source_location(facet: Mapping[str, Any], repo_path: str | None) -> tuple[st
         if repo_path:
             return "file", posixpath.normpath(posixpath.join(repo_path, path))
         return None
-    table = _text(facet.get("table"))
+    table = nonempty_text(facet.get("table"))
     if table and facet.get("source_type") == "BigQuerySource":
         return "bigquery", table.replace(":", ".")
     return None
@@ -137,30 +131,21 @@ def source_location(facet: Mapping[str, Any], repo_path: str | None) -> tuple[st
 
 def _owner_and_tags(facet: Mapping[str, Any]) -> dict[str, Any]:
     """Owner: the object's ``owner``, else its ``team`` tag; tags as ``key=value``."""
-    tags = _facet(facet, "tags")
+    tags = facet_of(facet, "tags")
     fields: dict[str, Any] = {}
-    owner = _text(facet.get("owner")) or _text(tags.get("team"))
+    owner = nonempty_text(facet.get("owner")) or nonempty_text(tags.get("team"))
     if owner:
         fields["owner"] = owner
     if tags:
         fields["tags"] = [f"{k}={v}"[:256] for k, v in sorted(tags.items()) if k][:100]
-    if description := _text(facet.get("description")):
+    if description := nonempty_text(facet.get("description")):
         fields["description"] = description
     return fields
 
 
 def _features(dataset: OLDataset, fallback: list[str]) -> list[FeatureIn]:
     """The fields of the ``schema`` facet (type, description), else the names Feast lists."""
-    fields = _facet(dataset.facets, "schema").get("fields")
-    features = {
-        field["name"]: FeatureIn(
-            name=field["name"],
-            dtype=_text(field.get("type")),
-            description=_text(field.get("description")),
-        )
-        for field in (fields if isinstance(fields, list) else ())
-        if isinstance(field, dict) and _text(field.get("name"))
-    }
+    features = schema_features(dataset)
     for name in fallback:
         features.setdefault(name, FeatureIn(name=name))
     return list(features.values())
@@ -216,14 +201,14 @@ def _service(dataset: OLDataset, project: str, facet: Mapping[str, Any]) -> Enti
 def _source(dataset: OLDataset, project: str, namespace: str, repo_path: str | None) -> EntityIn:
     """A data source: the OpenLineage dataset of its location (so it joins what wrote it),
     else a DataSource named after it in the project's namespace."""
-    facet = _facet(dataset.facets, SOURCE_FACET)
+    facet = facet_of(dataset.facets, SOURCE_FACET)
     feast = {
         "project": project,
         "type": "data_source",
         "source": dataset.name,
-        "source_type": _text(facet.get("source_type")),
-        "timestamp_field": _text(facet.get("timestamp_field")),
-        "table": _text(facet.get("table")),
+        "source_type": nonempty_text(facet.get("source_type")),
+        "timestamp_field": nonempty_text(facet.get("timestamp_field")),
+        "table": nonempty_text(facet.get("table")),
     }
     properties = {"feast": {k: v for k, v in feast.items() if v is not None}}
     location = source_location(facet, repo_path)
@@ -240,13 +225,13 @@ def _source(dataset: OLDataset, project: str, namespace: str, repo_path: str | N
 
 
 def _online_table(dataset: OLDataset, project: str) -> EntityIn:
-    facet = _facet(dataset.facets, ONLINE_FACET)
+    facet = facet_of(dataset.facets, ONLINE_FACET)
     feast = {
         "project": project,
         "type": "online_table",
-        "feature_view": _text(facet.get("feature_view")),
-        "store_type": _text(facet.get("store_type")),
-        "uri": _text(_facet(dataset.facets, "dataSource").get("uri")),
+        "feature_view": nonempty_text(facet.get("feature_view")),
+        "store_type": nonempty_text(facet.get("store_type")),
+        "uri": nonempty_text(facet_of(dataset.facets, "dataSource").get("uri")),
     }
     return EntityIn(
         kind=Kind.Dataset,
@@ -267,21 +252,21 @@ class _Mapper:
         self.event, self.project = event, project
         self.namespace, self.repo_path = namespace, repo_path
         job = event.job.facets
-        self.job_view = _facet(job, VIEW_FACET)
-        self.job_service = _facet(job, SERVICE_FACET)
+        self.job_view = facet_of(job, VIEW_FACET)
+        self.job_service = facet_of(job, SERVICE_FACET)
         run = event.run.facets if isinstance(event, RunEvent) else {}
         self.views = {
             *_names(self.job_service, "feature_views"),
-            *_names(_facet(run, MATERIALIZATION_FACET), "feature_views"),
+            *_names(facet_of(run, MATERIALIZATION_FACET), "feature_views"),
         }
         for dataset in (*event.inputs, *event.outputs):
-            self.views.update(_names(_facet(dataset.facets, SERVICE_FACET), "feature_views"))
+            self.views.update(_names(facet_of(dataset.facets, SERVICE_FACET), "feature_views"))
             if VIEW_FACET in dataset.facets:
                 self.views.add(dataset.name)
-        if _text(self.job_view.get("name")):
+        if nonempty_text(self.job_view.get("name")):
             self.views.add(self.job_view["name"])
         self.join_keys = {
-            d.name: _names(_facet(d.facets, ENTITY_FACET), "join_keys") for d in event.inputs
+            d.name: _names(facet_of(d.facets, ENTITY_FACET), "join_keys") for d in event.inputs
         }
 
     def entity(self, dataset: OLDataset, output: bool) -> EntityIn | None:
@@ -289,10 +274,10 @@ class _Mapper:
         this mapping does not know)."""
         facets = dataset.facets
         if VIEW_FACET in facets or dataset.name == self.job_view.get("name"):
-            facet = _facet(facets, VIEW_FACET) or self.job_view
+            facet = facet_of(facets, VIEW_FACET) or self.job_view
             return _view(dataset, self.project, facet, not output, self.join_keys)
         if SERVICE_FACET in facets or (output and dataset.name == self.job_service.get("name")):
-            facet = _facet(facets, SERVICE_FACET) or self.job_service
+            facet = facet_of(facets, SERVICE_FACET) or self.job_service
             return _service(dataset, self.project, facet)
         if SOURCE_FACET in facets:
             return _source(dataset, self.project, self.namespace, self.repo_path)
@@ -311,7 +296,7 @@ class _Mapper:
 
 
 def _materialization_times(event: RunEvent) -> dict[str, Any]:
-    facet = _facet(event.run.facets, MATERIALIZATION_FACET)
+    facet = facet_of(event.run.facets, MATERIALIZATION_FACET)
     return {
         "nominal_start_time": facet.get("start_date") or None,
         "nominal_end_time": facet.get("end_date") or None,
@@ -337,7 +322,7 @@ def to_native(
     name = event.job.name
     apply = name.startswith(APPLY_JOB_PREFIX)
     serves = name.startswith(SERVICE_JOB_PREFIX) or bool(mapper.job_service)
-    kind = _text(_facet(event.job.facets, JOB_FACET).get("kind"))
+    kind = nonempty_text(facet_of(event.job.facets, JOB_FACET).get("kind"))
     keeps_run = isinstance(event, RunEvent) and (apply or kind != "definition")
     inputs = mapper.entities(event.inputs, output=False)
     outputs = mapper.entities(event.outputs, output=True)

@@ -32,7 +32,7 @@ unknown facets and fields are ignored. The mapping, also in docs/openlineage.md:
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from typing import Annotated, Any, Literal
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Discriminator, Field, Tag
@@ -83,7 +83,8 @@ class _Open(BaseModel):
     model_config = ConfigDict(extra="allow")
 
 
-def _facet(facets: dict[str, Any], name: str) -> dict[str, Any]:
+def facet_of(facets: Mapping[str, Any], name: str) -> dict[str, Any]:
+    """One facet (or any object's member) that is an object; else an empty one."""
     value = facets.get(name)
     return value if isinstance(value, dict) else {}
 
@@ -92,7 +93,7 @@ def _declares_one_of(allowed: frozenset[Kind]) -> Any:
     """A kind declared in our facet must be one we know: a typo must not become the default."""
 
     def check(facets: dict[str, Any]) -> dict[str, Any]:
-        kind = _facet(facets, OUR_FACET).get("kind")
+        kind = facet_of(facets, OUR_FACET).get("kind")
         if kind is not None and not (isinstance(kind, str) and kind in allowed):
             raise ValueError(
                 f"the {OUR_FACET} facet's kind {str(kind)[:100]!r} is not one of "
@@ -164,7 +165,8 @@ OpenLineageEvent = Annotated[
 ]
 
 
-def _text(value: Any) -> str | None:
+def nonempty_text(value: Any) -> str | None:
+    """A string that is not empty; else None."""
     return value if isinstance(value, str) and value else None
 
 
@@ -175,9 +177,9 @@ def _masked(value: str) -> bool:
 
 def _owner(facets: dict[str, Any]) -> str | None:
     """The first owner's name that is not masked."""
-    owners = _facet(facets, "ownership").get("owners")
+    owners = facet_of(facets, "ownership").get("owners")
     for owner in owners if isinstance(owners, list) else ():
-        name = _text(owner.get("name")) if isinstance(owner, dict) else None
+        name = nonempty_text(owner.get("name")) if isinstance(owner, dict) else None
         if name and not _masked(name):
             return name
     return None
@@ -186,14 +188,14 @@ def _owner(facets: dict[str, Any]) -> str | None:
 def _common(facets: dict[str, Any]) -> dict[str, Any]:
     common = {
         "owner": _owner(facets),
-        "description": _text(_facet(facets, "documentation").get("description")),
+        "description": nonempty_text(facet_of(facets, "documentation").get("description")),
     }
     return {key: value for key, value in common.items() if value is not None}
 
 
 def _declared_kind(facets: dict[str, Any]) -> Kind | None:
     """The kind our facet declares (the models checked it is a known one), if any."""
-    kind = _facet(facets, OUR_FACET).get("kind")
+    kind = facet_of(facets, OUR_FACET).get("kind")
     return Kind(kind) if kind is not None else None
 
 
@@ -203,7 +205,7 @@ def process_kind(job: OLJob, default: Kind) -> Kind:
     not a feature query. (processingType, batch or streaming, does not change the kind.)"""
     if declared := _declared_kind(job.facets):
         return declared
-    facet = _facet(job.facets, "jobType")
+    facet = facet_of(job.facets, "jobType")
     job_type = str(facet.get("jobType") or "").upper()
     if job_type in ML_JOB_TYPES:
         return ML_JOB_TYPES[job_type]
@@ -215,7 +217,7 @@ def process_kind(job: OLJob, default: Kind) -> Kind:
 def _column_lineage(dataset: OLDataset) -> dict[str, set[tuple[str, str, str]]]:
     """The ``columnLineage`` facet: each output field -> its source columns, each as
     (namespace, name, field) of the dataset it comes from."""
-    fields = _facet(dataset.facets, "columnLineage").get("fields")
+    fields = facet_of(dataset.facets, "columnLineage").get("fields")
     lineage: dict[str, set[tuple[str, str, str]]] = {}
     for field, spec in (fields if isinstance(fields, dict) else {}).items():
         inputs = spec.get("inputFields") if isinstance(spec, dict) else None
@@ -223,11 +225,25 @@ def _column_lineage(dataset: OLDataset) -> dict[str, set[tuple[str, str, str]]]:
             (column["namespace"], column["name"], column["field"])
             for column in (inputs if isinstance(inputs, list) else ())
             if isinstance(column, dict)
-            and all(_text(column.get(key)) for key in ("namespace", "name", "field"))
+            and all(nonempty_text(column.get(key)) for key in ("namespace", "name", "field"))
         }
-        if _text(field) and sources:
+        if nonempty_text(field) and sources:
             lineage[field] = sources
     return lineage
+
+
+def schema_features(dataset: OLDataset) -> dict[str, FeatureIn]:
+    """The fields of the dataset's ``schema`` facet, by name, with their type and description."""
+    fields = facet_of(dataset.facets, "schema").get("fields")
+    return {
+        field["name"]: FeatureIn(
+            name=field["name"],
+            dtype=nonempty_text(field.get("type")),
+            description=nonempty_text(field.get("description")),
+        )
+        for field in (fields if isinstance(fields, list) else ())
+        if isinstance(field, dict) and nonempty_text(field.get("name"))
+    }
 
 
 def _features(dataset: OLDataset) -> list[FeatureIn]:
@@ -239,16 +255,7 @@ def _features(dataset: OLDataset) -> list[FeatureIn]:
         field: sorted(f"{namespace}/{name}.{column}" for namespace, name, column in sources)
         for field, sources in _column_lineage(dataset).items()
     }
-    fields = _facet(dataset.facets, "schema").get("fields")
-    features = {
-        field["name"]: FeatureIn(
-            name=field["name"],
-            dtype=_text(field.get("type")),
-            description=_text(field.get("description")),
-        )
-        for field in (fields if isinstance(fields, list) else ())
-        if isinstance(field, dict) and _text(field.get("name"))
-    }
+    features = schema_features(dataset)
     for name, sources in lineage.items():
         feature = features.setdefault(name, FeatureIn(name=name))
         feature.properties = {"source_columns": sources[:MAX_LIST_LENGTH]}
@@ -300,7 +307,9 @@ def _columns_read(outputs: list[OLDataset]) -> dict[tuple[str, str], set[str]]:
 
 def _texts(facet: dict[str, Any], keys: dict[str, str]) -> dict[str, str]:
     """The facet's string values under ``keys`` (facet key -> our key)."""
-    return {ours: text for theirs, ours in keys.items() if (text := _text(facet.get(theirs)))}
+    return {
+        ours: text for theirs, ours in keys.items() if (text := nonempty_text(facet.get(theirs)))
+    }
 
 
 _ENGINE = {"name": "engine", "version": "engine_version", "openlineageAdapterVersion": "adapter"}
@@ -313,11 +322,11 @@ _ENV_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_-]{0,100}$")
 
 def _environment(facets: dict[str, Any]) -> dict[str, Any]:
     """``processing_engine`` and ``environmentVariables`` (masked values left out)."""
-    env: dict[str, Any] = _texts(_facet(facets, "processing_engine"), _ENGINE)
-    variables = _facet(facets, "environmentVariables").get("environmentVariables")
+    env: dict[str, Any] = _texts(facet_of(facets, "processing_engine"), _ENGINE)
+    variables = facet_of(facets, "environmentVariables").get("environmentVariables")
     for variable in variables if isinstance(variables, list) else ():
         name = variable.get("name") if isinstance(variable, dict) else None
-        value = _text(variable.get("value")) if isinstance(variable, dict) else None
+        value = nonempty_text(variable.get("value")) if isinstance(variable, dict) else None
         if isinstance(name, str) and _ENV_NAME.match(name) and value and not _masked(value):
             env[f"vars.{name}"] = value
     return env
@@ -327,23 +336,23 @@ def run_in(event: RunEvent) -> RunIn:
     """The run facets, the job's ``sourceCodeLocation`` as ``code``, and our facet's
     ``params``, ``metrics``, ``experiment``, ``env`` and ``code`` (which win)."""
     facets = event.run.facets
-    nominal = _facet(facets, "nominalTime")
-    parent = _facet(facets, "parent")
-    parent_job = _facet(parent, "job")
-    ours = _facet(facets, OUR_FACET)
+    nominal = facet_of(facets, "nominalTime")
+    parent = facet_of(facets, "parent")
+    parent_job = facet_of(parent, "job")
+    ours = facet_of(facets, OUR_FACET)
     # Our facet's maps are checked as RunIn's (a map that is not one is a 422, not dropped).
     env, code = ours.get("env", {}), ours.get("code", {})
     if isinstance(env, dict):
         env = {**_environment(facets), **env}
     if isinstance(code, dict):
-        code = {**_texts(_facet(event.job.facets, "sourceCodeLocation"), _CODE), **code}
+        code = {**_texts(facet_of(event.job.facets, "sourceCodeLocation"), _CODE), **code}
     return RunIn(
         id=event.run.runId,
         status=event.eventType,
         nominal_start_time=nominal.get("nominalStartTime"),
         nominal_end_time=nominal.get("nominalEndTime"),
-        error_message=_text(_facet(facets, "errorMessage").get("message")),
-        parent_run_id=_text(_facet(parent, "run").get("runId")),
+        error_message=nonempty_text(facet_of(facets, "errorMessage").get("message")),
+        parent_run_id=nonempty_text(facet_of(parent, "run").get("runId")),
         parent_job=f"{parent_job.get('namespace')}/{parent_job.get('name')}"
         if parent_job
         else None,
