@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import sys
+import time
 from pathlib import Path
 from typing import Annotated
 
@@ -9,13 +11,15 @@ import typer
 
 from mllineage.cli.common import USER_ERRORS, Token, Url, app
 from mllineage.client import LineageClient
-from mllineage.integrations import feast
+from mllineage.integrations import feast, mlflow
 
 sync_app = typer.Typer(
-    help="Bring a tool's registry into the graph (docs/feast.md).", no_args_is_help=True
+    help="Bring a tool's registry into the graph (docs/feast.md, docs/mlflow.md).",
+    no_args_is_help=True,
 )
 app.add_typer(sync_app, name="sync")
 USER_ERRORS[feast.FeastMissing] = "error: {}".format
+USER_ERRORS[mlflow.MlflowMissing] = "error: {}".format
 
 
 @sync_app.command("feast")
@@ -40,3 +44,48 @@ def sync_feast(
     typer.echo(f"Feast project {report.project}: {counts}; {report.events} events sent")
     for uid in report.retired:
         typer.echo(f"retired {uid} ({feast.RETIRED_BECAUSE})")
+
+
+@sync_app.command("mlflow")
+def sync_mlflow(
+    tracking_uri: Annotated[
+        str,
+        typer.Option(
+            "--tracking-uri", envvar="MLFLOW_TRACKING_URI", metavar="URI", help="The server."
+        ),
+    ],
+    experiment: Annotated[
+        list[str] | None,
+        typer.Option("--experiment", metavar="NAME", help="Only this experiment (repeatable)."),
+    ] = None,
+    namespace: Annotated[
+        str, typer.Option(metavar="NS", help="The namespace of the runs and models.")
+    ] = "default",
+    watch: Annotated[
+        float | None,
+        typer.Option(metavar="SECONDS", min=1, help="Sync again every SECONDS, until stopped."),
+    ] = None,
+    url: Url = None,
+    token: Token = None,
+) -> None:
+    """Send an MLflow server's runs (params, metrics, dataset inputs, Feast tags), registered
+    versions and aliases; an alias that moved ends its old serving edge, a deleted version is
+    retired. Run it on a schedule, or with --watch."""
+    progress = sys.stderr.isatty()
+    with LineageClient(url, token) as client:
+        while True:
+            report = mlflow.sync(client, tracking_uri, experiment or (), namespace, progress)
+            typer.echo(
+                f"MLflow {tracking_uri}: {report.experiments} experiments, {report.runs} runs, "
+                f"{report.versions} versions; {report.events} events sent"
+            )
+            for line in report.moved:
+                typer.echo(f"moved {line}")
+            for uid in report.retired:
+                typer.echo(f"retired {uid} ({mlflow.RETIRED_BECAUSE})")
+            for uid in report.deprecated:
+                typer.echo(f"deprecated {uid}")
+            if watch is None:
+                return
+            progress = False
+            time.sleep(watch)

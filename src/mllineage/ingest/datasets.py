@@ -8,8 +8,27 @@ graph it is ``join_stored_datasets``, which the store applies inside the write.
 
 from __future__ import annotations
 
+import posixpath
+
 from mllineage.ingest.delta import GraphDelta, NodeDelta
 from mllineage.model.domain import ARTIFACT_KINDS, make_uid
+
+
+def location(path: str, base: str | None = None) -> tuple[str, str] | None:
+    """The OpenLineage (namespace, name) of the data at ``path``, as Spark, dbt and Airflow
+    name it: a URL is ``scheme://authority`` + the rest (``s3://bucket`` + ``key``), a local
+    path is ``file`` + the absolute path (a relative one is ``base``'s, or unknown: None)."""
+    if "://" in path:
+        scheme, rest = path.split("://", 1)
+        if scheme == "file":
+            return "file", posixpath.normpath("/" + rest.lstrip("/"))
+        authority, _, key = rest.partition("/")
+        return f"{scheme}://{authority}", key
+    if path.startswith("/"):
+        return "file", posixpath.normpath(path)
+    if base:
+        return "file", posixpath.normpath(posixpath.join(base, path))
+    return None
 
 
 def dataset_uids(namespace: str, name: str) -> list[str]:

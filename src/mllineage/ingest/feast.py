@@ -29,10 +29,10 @@ jobs of ``emit_registry_lineage``, which ``mllineage sync feast`` sends too):
 
 from __future__ import annotations
 
-import posixpath
 from collections.abc import Mapping
 from typing import Any
 
+from mllineage.ingest.datasets import location
 from mllineage.ingest.openlineage import (
     DatasetEvent,
     JobEvent,
@@ -107,19 +107,8 @@ def source_location(facet: Mapping[str, Any], repo_path: str | None) -> tuple[st
     where it is: a path (a URL, an absolute path, or one relative to ``repo_path``) or a
     BigQuery table. None when it does not (push, request and stream sources, a query, a
     warehouse table without its host)."""
-    path = nonempty_text(facet.get("path"))
-    if path:
-        if "://" in path:
-            scheme, rest = path.split("://", 1)
-            if scheme == "file":
-                return "file", posixpath.normpath("/" + rest.lstrip("/"))
-            authority, _, key = rest.partition("/")
-            return f"{scheme}://{authority}", key
-        if path.startswith("/"):
-            return "file", posixpath.normpath(path)
-        if repo_path:
-            return "file", posixpath.normpath(posixpath.join(repo_path, path))
-        return None
+    if path := nonempty_text(facet.get("path")):
+        return location(path, repo_path)
     table = nonempty_text(facet.get("table"))
     if table and facet.get("source_type") == "BigQuerySource":
         return "bigquery", table.replace(":", ".")

@@ -1,0 +1,342 @@
+"""``mllineage sync mlflow``: an MLflow tracking server's runs and registry, read with MLflow's
+client, as lineage (the mapping is in docs/mlflow.md).
+
+- each run of an experiment is a run of the ``TrainingJob`` named after the experiment (or the
+  run's ``mllineage.process`` tag): its params, latest metrics, status and times, the git
+  commit as ``code.commit``; its dataset inputs are the datasets at their ``source`` URIs
+  (named as OpenLineage names them, so they are the nodes upstream jobs and Feast wrote), and
+  Feast's tags (``feast.feature_service``, ``feast.feature_refs``) name the Feast service or
+  the features it read;
+- each registered version is a ``Model`` named ``<model>@<version>`` that its run Produced; a
+  logged model no version names is the ``Model`` ``models:/<model id>``;
+- an alias is an ``Endpoint`` named ``<model>@<alias>`` that the version it points at
+  ContributedTo: when the alias moves, the old edge is ended and the new one starts, at the
+  time the sync noticed; a removed alias retires its endpoint;
+- a deleted version is retired, a version tagged ``mllineage.deprecated`` (or archived)
+  deprecated.
+
+Events are dated by MLflow (a run by its end, else its start), so a second sync of an
+unchanged server writes nothing new and a sync that stopped half-way is finished by the next.
+See docs/architecture.md for how an integration reaches the intake.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import re
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import TYPE_CHECKING, Any
+
+from mllineage import __version__
+from mllineage.ingest.datasets import location
+from mllineage.model.domain import Kind, make_uid
+from mllineage.model.properties import MAX_PROPERTIES, MAX_PROPERTY_KEY_LENGTH
+
+if TYPE_CHECKING:
+    from mllineage.client import LineageClient
+
+PRODUCER = f"https://github.com/mllineage/mllineage/sync-mlflow/{__version__}"
+BATCH = 500  # events per request
+PAGE = 1_000  # runs and versions per MLflow page
+RETIRED_BECAUSE = "deleted in MLflow"
+PROCESS_TAG = "mllineage.process"
+DEPRECATED_TAG = "mllineage.deprecated"
+STATUS = {
+    "FINISHED": "COMPLETE",
+    "FAILED": "FAIL",
+    "KILLED": "ABORT",
+    "RUNNING": "RUNNING",
+    "SCHEDULED": "START",
+}
+CODE_TAGS = {
+    "mlflow.source.git.commit": "commit",
+    "mlflow.source.git.repoURL": "repo_url",
+    "mlflow.source.git.branch": "branch",
+    "mlflow.source.name": "path",
+}
+
+
+class MlflowMissing(RuntimeError):
+    """The ``mlflow`` package is not installed."""
+
+
+@dataclass
+class SyncReport:
+    """What a sync sent, moved, retired and deprecated."""
+
+    experiments: int = 0
+    runs: int = 0
+    versions: int = 0
+    events: int = 0
+    moved: list[str] = field(default_factory=list)  # "<endpoint>: <old> -> <new>"
+    retired: list[str] = field(default_factory=list)
+    deprecated: list[str] = field(default_factory=list)
+
+
+def _mlflow(tracking_uri: str) -> Any:
+    try:
+        from mlflow import MlflowClient
+    except ModuleNotFoundError as exc:
+        raise MlflowMissing(
+            f"`mllineage sync mlflow` reads MLflow with its client, which is not installed "
+            f"(no {exc.name}): pip install 'mllineage[mlflow]'"
+        ) from None
+    return MlflowClient(tracking_uri)
+
+
+def _time(millis: int | None) -> str | None:
+    return None if millis is None else datetime.fromtimestamp(millis / 1000, UTC).isoformat()
+
+
+def _key(key: str) -> str:
+    """An MLflow key (letters, digits, ``_-. /``) as a property name (``lr/decay`` ->
+    ``lr_decay``)."""
+    parts = [re.sub(r"[^A-Za-z0-9_-]", "_", part) or "_" for part in key.split(".")]
+    parts = [part if re.match(r"[A-Za-z_]", part) else f"_{part}" for part in parts]
+    return ".".join(parts)[:MAX_PROPERTY_KEY_LENGTH]
+
+
+def _map(values: dict[str, Any]) -> dict[str, Any]:
+    """A run's params or metrics as a stored map: names made valid, no NaN or infinity, at
+    most the stored maximum (the first ones by name)."""
+    kept: dict[str, Any] = {}
+    for key in sorted(values):
+        value = values[key]
+        if isinstance(value, float) and not math.isfinite(value):
+            continue
+        kept.setdefault(_key(key), value)
+    return dict(list(kept.items())[:MAX_PROPERTIES])
+
+
+def dataset_input(source: str, name: str, namespace: str) -> dict[str, Any]:
+    """A logged dataset: the dataset at its source URI (``{"uri": ...}``, MLflow's form),
+    else one named after it."""
+    try:
+        uri = json.loads(source).get("uri")
+    except (ValueError, AttributeError):
+        uri = None
+    where = location(uri) if isinstance(uri, str) and uri else None
+    if where is None:
+        return {"kind": "DataSource", "namespace": namespace, "name": f"mlflow/{name}"}
+    return {"kind": "DataSource", "namespace": namespace, "name": f"{where[0]}/{where[1]}"}
+
+
+def feast_inputs(tags: dict[str, str]) -> list[dict[str, Any]]:
+    """What Feast's MLflow integration says the run read: its feature service, else the
+    features it named (``view:feature``), in the Feast project's namespace."""
+    project = tags.get("feast.project")
+    if not project:
+        return []
+    if service := tags.get("feast.feature_service"):
+        return [{"kind": "Dataset", "namespace": project, "name": service}]
+    read: dict[str, list[dict[str, str]]] = {}
+    for ref in (tags.get("feast.feature_refs") or "").split(","):
+        view, _, feature = ref.strip().partition(":")
+        if view and feature:
+            read.setdefault(view, []).append({"name": feature})
+    return [
+        {"kind": "FeatureGroup", "namespace": project, "name": view, "features": features}
+        for view, features in read.items()
+    ]
+
+
+def model_uid(namespace: str, name: str) -> str:
+    return make_uid(Kind.Model, namespace, name)
+
+
+class _Server:
+    """One tracking server, read page by page."""
+
+    def __init__(self, tracking_uri: str) -> None:
+        self.client = _mlflow(tracking_uri)
+        from mlflow.entities import ViewType
+
+        self.active = ViewType.ACTIVE_ONLY
+
+    def experiments(self, names: Iterable[str]) -> list[Any]:
+        wanted = set(names)
+        found = self.client.search_experiments(view_type=self.active)
+        return [e for e in found if not wanted or e.name in wanted]
+
+    def runs(self, experiment_id: str) -> Iterator[Any]:
+        token = None
+        while True:
+            page = self.client.search_runs(
+                [experiment_id], run_view_type=self.active, max_results=PAGE, page_token=token
+            )
+            yield from page
+            token = page.token
+            if not token:
+                return
+
+    def versions(self) -> list[Any]:
+        versions, token = [], None
+        while True:
+            page = self.client.search_model_versions(max_results=200, page_token=token)
+            versions += list(page)
+            token = page.token
+            if not token:
+                return versions
+
+    def logged_models(self, experiment_ids: list[str]) -> list[Any]:
+        if not experiment_ids or not hasattr(self.client, "search_logged_models"):
+            return []
+        return list(self.client.search_logged_models(experiment_ids=experiment_ids))
+
+    def aliases(self) -> dict[str, dict[str, str]]:
+        """Registered model -> {alias: version}."""
+        return {m.name: dict(m.aliases or {}) for m in self.client.search_registered_models()}
+
+
+def run_event(
+    run: Any, experiment: str, namespace: str, outputs: list[dict[str, Any]]
+) -> dict[str, Any]:
+    """One MLflow run as a native event of its process."""
+    info, tags = run.info, run.data.tags
+    code = {ours: tags[theirs] for theirs, ours in CODE_TAGS.items() if tags.get(theirs)}
+    inputs = [
+        dataset_input(d.dataset.source, d.dataset.name, namespace)
+        for d in run.inputs.dataset_inputs
+    ] + feast_inputs(tags)
+    return {
+        "event_time": _time(info.end_time or info.start_time),
+        "producer": PRODUCER,
+        "process": {
+            "kind": "TrainingJob",
+            "namespace": namespace,
+            "name": tags.get(PROCESS_TAG) or experiment,
+        },
+        "run": {
+            "id": info.run_id,
+            "status": STATUS.get(info.status, "OTHER"),
+            "started_at": _time(info.start_time),
+            "ended_at": _time(info.end_time),
+            "experiment": experiment,
+            "params": _map(run.data.params),
+            "metrics": _map(run.data.metrics),
+            "code": code,
+        },
+        "inputs": list({json.dumps(i, sort_keys=True): i for i in inputs}.values()),
+        "outputs": [{"kind": "Model", "namespace": namespace, **output} for output in outputs],
+    }
+
+
+def sync(
+    client: LineageClient,
+    tracking_uri: str,
+    experiments: Iterable[str] = (),
+    namespace: str = "default",
+    progress: bool = False,
+) -> SyncReport:
+    """Send the runs of the tracking server's experiments (all, or those named) and its
+    registry, move the endpoints of aliases that moved, retire deleted versions. Raises
+    MlflowMissing without the ``mlflow`` package."""
+    server = _Server(tracking_uri)
+    report = SyncReport()
+    chosen = server.experiments(experiments)
+    report.experiments = len(chosen)
+    versions = server.versions()
+    made: dict[str, list[dict[str, Any]]] = {}  # run id -> the models it made
+    registered_ids = set()
+    for version in versions:
+        mlflow = {"registered_model": version.name, "version": int(version.version)}
+        output = {"name": f"{version.name}@{version.version}", "properties": {"mlflow": mlflow}}
+        made.setdefault(version.run_id or "", []).append(output)
+        registered_ids.add(str(version.source).removeprefix("models:/"))
+        registered_ids.add(getattr(version, "model_id", None) or "")
+    for model in server.logged_models([e.experiment_id for e in chosen]):
+        if model.model_id not in registered_ids and model.source_run_id:
+            mlflow = {"model_id": model.model_id, "model_name": model.name}
+            output = {"name": f"models:/{model.model_id}", "properties": {"mlflow": mlflow}}
+            made.setdefault(model.source_run_id, []).append(output)
+    events = []
+    for experiment in chosen:
+        for run in _bar(server.runs(experiment.experiment_id), progress, experiment.name):
+            outputs = made.get(run.info.run_id, [])
+            events.append(run_event(run, experiment.name, namespace, outputs))
+    report.runs, report.versions = len(events), len(versions)
+    for start in range(0, len(events), BATCH):
+        client.post_batch(events[start : start + BATCH])
+    report.events = len(events)
+    _serve_aliases(client, server.aliases(), namespace, report)
+    _registry_lifecycle(client, versions, namespace, report)
+    return report
+
+
+def _bar(runs: Iterator[Any], progress: bool, name: str) -> Iterator[Any]:
+    if not progress:
+        return runs
+    from tqdm import tqdm
+
+    return iter(tqdm(runs, desc=f"runs of {name}", unit=" runs", leave=False))
+
+
+def _serve_aliases(
+    client: LineageClient, aliases: dict[str, dict[str, str]], namespace: str, report: SyncReport
+) -> None:
+    """Each alias's endpoint is served by the version it points at now: an edge from another
+    version is ended, the new one starts (both now); a removed alias retires its endpoint."""
+    now = datetime.now(UTC).isoformat()
+    for row in client.iter_entities(kind="Endpoint", namespace=namespace):
+        model = (row.get("properties") or {}).get("mlflow.registered_model")
+        alias = (row.get("properties") or {}).get("mlflow.alias")
+        if model is not None and alias not in aliases.get(model, {}):
+            client.retire(row["uid"], reason=RETIRED_BECAUSE, event_time=now)
+            report.retired.append(row["uid"])
+    for model, targets in aliases.items():
+        for alias, version in targets.items():
+            endpoint = make_uid(Kind.Endpoint, namespace, f"{model}@{alias}")
+            serving = model_uid(namespace, f"{model}@{version}")
+            served = _served_by(client, endpoint)
+            stale = [uid for uid in served if uid != serving]
+            if stale:
+                ends = [{"source": u, "target": endpoint, "type": "ContributedTo"} for u in stale]
+                client.end_edges(ends, event_time=now)
+                report.moved.append(f"{endpoint}: {', '.join(stale)} -> {serving}")
+            if serving not in served:
+                node = {
+                    "kind": "Endpoint",
+                    "namespace": namespace,
+                    "name": f"{model}@{alias}",
+                    "properties": {"mlflow": {"registered_model": model, "alias": alias}},
+                }
+                edge = {"source": serving, "target": endpoint, "type": "ContributedTo"}
+                client.upsert(nodes=[node], edges=[edge], event_time=now)
+
+
+def _served_by(client: LineageClient, endpoint: str) -> list[str]:
+    """The models that serve the endpoint now (none when it does not exist)."""
+    from mllineage.client import LineageAPIError
+
+    try:
+        graph = client.lineage_graph(endpoint, direction="upstream", depth=1)
+    except LineageAPIError as exc:
+        if exc.status == 404:
+            return []
+        raise
+    return [n["uid"] for n in graph["nodes"] if n["kind"] == "Model"]
+
+
+def _registry_lifecycle(
+    client: LineageClient, versions: list[Any], namespace: str, report: SyncReport
+) -> None:
+    """Deleted versions are retired; versions tagged ``mllineage.deprecated`` or archived are
+    deprecated (once)."""
+    now = datetime.now(UTC).isoformat()
+    present = {model_uid(namespace, f"{v.name}@{v.version}"): v for v in versions}
+    for row in client.iter_entities(kind="Model", namespace=namespace):
+        registered = (row.get("properties") or {}).get("mlflow.registered_model")
+        if registered is None or row["uid"] in present:
+            continue
+        client.retire(row["uid"], reason=RETIRED_BECAUSE, event_time=now)
+        report.retired.append(row["uid"])
+    for uid, version in present.items():
+        reason = (version.tags or {}).get(DEPRECATED_TAG)
+        if reason is None and version.current_stage == "Archived":
+            reason = "archived in the MLflow registry"
+        if reason is not None and not client.entity(uid).get("deprecated"):
+            client.deprecate(uid, reason or "deprecated in MLflow", event_time=now)
+            report.deprecated.append(uid)
