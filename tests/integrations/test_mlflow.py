@@ -1,0 +1,171 @@
+"""A real `mlflow server` (sqlite backend, started here like Neo4j), written to by MLflow's own
+client as a training script would, then synced with `mllineage sync mlflow`. Every
+expectation is read off MLflow's client (the oracle), never off our mapping. Feast's own
+events for its template (tests/fixtures/feast) stand for the feature store the runs read."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+from neo4j import Driver
+
+from mllineage.client import LineageClient
+from mllineage.local import LocalApi, free_port
+from tests.helpers import dump_graph
+
+mlflow = pytest.importorskip("mlflow", reason="the dev extra has mlflow: pip install -e '.[dev]'")
+
+pytestmark = pytest.mark.timeout(900)
+FEAST_EVENTS = Path(__file__).parents[1] / "fixtures" / "feast" / "template"
+TRAINING_DATA = "s3://acme-lake/datasets/churn/2026-11-03"
+ENV = {**os.environ, "PYTHONWARNINGS": "ignore", "MLFLOW_ENABLE_ASYNC_LOGGING": "false"}
+
+
+@pytest.fixture(scope="module")
+def tracking_uri(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """A real MLflow tracking server with its registry, on a free port."""
+    root = tmp_path_factory.mktemp("mlflow")
+    port = free_port()
+    command = [
+        str(Path(sys.executable).with_name("mlflow")), "server",
+        "--backend-store-uri", f"sqlite:///{root / 'mlflow.db'}",
+        "--default-artifact-root", str(root / "artifacts"),
+        "--host", "127.0.0.1", "--port", str(port), "--workers", "1",
+    ]  # fmt: skip
+    log = (root / "server.log").open("wb")
+    server = subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT, env=ENV)
+    uri = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 180
+        while True:
+            try:
+                if httpx.get(f"{uri}/health", timeout=2).status_code == 200:
+                    break
+            except httpx.HTTPError:
+                pass
+            assert server.poll() is None, (root / "server.log").read_text()[-3000:]
+            assert time.monotonic() < deadline, "mlflow server did not start in 180 s"
+            time.sleep(0.5)
+        yield uri
+    finally:
+        server.terminate()
+        server.wait(30)
+
+
+class Echo(mlflow.pyfunc.PythonModel):  # type: ignore[name-defined,misc]
+    def predict(self, context: Any, model_input: Any) -> Any:
+        return model_input
+
+
+def train(tracking_uri: str) -> dict[str, Any]:
+    """Three training runs of `churn` reading a dataset and a Feast service, each registered
+    as a version of churn-model, the champion alias on version 2; one `fraud` run whose
+    model is logged but not registered."""
+    import pandas as pd
+
+    mlflow.set_tracking_uri(tracking_uri)
+    mlflow.set_experiment("churn")
+    frame = pd.DataFrame({"tenure": [1, 2, 3], "churned": [0, 1, 0]})
+    for i in range(3):
+        with mlflow.start_run(run_name=f"train-{i}"):
+            data = mlflow.data.from_pandas(frame, source=TRAINING_DATA, name="churn-train")
+            mlflow.log_input(data, context="training")
+            mlflow.log_params({"max_depth": 4 + i, "learning rate": 0.1})
+            for step in range(3):
+                mlflow.log_metric("precision", 0.80 + i / 100 + step / 1000, step=step)
+            mlflow.set_tags({
+                "feast.project": "driver_repo", "feast.feature_service": "driver_activity_v1",
+                "mlflow.source.git.commit": f"c0ffee{i}",
+            })  # fmt: skip
+            model = mlflow.pyfunc.log_model(name="model", python_model=Echo())
+            mlflow.register_model(model.model_uri, "churn-model")
+    client = mlflow.MlflowClient(tracking_uri)
+    client.set_registered_model_alias("churn-model", "champion", "2")
+    mlflow.set_experiment("fraud")
+    with mlflow.start_run(run_name="fraud-baseline"):
+        mlflow.log_metric("auc", 0.9)
+        logged = mlflow.pyfunc.log_model(name="fraud", python_model=Echo())
+    return {"fraud_model": logged.model_id}
+
+
+def sync(server: LocalApi, tracking_uri: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "mllineage.cli", "sync", "mlflow", "--tracking-uri", tracking_uri],
+        env={**ENV, "MLLINEAGE_URL": server.url}, capture_output=True, text=True, timeout=600,
+    )  # fmt: skip
+
+
+def cli(server: LocalApi, *args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "mllineage.cli", *args],
+        env={**ENV, "MLLINEAGE_URL": server.url}, capture_output=True, text=True, timeout=120,
+    )  # fmt: skip
+
+
+def test_an_mlflow_server_lands_joined_to_its_data_and_features(
+    tracking_uri: str, live_server: LocalApi, empty_graph: Driver
+) -> None:
+    for path in sorted(FEAST_EVENTS.iterdir()):  # Feast's own events: the feature store
+        event = json.loads(path.read_text())
+        reply = httpx.post(f"{live_server.url}/api/v1/lineage", json=event, timeout=60)
+        assert reply.status_code == 201, reply.text
+    trained = train(tracking_uri)
+    oracle = mlflow.MlflowClient(tracking_uri)
+    first = sync(live_server, tracking_uri)
+    assert first.returncode == 0, first.stderr
+    churn = oracle.get_experiment_by_name("churn")
+    runs = oracle.search_runs([churn.experiment_id])
+    with LineageClient(live_server.url) as client:
+        synced = client.runs("TrainingJob:default:churn")
+        assert set(synced["id"]) == {r.info.run_id for r in runs}
+        for run in runs:
+            row = synced[synced["id"] == run.info.run_id].iloc[0]
+            assert row["metrics.precision"] == run.data.metrics["precision"]
+            assert str(row["params.max_depth"]) == run.data.params["max_depth"]
+            assert row["code.commit"] == run.data.tags["mlflow.source.git.commit"]
+        versions = oracle.search_model_versions("name='churn-model'")
+        impact = client.impact(f"DataSource:default:{TRAINING_DATA}")
+        models = set(impact[impact["role"] == "models"]["name"])
+        assert models == {f"churn-model@{v.version}" for v in versions}
+        assert impact.attrs["live_endpoints"] == 1
+        assert client.entity(f"Model:default:models:/{trained['fraud_model']}")["kind"] == "Model"
+    # A Feast view the training runs read (through their service) serves the champion.
+    gate = cli(live_server, "check", "--retire", "FeatureGroup:driver_repo:driver_hourly_stats")
+    assert gate.returncode == 1 and "churn-model@champion" in gate.stdout, gate.stdout
+    drift = cli(live_server, "drift", "churn", "--metric", "precision")
+    assert drift.returncode in (0, 1), drift.stderr
+    runs_table = cli(live_server, "runs", "churn", "--metric", "precision")
+    assert all(r.info.run_id in runs_table.stdout for r in runs)
+
+    before = dump_graph(empty_graph)
+    again = sync(live_server, tracking_uri)
+    assert again.returncode == 0, again.stderr
+    assert dump_graph(empty_graph) == before  # a second pass writes nothing new
+
+    moved_at = datetime.now(UTC).isoformat()
+    oracle.set_registered_model_alias("churn-model", "champion", "3")
+    oracle.delete_model_version("churn-model", "1")
+    third = sync(live_server, tracking_uri)
+    assert third.returncode == 0, third.stderr
+    assert "churn-model@2 -> Model:default:churn-model@3" in third.stdout
+    assert "retired Model:default:churn-model@1" in third.stdout
+    with LineageClient(live_server.url) as client:
+        endpoint = "Endpoint:default:churn-model@champion"
+        now = client.lineage(endpoint, direction="upstream", depth=1)
+        assert set(now[now["kind"] == "Model"]["name"]) == {"churn-model@3"}
+        then = client.lineage(endpoint, direction="upstream", depth=1, as_of=moved_at)
+        assert set(then[then["kind"] == "Model"]["name"]) == {"churn-model@2"}
+        live = client.impact(f"DataSource:default:{TRAINING_DATA}", live=True)
+        assert set(live[live["role"] == "models"]["name"]) == {"churn-model@3"}
+        retired = client.entity("Model:default:churn-model@1", include_retired=True)
+        assert retired["retirement_reason"] == "deleted in MLflow"
