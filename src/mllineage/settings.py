@@ -107,6 +107,14 @@ class Settings(BaseSettings):
     # OpenLineage mapping (see openlineage.py).
     openlineage_namespace: str = Field(DEFAULT_NAMESPACE, pattern=NAMESPACE_PATTERN)
     openlineage_default_process_kind: Kind = Kind.FeaturePipeline
+    mlflow_webhook_secret: SecretStr | None = Field(
+        None, description="The secret MLflow's webhooks are signed with (docs/mlflow.md)"
+    )
+    mlflow_namespace: str = Field(
+        DEFAULT_NAMESPACE,
+        pattern=NAMESPACE_PATTERN,
+        description="Where MLflow's webhooks put models and endpoints (as sync mlflow's)",
+    )
     feast_repo_paths: dict[str, str] = Field(
         default_factory=dict,
         description='JSON {"<feast project>": "<absolute path of its repository>"}: where '

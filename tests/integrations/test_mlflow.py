@@ -5,11 +5,15 @@ events for its template (tests/fixtures/feast) stand for the feature store the r
 
 from __future__ import annotations
 
+import base64
+import hashlib
+import hmac
 import json
 import os
 import subprocess
 import sys
 import time
+import uuid
 from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
@@ -18,9 +22,11 @@ from typing import Any
 import httpx
 import pytest
 from neo4j import Driver
+from pydantic import SecretStr
 
 from mllineage.client import LineageClient
 from mllineage.local import LocalApi, free_port
+from mllineage.settings import Settings
 from tests.helpers import dump_graph
 
 mlflow = pytest.importorskip("mlflow", reason="the dev extra has mlflow: pip install -e '.[dev]'")
@@ -29,6 +35,13 @@ pytestmark = pytest.mark.timeout(900)
 FEAST_EVENTS = Path(__file__).parents[1] / "fixtures" / "feast" / "template"
 TRAINING_DATA = "s3://acme-lake/datasets/churn/2026-11-03"
 ENV = {**os.environ, "PYTHONWARNINGS": "ignore", "MLFLOW_ENABLE_ASYNC_LOGGING": "false"}
+# What a local MLflow needs to deliver webhooks to a loopback address (docs/mlflow.md).
+SERVER_ENV = {
+    **ENV,
+    "MLFLOW_WEBHOOK_ALLOWED_SCHEMES": "http,https",
+    "MLFLOW_WEBHOOK_ALLOW_PRIVATE_IPS": "true",
+}
+SECRET = "whsec-mllineage-test"
 
 
 @pytest.fixture(scope="module")
@@ -43,7 +56,7 @@ def tracking_uri(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
         "--host", "127.0.0.1", "--port", str(port), "--workers", "1",
     ]  # fmt: skip
     log = (root / "server.log").open("wb")
-    server = subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT, env=ENV)
+    server = subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT, env=SERVER_ENV)
     uri = f"http://127.0.0.1:{port}"
     try:
         deadline = time.monotonic() + 180
@@ -169,3 +182,101 @@ def test_an_mlflow_server_lands_joined_to_its_data_and_features(
         assert set(live[live["role"] == "models"]["name"]) == {"churn-model@3"}
         retired = client.entity("Model:default:churn-model@1", include_retired=True)
         assert retired["retirement_reason"] == "deleted in MLflow"
+
+
+@pytest.fixture(scope="module")
+def hooked(settings: Settings) -> Iterator[LocalApi]:
+    """A service that takes MLflow's webhooks signed with SECRET."""
+    with LocalApi(settings.model_copy(update={"mlflow_webhook_secret": SecretStr(SECRET)})) as api:
+        yield api
+
+
+def served(api: LocalApi, endpoint: str, as_of: str | None = None) -> set[str]:
+    with LineageClient(api.url) as client:
+        try:
+            walk = client.lineage(endpoint, direction="upstream", depth=1, as_of=as_of)
+        except Exception:
+            return set()
+    return set(walk[walk["kind"] == "Model"]["name"])
+
+
+def eventually(check: Any, seconds: float = 30) -> None:
+    """MLflow delivers in the background: wait for ``check`` to hold."""
+    deadline = time.monotonic() + seconds
+    while not check():
+        assert time.monotonic() < deadline, "MLflow's webhook did not arrive"
+        time.sleep(0.3)
+
+
+def delivery(payload: dict[str, Any], secret: str = SECRET) -> dict[str, Any]:
+    """A delivery signed as MLflow's docs say (HMAC-SHA256 of "id.timestamp.body")."""
+    body = json.dumps(payload)
+    delivery_id, timestamp = str(uuid.uuid4()), str(int(time.time()))
+    mac = hmac.new(secret.encode(), f"{delivery_id}.{timestamp}.{body}".encode(), hashlib.sha256)
+    headers = {
+        "Content-Type": "application/json",
+        "X-MLflow-Delivery-Id": delivery_id,
+        "X-MLflow-Timestamp": timestamp,
+        "X-MLflow-Signature": "v1," + base64.b64encode(mac.digest()).decode(),
+    }
+    return {"content": body, "headers": headers}
+
+
+def test_registry_webhooks_move_the_endpoint_as_it_happens(
+    tracking_uri: str, hooked: LocalApi, empty_graph: Driver
+) -> None:
+    oracle = mlflow.MlflowClient(tracking_uri)
+    oracle.create_webhook(
+        name="mllineage",
+        url=f"{hooked.url}/v1/hooks/mlflow",
+        events=[
+            "model_version.created", "model_version_alias.created",
+            "model_version_alias.deleted", "model_version_tag.set",
+        ],
+        secret=SECRET,
+    )  # fmt: skip
+    oracle.create_registered_model("ranker")
+    for _ in range(2):
+        oracle.create_model_version("ranker", source="s3://acme-models/ranker")
+    endpoint = "Endpoint:default:ranker@champion"
+    eventually(lambda: served(hooked, "Model:default:ranker@2") == set())  # version 2 landed
+    oracle.set_registered_model_alias("ranker", "champion", "1")
+    eventually(lambda: served(hooked, endpoint) == {"ranker@1"})
+    before_move = datetime.now(UTC).isoformat()
+    oracle.set_registered_model_alias("ranker", "champion", "2")
+    eventually(lambda: served(hooked, endpoint) == {"ranker@2"})
+    assert served(hooked, endpoint, as_of=before_move) == {"ranker@1"}
+    oracle.set_model_version_tag("ranker", "1", "mllineage.deprecated", "superseded by 2")
+    with LineageClient(hooked.url) as client:
+        eventually(lambda: client.entity("Model:default:ranker@1")["deprecated"])
+        assert client.entity("Model:default:ranker@1")["deprecation_reason"] == "superseded by 2"
+        oracle.delete_registered_model_alias("ranker", "champion")
+        eventually(lambda: served(hooked, endpoint) == set())
+        retired = client.entity(endpoint, include_retired=True)
+        assert retired["retirement_reason"] == "alias deleted in MLflow"
+
+    # Unsigned, wrongly signed, stale or replayed deliveries change nothing.
+    before = dump_graph(empty_graph)
+    move = {
+        "entity": "model_version_alias",
+        "action": "created",
+        "timestamp": datetime.now(UTC).isoformat(),
+        "data": {"name": "ranker", "alias": "x", "version": "1"},
+    }
+    hook = f"{hooked.url}/v1/hooks/mlflow"
+    unsigned = httpx.post(hook, json=move, timeout=30)
+    assert unsigned.status_code == 401 and "X-MLflow-Signature" in unsigned.json()["message"]
+    forged = httpx.post(hook, **delivery(move, secret="not-the-secret"), timeout=30)
+    assert forged.status_code == 401 and "secret" in forged.json()["message"]
+    stale = delivery(move)
+    stale["headers"]["X-MLflow-Timestamp"] = str(int(time.time()) - 3600)
+    assert httpx.post(hook, **stale, timeout=30).status_code == 401
+    assert dump_graph(empty_graph) == before
+    signed_once = delivery(move)
+    assert httpx.post(hook, **signed_once, timeout=30).json()["applied"] is True
+    after = dump_graph(empty_graph)
+    replay = httpx.post(hook, **signed_once, timeout=30)
+    assert replay.status_code == 200 and replay.json()["applied"] is False
+    assert dump_graph(empty_graph) == after
+    ignored = delivery({**move, "entity": "prompt", "action": "created", "data": {"name": "p"}})
+    assert httpx.post(hook, **ignored, timeout=30).json()["applied"] is False

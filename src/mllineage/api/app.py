@@ -9,7 +9,17 @@ from contextlib import asynccontextmanager
 from fastapi import FastAPI
 
 from mllineage.api import browser as neo4j_browser
-from mllineage.api import docs, entities, health, ingest, lifecycle, lineage, openlineage, runs
+from mllineage.api import (
+    docs,
+    entities,
+    health,
+    hooks,
+    ingest,
+    lifecycle,
+    lineage,
+    openlineage,
+    runs,
+)
 from mllineage.api import metrics as api_metrics
 from mllineage.api import notifications as notification_routes
 from mllineage.api import reports as report_routes
@@ -78,7 +88,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     # Prometheus /metrics and the request series; its middleware wraps all the others.
     api_metrics.install(app)
     install_error_handlers(app)
-    for module in (health, ingest, lifecycle, entities, lineage, runs, openlineage):
+    for module in (health, ingest, lifecycle, entities, lineage, runs, openlineage, hooks):
         app.include_router(module.router)
     app.include_router(report_routes.router)
     app.include_router(notification_routes.router)

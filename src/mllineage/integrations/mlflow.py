@@ -31,8 +31,8 @@ from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
 from mllineage import __version__
+from mllineage.ingest import mlflow as registry
 from mllineage.ingest.datasets import location
-from mllineage.model.domain import Kind, make_uid
 from mllineage.model.properties import MAX_PROPERTIES, MAX_PROPERTY_KEY_LENGTH
 
 if TYPE_CHECKING:
@@ -43,7 +43,6 @@ BATCH = 500  # events per request
 PAGE = 1_000  # runs and versions per MLflow page
 RETIRED_BECAUSE = "deleted in MLflow"
 PROCESS_TAG = "mllineage.process"
-DEPRECATED_TAG = "mllineage.deprecated"
 STATUS = {
     "FINISHED": "COMPLETE",
     "FAILED": "FAIL",
@@ -143,10 +142,6 @@ def feast_inputs(tags: dict[str, str]) -> list[dict[str, Any]]:
     ]
 
 
-def model_uid(namespace: str, name: str) -> str:
-    return make_uid(Kind.Model, namespace, name)
-
-
 class _Server:
     """One tracking server, read page by page."""
 
@@ -220,7 +215,7 @@ def run_event(
             "code": code,
         },
         "inputs": list({json.dumps(i, sort_keys=True): i for i in inputs}.values()),
-        "outputs": [{"kind": "Model", "namespace": namespace, **output} for output in outputs],
+        "outputs": outputs,
     }
 
 
@@ -242,15 +237,18 @@ def sync(
     made: dict[str, list[dict[str, Any]]] = {}  # run id -> the models it made
     registered_ids = set()
     for version in versions:
-        mlflow = {"registered_model": version.name, "version": int(version.version)}
-        output = {"name": f"{version.name}@{version.version}", "properties": {"mlflow": mlflow}}
+        output = registry.version_node(namespace, version.name, version.version)
         made.setdefault(version.run_id or "", []).append(output)
         registered_ids.add(str(version.source).removeprefix("models:/"))
         registered_ids.add(getattr(version, "model_id", None) or "")
     for model in server.logged_models([e.experiment_id for e in chosen]):
         if model.model_id not in registered_ids and model.source_run_id:
-            mlflow = {"model_id": model.model_id, "model_name": model.name}
-            output = {"name": f"models:/{model.model_id}", "properties": {"mlflow": mlflow}}
+            output = {
+                "kind": "Model",
+                "namespace": namespace,
+                "name": f"models:/{model.model_id}",
+                "properties": {"mlflow": {"model_id": model.model_id, "model_name": model.name}},
+            }
             made.setdefault(model.source_run_id, []).append(output)
     events = []
     for experiment in chosen:
@@ -279,7 +277,8 @@ def _serve_aliases(
 ) -> None:
     """Each alias's endpoint is served by the version it points at now: an edge from another
     version is ended, the new one starts (both now); a removed alias retires its endpoint."""
-    now = datetime.now(UTC).isoformat()
+    at = datetime.now(UTC)
+    now = at.isoformat()
     for row in client.iter_entities(kind="Endpoint", namespace=namespace):
         model = (row.get("properties") or {}).get("mlflow.registered_model")
         alias = (row.get("properties") or {}).get("mlflow.alias")
@@ -288,23 +287,17 @@ def _serve_aliases(
             report.retired.append(row["uid"])
     for model, targets in aliases.items():
         for alias, version in targets.items():
-            endpoint = make_uid(Kind.Endpoint, namespace, f"{model}@{alias}")
-            serving = model_uid(namespace, f"{model}@{version}")
+            endpoint = registry.endpoint_uid(namespace, model, alias)
             served = _served_by(client, endpoint)
-            stale = [uid for uid in served if uid != serving]
-            if stale:
-                ends = [{"source": u, "target": endpoint, "type": "ContributedTo"} for u in stale]
-                client.end_edges(ends, event_time=now)
-                report.moved.append(f"{endpoint}: {', '.join(stale)} -> {serving}")
-            if serving not in served:
-                node = {
-                    "kind": "Endpoint",
-                    "namespace": namespace,
-                    "name": f"{model}@{alias}",
-                    "properties": {"mlflow": {"registered_model": model, "alias": alias}},
-                }
-                edge = {"source": serving, "target": endpoint, "type": "ContributedTo"}
-                client.upsert(nodes=[node], edges=[edge], event_time=now)
+            ends, upsert = registry.serving(namespace, model, alias, version, at, served)
+            if ends:
+                client.end_edges([e.model_dump(mode="json") for e in ends], event_time=now)
+                moved = ", ".join(e.source for e in ends)
+                serving = registry.version_uid(namespace, model, version)
+                report.moved.append(f"{endpoint}: {moved} -> {serving}")
+            if upsert is not None:
+                body = upsert.model_dump(mode="json", exclude_defaults=True)
+                client.upsert(body["nodes"], body.get("edges"), event_time=now)
 
 
 def _served_by(client: LineageClient, endpoint: str) -> list[str]:
@@ -326,7 +319,7 @@ def _registry_lifecycle(
     """Deleted versions are retired; versions tagged ``mllineage.deprecated`` or archived are
     deprecated (once)."""
     now = datetime.now(UTC).isoformat()
-    present = {model_uid(namespace, f"{v.name}@{v.version}"): v for v in versions}
+    present = {registry.version_uid(namespace, v.name, v.version): v for v in versions}
     for row in client.iter_entities(kind="Model", namespace=namespace):
         registered = (row.get("properties") or {}).get("mlflow.registered_model")
         if registered is None or row["uid"] in present:
@@ -334,7 +327,7 @@ def _registry_lifecycle(
         client.retire(row["uid"], reason=RETIRED_BECAUSE, event_time=now)
         report.retired.append(row["uid"])
     for uid, version in present.items():
-        reason = (version.tags or {}).get(DEPRECATED_TAG)
+        reason = (version.tags or {}).get(registry.DEPRECATED_TAG)
         if reason is None and version.current_stage == "Archived":
             reason = "archived in the MLflow registry"
         if reason is not None and not client.entity(uid).get("deprecated"):
