@@ -105,10 +105,10 @@ def train(tracking_uri: str) -> dict[str, Any]:
     client = mlflow.MlflowClient(tracking_uri)
     client.set_registered_model_alias("churn-model", "champion", "2")
     mlflow.set_experiment("fraud")
-    with mlflow.start_run(run_name="fraud-baseline"):
+    with mlflow.start_run(run_name="fraud-baseline") as fraud:
         mlflow.log_metric("auc", 0.9)
         logged = mlflow.pyfunc.log_model(name="fraud", python_model=Echo())
-    return {"fraud_model": logged.model_id}
+    return {"fraud_model": logged.model_id, "fraud_run": fraud.info.run_id}
 
 
 def sync(server: LocalApi, tracking_uri: str) -> subprocess.CompletedProcess[str]:
@@ -168,10 +168,12 @@ def test_an_mlflow_server_lands_joined_to_its_data_and_features(
     moved_at = datetime.now(UTC).isoformat()
     oracle.set_registered_model_alias("churn-model", "champion", "3")
     oracle.delete_model_version("churn-model", "1")
+    oracle.delete_run(trained["fraud_run"])  # what only it made goes with it
     third = sync(live_server, tracking_uri)
     assert third.returncode == 0, third.stderr
     assert "churn-model@2 -> Model:default:churn-model@3" in third.stdout
     assert "retired Model:default:churn-model@1" in third.stdout
+    assert f"retired Model:default:models:/{trained['fraud_model']}" in third.stdout
     with LineageClient(live_server.url) as client:
         endpoint = "Endpoint:default:churn-model@champion"
         now = client.lineage(endpoint, direction="upstream", depth=1)

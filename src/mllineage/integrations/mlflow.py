@@ -235,33 +235,62 @@ def sync(
     report.experiments = len(chosen)
     versions = server.versions()
     made: dict[str, list[dict[str, Any]]] = {}  # run id -> the models it made
-    registered_ids = set()
+    registered_ids: set[str] = set()
     for version in versions:
         output = registry.version_node(namespace, version.name, version.version)
         made.setdefault(version.run_id or "", []).append(output)
         registered_ids.add(str(version.source).removeprefix("models:/"))
         registered_ids.add(getattr(version, "model_id", None) or "")
+    runs = [
+        (experiment.name, run)
+        for experiment in chosen
+        for run in _bar(server.runs(experiment.experiment_id), progress, experiment.name)
+    ]
+    active = {run.info.run_id: name for name, run in runs}
     for model in server.logged_models([e.experiment_id for e in chosen]):
-        if model.model_id not in registered_ids and model.source_run_id:
+        if model.model_id not in registered_ids and model.source_run_id in active:
+            mlflow = {
+                "model_id": model.model_id,
+                "model_name": model.name,
+                "experiment": active[model.source_run_id],
+            }
             output = {
                 "kind": "Model",
                 "namespace": namespace,
                 "name": f"models:/{model.model_id}",
-                "properties": {"mlflow": {"model_id": model.model_id, "model_name": model.name}},
+                "properties": {"mlflow": mlflow},
             }
             made.setdefault(model.source_run_id, []).append(output)
-    events = []
-    for experiment in chosen:
-        for run in _bar(server.runs(experiment.experiment_id), progress, experiment.name):
-            outputs = made.get(run.info.run_id, [])
-            events.append(run_event(run, experiment.name, namespace, outputs))
+    events = [run_event(run, name, namespace, made.get(run.info.run_id, [])) for name, run in runs]
     report.runs, report.versions = len(events), len(versions)
     for start in range(0, len(events), BATCH):
         client.post_batch(events[start : start + BATCH])
     report.events = len(events)
+    logged = {o["name"] for outputs in made.values() for o in outputs if "models:/" in o["name"]}
+    only = {e.name for e in chosen} if experiments else None
+    _retire_unmade(client, logged, only, namespace, report)
     _serve_aliases(client, server.aliases(), namespace, report)
     _registry_lifecycle(client, versions, namespace, report)
     return report
+
+
+def _retire_unmade(
+    client: LineageClient,
+    logged: set[str],
+    experiments: set[str] | None,
+    namespace: str,
+    report: SyncReport,
+) -> None:
+    """A logged model that no active run makes any more (its run or experiment was deleted,
+    or it was registered since) is retired; with ``experiments``, only theirs."""
+    now = datetime.now(UTC).isoformat()
+    for row in client.iter_entities(kind="Model", namespace=namespace, q="models:/"):
+        properties = row.get("properties") or {}
+        if "mlflow.model_id" not in properties or row["name"] in logged:
+            continue
+        if experiments is None or properties.get("mlflow.experiment") in experiments:
+            client.retire(row["uid"], reason=RETIRED_BECAUSE, event_time=now)
+            report.retired.append(row["uid"])
 
 
 def _bar(runs: Iterator[Any], progress: bool, name: str) -> Iterator[Any]:
