@@ -10,6 +10,8 @@ import hashlib
 import hmac
 import json
 import os
+import re
+import shlex
 import subprocess
 import sys
 import time
@@ -27,6 +29,7 @@ from pydantic import SecretStr
 from mllineage.client import LineageClient
 from mllineage.local import LocalApi, free_port
 from mllineage.settings import Settings
+from tests import docs
 from tests.helpers import dump_graph
 
 mlflow = pytest.importorskip("mlflow", reason="the dev extra has mlflow: pip install -e '.[dev]'")
@@ -125,8 +128,25 @@ def cli(server: LocalApi, *args: str) -> subprocess.CompletedProcess[str]:
     )  # fmt: skip
 
 
+def run_the_page(server: LocalApi, monkeypatch: pytest.MonkeyPatch) -> None:
+    """docs/mlflow.md's examples, on this data: its Python, then its commands."""
+    page = docs.page("docs/mlflow.md")
+    section = page.split("## The questions, on that data", 1)[1]
+    examples = re.findall(r"^```py\n(.*?)^```$", section, re.M | re.S)
+    [commands] = re.findall(r"^```sh\n(.*?)^```$", section, re.M | re.S)
+    assert examples and commands
+    monkeypatch.setenv("MLLINEAGE_URL", server.url)
+    for example in examples:
+        exec(compile(example, "docs/mlflow.md", "exec"), {})
+    for line in commands.splitlines():
+        words = shlex.split(line, comments=True)
+        done = cli(server, *words[1:])
+        expected = {"check": (1,), "drift": (0, 1)}.get(words[1], (0,))
+        assert done.returncode in expected and done.stdout.strip(), (line, done.stderr)
+
+
 def test_an_mlflow_server_lands_joined_to_its_data_and_features(
-    tracking_uri: str, live_server: LocalApi, empty_graph: Driver
+    tracking_uri: str, live_server: LocalApi, empty_graph: Driver, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     for path in sorted(FEAST_EVENTS.iterdir()):  # Feast's own events: the feature store
         event = json.loads(path.read_text())
@@ -159,6 +179,7 @@ def test_an_mlflow_server_lands_joined_to_its_data_and_features(
     assert drift.returncode in (0, 1), drift.stderr
     runs_table = cli(live_server, "runs", "churn", "--metric", "precision")
     assert all(r.info.run_id in runs_table.stdout for r in runs)
+    run_the_page(live_server, monkeypatch)
 
     before = dump_graph(empty_graph)
     again = sync(live_server, tracking_uri)

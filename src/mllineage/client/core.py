@@ -510,9 +510,10 @@ class LineageClient:
         until: str | None = None,
         limit: int | None = 1_000,
     ) -> pd.DataFrame:
-        """Runs newest first as a DataFrame (``runs_frame``): of a process (uid), an
-        experiment, that wrote (``produced``) or read (``used``) an artifact (uid), with a
-        status, started in [since, until); at most ``limit`` (None: all)."""
+        """Runs newest first as a DataFrame (``runs_frame``): of a process, an experiment,
+        that wrote (``produced``) or read (``used``) an artifact (each a uid or a name), with
+        a status, started in [since, until); at most ``limit`` (None: all)."""
+        process, produced, used = (self.resolve(e) if e else e for e in (process, produced, used))
         filters = dict(process=process, experiment=experiment, produced=produced, used=used,
                        status=status, since=since, until=until)  # fmt: skip
         return runs_frame(list(self.run_pages(limit, **filters)))
@@ -531,8 +532,9 @@ class LineageClient:
         return table
 
     def metric_history(self, process: str, metric: str, limit: int | None = None) -> pd.Series:
-        """The metric over the process's runs that logged it, oldest first, indexed by start
-        time (the Series' name is the metric)."""
+        """The metric over the process's runs (a uid or a name) that logged it, oldest first,
+        indexed by start time (the Series' name is the metric)."""
+        process = self.resolve(process)
         points = [
             (run["started_at"], run["metrics"][metric])
             for run in self.run_pages(limit, process=process)
