@@ -23,12 +23,16 @@ from neo4j import Driver
 
 from mllineage.api.auth import new_key
 from mllineage.client import LineageClient
+from mllineage.integrations.feast import PROMETHEUS_VARIABLES, FeastMissing, import_feast
 from mllineage.local import LocalApi
 from mllineage.settings import Settings
 from tests import docs
 from tests.helpers import auth_on, dump_graph
 
-feast_sdk = pytest.importorskip("feast", reason="the feast extra: pip install -e '.[dev]'")
+try:
+    feast_sdk = import_feast()
+except FeastMissing as missing:
+    pytest.skip(str(missing), allow_module_level=True)
 
 pytestmark = pytest.mark.timeout(900)
 FEAST = Path(sys.executable).with_name("feast")
@@ -65,6 +69,12 @@ def emit_to(repo: Path, server: LocalApi) -> None:
     """)
     config = repo / "feature_store.yaml"
     config.write_text(re.sub(r"\nopenlineage:.*", "", config.read_text(), flags=re.S) + block)
+
+
+def test_importing_feast_leaves_the_process_prometheus_settings_alone() -> None:
+    """Feast's import sets PROMETHEUS_MULTIPROC_DIR, which turned the test process's /metrics
+    into multiprocess mode and emptied tests/api/test_metrics.py's counters."""
+    assert not [name for name in PROMETHEUS_VARIABLES if name in os.environ]
 
 
 def registry(repo: Path) -> Any:

@@ -56,15 +56,32 @@ class SyncReport:
     retired: list[str] = field(default_factory=list)
 
 
-def _store(repo_path: str) -> Any:
+# Importing Feast sets these for the whole process (feast/metrics.py), which would switch a
+# host's own Prometheus /metrics to multiprocess mode: import_feast undoes it.
+PROMETHEUS_VARIABLES = ("PROMETHEUS_MULTIPROC_DIR", "PROMETHEUS_MULTIPROCESS_DIR")
+
+
+def import_feast() -> Any:
+    """Feast's SDK, imported without leaving its Prometheus settings in the environment."""
+    before = {name: os.environ.get(name) for name in PROMETHEUS_VARIABLES}
     try:
-        from feast import FeatureStore
+        import feast
     except ModuleNotFoundError as exc:
         raise FeastMissing(
             f"`mllineage sync feast` reads the registry with Feast's SDK, which is not "
             f"installed (no {exc.name}): pip install 'mllineage[feast]'"
         ) from None
-    return FeatureStore(repo_path=repo_path)
+    finally:
+        for name, value in before.items():
+            if value is None:
+                os.environ.pop(name, None)
+            else:
+                os.environ[name] = value
+    return feast
+
+
+def _store(repo_path: str) -> Any:
+    return import_feast().FeatureStore(repo_path=repo_path)
 
 
 def _time(at: datetime | None) -> str:
