@@ -114,9 +114,14 @@ def train(tracking_uri: str) -> dict[str, Any]:
     return {"fraud_model": logged.model_id, "fraud_run": fraud.info.run_id}
 
 
-def sync(server: LocalApi, tracking_uri: str) -> subprocess.CompletedProcess[str]:
+def sync_command(tracking_uri: str, *flags: str) -> list[str]:
+    return [sys.executable, "-m", "mllineage.cli", "sync", "mlflow",
+            "--tracking-uri", tracking_uri, *flags]  # fmt: skip
+
+
+def sync(server: LocalApi, tracking_uri: str, *flags: str) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
-        [sys.executable, "-m", "mllineage.cli", "sync", "mlflow", "--tracking-uri", tracking_uri],
+        sync_command(tracking_uri, *flags),
         env={**ENV, "MLLINEAGE_URL": server.url}, capture_output=True, text=True, timeout=600,
     )  # fmt: skip
 
@@ -185,6 +190,15 @@ def test_an_mlflow_server_lands_joined_to_its_data_and_features(
     again = sync(live_server, tracking_uri)
     assert again.returncode == 0, again.stderr
     assert dump_graph(empty_graph) == before  # a second pass writes nothing new
+    killed = subprocess.Popen(
+        sync_command(tracking_uri), env={**ENV, "MLLINEAGE_URL": live_server.url},
+        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+    )  # fmt: skip
+    time.sleep(3)  # reading MLflow, or posting: killed wherever it is
+    killed.kill()
+    killed.wait()
+    assert sync(live_server, tracking_uri).returncode == 0
+    assert dump_graph(empty_graph) == before  # a killed sync and the next one: no trace
 
     moved_at = datetime.now(UTC).isoformat()
     oracle.set_registered_model_alias("churn-model", "champion", "3")
@@ -205,6 +219,18 @@ def test_an_mlflow_server_lands_joined_to_its_data_and_features(
         assert set(live[live["role"] == "models"]["name"]) == {"churn-model@3"}
         retired = client.entity("Model:default:churn-model@1", include_retired=True)
         assert retired["retirement_reason"] == "deleted in MLflow"
+
+    # An incremental pass reads only the runs started since the newest the graph has.
+    mlflow.set_tracking_uri(tracking_uri)
+    mlflow.set_experiment("churn")
+    with mlflow.start_run(run_name="train-late") as late:
+        mlflow.log_metric("precision", 0.9)
+    quick = sync(live_server, tracking_uri, "--incremental")
+    assert quick.returncode == 0 and "(incremental)" in quick.stdout, quick.stderr
+    read = int(re.search(r"(\d+) runs", quick.stdout).group(1))  # type: ignore[union-attr]
+    assert 1 <= read < len(oracle.search_runs([churn.experiment_id])), quick.stdout
+    with LineageClient(live_server.url) as client:
+        assert late.info.run_id in set(client.runs("churn")["id"])
 
 
 @pytest.fixture(scope="module")

@@ -20,6 +20,7 @@ sync_app = typer.Typer(
 app.add_typer(sync_app, name="sync")
 USER_ERRORS[feast.FeastMissing] = "error: {}".format
 USER_ERRORS[mlflow.MlflowMissing] = "error: {}".format
+FULL_EVERY = 10  # --watch: one full pass in ten
 
 
 @sync_app.command("feast")
@@ -65,18 +66,32 @@ def sync_mlflow(
         float | None,
         typer.Option(metavar="SECONDS", min=1, help="Sync again every SECONDS, until stopped."),
     ] = None,
+    incremental: Annotated[
+        bool,
+        typer.Option(
+            "--incremental",
+            help="Read only the runs started since the newest the graph has (the registry "
+            "whole); a full pass also retires what deleted runs made. --watch passes are "
+            "incremental but every tenth.",
+        ),
+    ] = False,
     url: Url = None,
     token: Token = None,
 ) -> None:
     """Send an MLflow server's runs (params, metrics, dataset inputs, Feast tags), registered
     versions and aliases; an alias that moved ends its old serving edge, a deleted version is
     retired. Run it on a schedule, or with --watch."""
-    progress = sys.stderr.isatty()
+    progress, passes = sys.stderr.isatty(), 0
     with LineageClient(url, token) as client:
         while True:
-            report = mlflow.sync(client, tracking_uri, experiment or (), namespace, progress)
+            full = not incremental and passes % FULL_EVERY == 0
+            report = mlflow.sync(
+                client, tracking_uri, experiment or (), namespace, progress, full=full
+            )
+            passes += 1
             typer.echo(
-                f"MLflow {tracking_uri}: {report.experiments} experiments, {report.runs} runs, "
+                f"MLflow {tracking_uri} ({'full' if report.full else 'incremental'}): "
+                f"{report.experiments} experiments, {report.runs} runs, "
                 f"{report.versions} versions; {report.events} events sent"
             )
             for line in report.moved:
@@ -87,5 +102,5 @@ def sync_mlflow(
                 typer.echo(f"deprecated {uid}")
             if watch is None:
                 return
-            progress = False
+            progress, incremental = False, False
             time.sleep(watch)

@@ -66,6 +66,7 @@ class MlflowMissing(RuntimeError):
 class SyncReport:
     """What a sync sent, moved, retired and deprecated."""
 
+    full: bool = True
     experiments: int = 0
     runs: int = 0
     versions: int = 0
@@ -156,11 +157,17 @@ class _Server:
         found = self.client.search_experiments(view_type=self.active)
         return [e for e in found if not wanted or e.name in wanted]
 
-    def runs(self, experiment_id: str) -> Iterator[Any]:
+    def runs(self, experiment_id: str, since_ms: int | None = None) -> Iterator[Any]:
+        """The experiment's active runs (those started at or after ``since_ms`` when given)."""
         token = None
+        where = "" if since_ms is None else f"attributes.start_time >= {since_ms}"
         while True:
             page = self.client.search_runs(
-                [experiment_id], run_view_type=self.active, max_results=PAGE, page_token=token
+                [experiment_id],
+                filter_string=where,
+                run_view_type=self.active,
+                max_results=PAGE,
+                page_token=token,
             )
             yield from page
             token = page.token
@@ -225,12 +232,15 @@ def sync(
     experiments: Iterable[str] = (),
     namespace: str = "default",
     progress: bool = False,
+    full: bool = True,
 ) -> SyncReport:
     """Send the runs of the tracking server's experiments (all, or those named) and its
-    registry, move the endpoints of aliases that moved, retire deleted versions. Raises
-    MlflowMissing without the ``mlflow`` package."""
+    registry, move the endpoints of aliases that moved, retire deleted versions. Not
+    ``full``: only the runs started since the newest one the graph has of each experiment
+    (or its oldest unfinished one), and nothing retired for deleted runs; the registry is
+    always read whole. Raises MlflowMissing without the ``mlflow`` package."""
     server = _Server(tracking_uri)
-    report = SyncReport()
+    report = SyncReport(full=full)
     chosen = server.experiments(experiments)
     report.experiments = len(chosen)
     versions = server.versions()
@@ -244,7 +254,13 @@ def sync(
     runs = [
         (experiment.name, run)
         for experiment in chosen
-        for run in _bar(server.runs(experiment.experiment_id), progress, experiment.name)
+        for run in _bar(
+            server.runs(
+                experiment.experiment_id, None if full else _since(client, experiment.name)
+            ),
+            progress,
+            experiment.name,
+        )
     ]
     active = {run.info.run_id: name for name, run in runs}
     for model in server.logged_models([e.experiment_id for e in chosen]):
@@ -266,12 +282,31 @@ def sync(
     for start in range(0, len(events), BATCH):
         client.post_batch(events[start : start + BATCH])
     report.events = len(events)
-    logged = {o["name"] for outputs in made.values() for o in outputs if "models:/" in o["name"]}
-    only = {e.name for e in chosen} if experiments else None
-    _retire_unmade(client, logged, only, namespace, report)
+    if full:  # what deleted runs made: only a pass over every run can tell
+        logged = {
+            o["name"] for made_by in made.values() for o in made_by if "models:/" in o["name"]
+        }
+        only = {e.name for e in chosen} if experiments else None
+        _retire_unmade(client, logged, only, namespace, report)
     _serve_aliases(client, server.aliases(), namespace, report)
     _registry_lifecycle(client, versions, namespace, report)
     return report
+
+
+def _since(client: LineageClient, experiment: str) -> int | None:
+    """Where an incremental pass starts reading an experiment's runs (Unix ms): its oldest
+    run the graph holds as unfinished, else its newest run; None (all) when it has none.
+    The graph is the state, so a pass that stopped half-way is picked up where it was."""
+    unfinished = [
+        run["started_at"]
+        for status in ("START", "RUNNING")
+        for run in client.run_pages(None, experiment=experiment, status=status)
+    ]
+    newest = [run["started_at"] for run in client.run_pages(1, experiment=experiment)]
+    start = min(unfinished, default=None) or next(iter(newest), None)
+    if start is None:
+        return None
+    return int(datetime.fromisoformat(str(start)).timestamp() * 1000)
 
 
 def _retire_unmade(
