@@ -99,7 +99,7 @@ def _key(key: str) -> str:
     return ".".join(parts)[:MAX_PROPERTY_KEY_LENGTH]
 
 
-def _map(values: dict[str, Any]) -> dict[str, Any]:
+def stored_map(values: dict[str, Any]) -> dict[str, Any]:
     """A run's params or metrics as a stored map: names made valid, no NaN or infinity, at
     most the stored maximum (the first ones by name)."""
     kept: dict[str, Any] = {}
@@ -217,8 +217,8 @@ def run_event(
             "started_at": _time(info.start_time),
             "ended_at": _time(info.end_time),
             "experiment": experiment,
-            "params": _map(run.data.params),
-            "metrics": _map(run.data.metrics),
+            "params": stored_map(run.data.params),
+            "metrics": stored_map(run.data.metrics),
             "code": code,
         },
         "inputs": list({json.dumps(i, sort_keys=True): i for i in inputs}.values()),
@@ -244,13 +244,6 @@ def sync(
     chosen = server.experiments(experiments)
     report.experiments = len(chosen)
     versions = server.versions()
-    made: dict[str, list[dict[str, Any]]] = {}  # run id -> the models it made
-    registered_ids: set[str] = set()
-    for version in versions:
-        output = registry.version_node(namespace, version.name, version.version)
-        made.setdefault(version.run_id or "", []).append(output)
-        registered_ids.add(str(version.source).removeprefix("models:/"))
-        registered_ids.add(getattr(version, "model_id", None) or "")
     runs = [
         (experiment.name, run)
         for experiment in chosen
@@ -263,20 +256,8 @@ def sync(
         )
     ]
     active = {run.info.run_id: name for name, run in runs}
-    for model in server.logged_models([e.experiment_id for e in chosen]):
-        if model.model_id not in registered_ids and model.source_run_id in active:
-            mlflow = {
-                "model_id": model.model_id,
-                "model_name": model.name,
-                "experiment": active[model.source_run_id],
-            }
-            output = {
-                "kind": "Model",
-                "namespace": namespace,
-                "name": f"models:/{model.model_id}",
-                "properties": {"mlflow": mlflow},
-            }
-            made.setdefault(model.source_run_id, []).append(output)
+    logged_models = server.logged_models([e.experiment_id for e in chosen])
+    made = _models_made(versions, logged_models, active, namespace)
     events = [run_event(run, name, namespace, made.get(run.info.run_id, [])) for name, run in runs]
     report.runs, report.versions = len(events), len(versions)
     for start in range(0, len(events), BATCH):
@@ -291,6 +272,35 @@ def sync(
     _serve_aliases(client, server.aliases(), namespace, report)
     _registry_lifecycle(client, versions, namespace, report)
     return report
+
+
+def _models_made(
+    versions: list[Any], logged_models: list[Any], active: dict[str, str], namespace: str
+) -> dict[str, list[dict[str, Any]]]:
+    """Run id -> the Model nodes it produced: its registered versions, and its logged models
+    that no version names (``active``: the runs read, by id, with their experiment)."""
+    made: dict[str, list[dict[str, Any]]] = {}
+    registered_ids: set[str] = set()
+    for version in versions:
+        output = registry.version_node(namespace, version.name, version.version)
+        made.setdefault(version.run_id or "", []).append(output)
+        registered_ids.add(str(version.source).removeprefix("models:/"))
+        registered_ids.add(getattr(version, "model_id", None) or "")
+    for model in logged_models:
+        if model.model_id not in registered_ids and model.source_run_id in active:
+            mlflow = {
+                "model_id": model.model_id,
+                "model_name": model.name,
+                "experiment": active[model.source_run_id],
+            }
+            output = {
+                "kind": "Model",
+                "namespace": namespace,
+                "name": f"models:/{model.model_id}",
+                "properties": {"mlflow": mlflow},
+            }
+            made.setdefault(model.source_run_id, []).append(output)
+    return made
 
 
 def _since(client: LineageClient, experiment: str) -> int | None:
