@@ -257,9 +257,10 @@ def eventually(check: Any, seconds: float = 30) -> None:
         time.sleep(0.3)
 
 
-def delivery(payload: dict[str, Any], secret: str = SECRET) -> dict[str, Any]:
-    """A delivery signed as MLflow's docs say (HMAC-SHA256 of "id.timestamp.body")."""
-    body = json.dumps(payload)
+def delivery(payload: dict[str, Any] | str, secret: str = SECRET) -> dict[str, Any]:
+    """A delivery signed as MLflow's docs say (HMAC-SHA256 of "id.timestamp.body"); a
+    string payload is the body as it is."""
+    body = payload if isinstance(payload, str) else json.dumps(payload)
     delivery_id, timestamp = str(uuid.uuid4()), str(int(time.time()))
     mac = hmac.new(secret.encode(), f"{delivery_id}.{timestamp}.{body}".encode(), hashlib.sha256)
     headers = {
@@ -329,3 +330,10 @@ def test_registry_webhooks_move_the_endpoint_as_it_happens(
     assert dump_graph(empty_graph) == after
     ignored = delivery({**move, "entity": "prompt", "action": "created", "data": {"name": "p"}})
     assert httpx.post(hook, **ignored, timeout=30).json()["applied"] is False
+    # Signed but bad: a clear 422, nothing written.
+    deep = '{"data": ' * 5_000 + "null" + "}" * 5_000
+    huge = {**move, "data": {"name": "x" * 5_000, "alias": "a", "version": "1"}}
+    for bad in (deep, huge, {**move, "data": {"name": "ranker", "alias": "a", "version": "v2"}}):
+        answer = httpx.post(hook, **delivery(bad), timeout=30)
+        assert answer.status_code == 422, answer.text
+    assert dump_graph(empty_graph) == after

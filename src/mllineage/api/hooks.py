@@ -19,8 +19,8 @@ from fastapi import APIRouter, Request
 
 from mllineage.analysis.traversal import Direction
 from mllineage.api.deps import SettingsDep, StoreDep
-from mllineage.ingest import mlflow, strict_json
-from mllineage.ingest.intake import take, to_write
+from mllineage.ingest import mlflow
+from mllineage.ingest.intake import parse, take, to_write
 from mllineage.model.domain import Kind
 from mllineage.model.errors import InvalidInput, NotFound, Unauthenticated
 from mllineage.store.facade import Store
@@ -80,7 +80,7 @@ async def mlflow_hook(request: Request, store: StoreDep, settings: SettingsDep) 
     if _seen(request, headers["x-mlflow-delivery-id"]):
         return {"applied": False, "reason": "this delivery was applied already"}
     try:
-        delivery = mlflow.Delivery.read(strict_json.loads(body))
+        delivery = mlflow.Delivery.read(parse(body))  # parse: strict JSON, else Rejected (422)
     except ValueError as exc:
         raise InvalidInput(f"not an MLflow webhook delivery: {exc}") from None
     return await _apply(delivery, store, settings)
