@@ -23,7 +23,7 @@ from neo4j import Driver
 
 from mllineage.api.auth import new_key
 from mllineage.client import LineageClient
-from mllineage.integrations.feast import PROMETHEUS_VARIABLES, FeastMissing, import_feast
+from mllineage.integrations.feast import PROMETHEUS_VARIABLES, FeastError, import_feast
 from mllineage.local import LocalApi
 from mllineage.settings import Settings
 from tests import docs
@@ -31,7 +31,7 @@ from tests.helpers import auth_on, dump_graph
 
 try:
     feast_sdk = import_feast()
-except FeastMissing as missing:
+except FeastError as missing:
     pytest.skip(str(missing), allow_module_level=True)
 
 pytestmark = pytest.mark.timeout(900)
@@ -375,6 +375,8 @@ def test_sync_is_idempotent_and_retires_what_the_registry_dropped(
         feast(fraud, "apply")
         printed = mllineage(server, "sync", "feast", str(fraud))
         assert "retired FeatureGroup:fraud:merchant_stats" in printed
+        query = "FeatureQuery:fraud:feature_service_fraud_model_v1"
+        assert f"ended FeatureGroup:fraud:merchant_stats -> {query}" in printed
         gone = [f"Feature:fraud:merchant_stats.{f}" for f in ("chargeback_rate", "category")]
         assert all(f"retired {uid}" in printed for uid in gone)
         now = client.impact(merchants)

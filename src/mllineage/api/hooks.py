@@ -11,6 +11,7 @@ beyond three tries, so `mllineage sync mlflow` reconciles what was missed (docs/
 
 from __future__ import annotations
 
+import contextlib
 from collections import OrderedDict
 from datetime import datetime
 from typing import Any
@@ -29,17 +30,13 @@ router = APIRouter(prefix="/v1/hooks", tags=["hooks"])
 REMEMBERED_DELIVERIES = 10_000  # delivery ids already applied, per process
 
 
-def _seen(request: Request, delivery: str) -> bool:
-    """Whether this delivery was applied already (a replay or MLflow's retry): remembered."""
-    seen: OrderedDict[str, None] = request.app.state.__dict__.setdefault(
+def _applied(request: Request) -> OrderedDict[str, None]:
+    """The delivery ids applied by this process, oldest first (a replay, or MLflow's retry of
+    one it did not hear answered, is applied once)."""
+    applied: OrderedDict[str, None] = request.app.state.__dict__.setdefault(
         "mlflow_deliveries", OrderedDict()
     )
-    if delivery in seen:
-        return True
-    seen[delivery] = None
-    if len(seen) > REMEMBERED_DELIVERIES:
-        seen.popitem(last=False)
-    return False
+    return applied
 
 
 async def _served_by(store: Store, endpoint: str) -> list[str]:
@@ -77,13 +74,18 @@ async def mlflow_hook(request: Request, store: StoreDep, settings: SettingsDep) 
     body = await request.body()
     if problem := mlflow.check_signature(secret.get_secret_value(), headers, body):
         raise Unauthenticated(problem)
-    if _seen(request, headers["x-mlflow-delivery-id"]):
+    delivery_id, applied = headers["x-mlflow-delivery-id"], _applied(request)
+    if delivery_id in applied:
         return {"applied": False, "reason": "this delivery was applied already"}
     try:
         delivery = mlflow.Delivery.read(parse(body))  # parse: strict JSON, else Rejected (422)
     except ValueError as exc:
         raise InvalidInput(f"not an MLflow webhook delivery: {exc}") from None
-    return await _apply(delivery, store, settings)
+    answer = await _apply(delivery, store, settings)
+    applied[delivery_id] = None  # only once applied: a failed one is MLflow's to retry
+    if len(applied) > REMEMBERED_DELIVERIES:
+        applied.popitem(last=False)
+    return answer
 
 
 def _nodes(node: dict[str, Any], at: datetime) -> dict[str, Any]:
@@ -109,6 +111,7 @@ async def _apply(delivery: mlflow.Delivery, store: Store, settings: Any) -> dict
             endpoint = mlflow.endpoint_uid(namespace, model, alias)
             if ends := mlflow.stale(endpoint, await _served_by(store, endpoint)):
                 await store.lifecycle.end_edges(ends, at=at)
+            with contextlib.suppress(NotFound):  # an alias the graph never had
                 await store.lifecycle.retire(endpoint, reason="alias deleted in MLflow", at=at)
         elif delivery.event == "model_version.created":
             node = mlflow.version_node(namespace, delivery.text("name"), delivery.text("version"))

@@ -88,7 +88,7 @@ async def post_lineage_batch(
             located = [{**p, "loc": (index, *p["loc"])} for p in exc.problems]
             problems += located
             failed.append(FailedEvent(index=index, reason=validation_message(located)))
-    if not taken:
+    if failed and not taken:  # (an event may hold nothing to write: Feast's entities)
         raise Rejected(problems)
     written = await store.write(to_write(taken))
     if failed:

@@ -10,7 +10,7 @@ from typing import Annotated
 import typer
 
 from mllineage.cli.common import USER_ERRORS, Token, Url, app
-from mllineage.client import LineageClient
+from mllineage.client import LineageAPIError, LineageClient
 from mllineage.integrations import feast, mlflow
 
 sync_app = typer.Typer(
@@ -18,8 +18,8 @@ sync_app = typer.Typer(
     no_args_is_help=True,
 )
 app.add_typer(sync_app, name="sync")
-USER_ERRORS[feast.FeastMissing] = "error: {}".format
-USER_ERRORS[mlflow.MlflowMissing] = "error: {}".format
+USER_ERRORS[feast.FeastError] = "error: {}".format
+USER_ERRORS[mlflow.MlflowError] = "error: {}".format
 FULL_EVERY = 10  # --watch: one full pass in ten
 
 
@@ -43,6 +43,8 @@ def sync_feast(
         report = feast.sync(client, str(repo_path))
     counts = ", ".join(f"{n} {what}" for what, n in report.objects.items())
     typer.echo(f"Feast project {report.project}: {counts}; {report.events} events sent")
+    for edge in report.ended:
+        typer.echo(f"ended {edge} (no longer read)")
     for uid in report.retired:
         typer.echo(f"retired {uid} ({feast.RETIRED_BECAUSE})")
 
@@ -60,7 +62,12 @@ def sync_mlflow(
         typer.Option("--experiment", metavar="NAME", help="Only this experiment (repeatable)."),
     ] = None,
     namespace: Annotated[
-        str, typer.Option(metavar="NS", help="The namespace of the runs and models.")
+        str,
+        typer.Option(
+            envvar="MLLINEAGE_MLFLOW_NAMESPACE",
+            metavar="NS",
+            help="The namespace of the runs and models (the webhooks' too).",
+        ),
     ] = "default",
     watch: Annotated[
         float | None,
@@ -85,9 +92,16 @@ def sync_mlflow(
     with LineageClient(url, token) as client:
         while True:
             full = not incremental and passes % FULL_EVERY == 0
-            report = mlflow.sync(
-                client, tracking_uri, experiment or (), namespace, progress, full=full
-            )
+            try:
+                report = mlflow.sync(
+                    client, tracking_uri, experiment or (), namespace, progress, full=full
+                )
+            except (mlflow.MlflowError, LineageAPIError) as exc:
+                if watch is None or passes == 0:
+                    raise  # said in a line by the CLI (USER_ERRORS)
+                typer.echo(f"error: {exc}; trying again in {watch:g} s", err=True)
+                time.sleep(watch)
+                continue
             passes += 1
             typer.echo(
                 f"MLflow {tracking_uri} ({'full' if report.full else 'incremental'}): "

@@ -59,7 +59,7 @@ def impact_frame(report: dict[str, Any]) -> pd.DataFrame:
     rows = [
         {"role": role, **item, "state": state(item)}
         for role in IMPACT_ROLES
-        for item in report[role]
+        for item in report.get(role, [])  # an older service answers fewer roles
     ]
     table = frame(rows, IMPACT_COLUMNS)
     keys = ("total", "counts", "owners", "live_endpoints", "truncated")

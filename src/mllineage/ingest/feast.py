@@ -2,8 +2,8 @@
 
 Feast (``feast[openlineage]``) says what it knows in facets of its own and names its objects in
 its project's namespace; it sends no ``jobType``. A Feast event is one whose job carries the
-``feast_jobKind`` facet (``feast apply``, feature services, materialization, and the per-view
-jobs of ``emit_registry_lineage``, which ``mllineage sync feast`` sends too):
+``feast_jobKind`` facet (``feast apply``, feature services, materialization, and per-view
+jobs like those of ``emit_registry_lineage``, which ``mllineage sync feast`` sends):
 
 - Feast's objects live in the namespace named after the Feast project (``feast_jobKind``'s
   ``feast_project``, else the last part of the job's namespace): a feature view is a
@@ -30,6 +30,7 @@ jobs of ``emit_registry_lineage``, which ``mllineage sync feast`` sends too):
 from __future__ import annotations
 
 from collections.abc import Mapping
+from datetime import UTC, datetime
 from typing import Any
 
 from mllineage.ingest.datasets import location
@@ -284,11 +285,23 @@ class _Mapper:
         return [e for d in datasets if (e := self.entity(d, output)) is not None]
 
 
+def _utc(value: Any) -> Any:
+    """A window bound as Feast sends it: from its Python API a naive time, which Feast means
+    as UTC (its ``make_tzaware``); anything else is left for the run's validation."""
+    if isinstance(value, str) and value:
+        try:
+            at = datetime.fromisoformat(value)
+        except ValueError:
+            return value
+        return (at if at.tzinfo else at.replace(tzinfo=UTC)).isoformat()
+    return None
+
+
 def _materialization_times(event: RunEvent) -> dict[str, Any]:
     facet = facet_of(event.run.facets, MATERIALIZATION_FACET)
     return {
-        "nominal_start_time": facet.get("start_date") or None,
-        "nominal_end_time": facet.get("end_date") or None,
+        "nominal_start_time": _utc(facet.get("start_date")),
+        "nominal_end_time": _utc(facet.get("end_date")),
     }
 
 

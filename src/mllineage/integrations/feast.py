@@ -4,14 +4,15 @@ Feast's emitter tells what an apply or a materialization did, but not which sour
 reads (its apply event wires every source to every view) and nothing of removals. The
 registry knows both, so after each ``feast apply`` a team syncs it (docs/feast.md):
 
-- each view, label view and on-demand view becomes the event Feast's own
-  ``emit_registry_lineage`` would send (job ``feature_view_<view>``: its sources, or for an
-  on-demand view the views and request sources it reads, -> the view), each service its
+- each view (label and on-demand views too) becomes an event shaped like those of Feast's
+  own ``emit_registry_lineage``: job ``feature_view_<view>``, its sources (for an on-demand
+  view the views and request sources it reads) -> the view; each service its
   ``feature_service_<service>`` event, each source a dataset event, all with Feast's facets,
   so they go through the same mapping (``mllineage.ingest.feast``) as the emitter's events
   and land on the same nodes;
-- what the graph holds of the project and the registry no longer has is retired, at the
-  time the sync noticed (never purged: ``as_of`` still shows it).
+- inputs a view's pipeline or a service's query no longer reads are ended, and what the
+  graph holds of the project and the registry no longer has is retired, at the time the
+  sync noticed (never purged: ``as_of`` still shows it).
 
 Each object's event is dated by the registry (its last update), so a second sync of an
 unchanged registry writes nothing new, and a sync that stopped half-way is finished by the
@@ -29,6 +30,7 @@ from typing import TYPE_CHECKING, Any
 from mllineage import __version__
 from mllineage.ingest import feast as mapping
 from mllineage.ingest import intake
+from mllineage.ingest.intake import Item
 from mllineage.model.domain import Kind, LineageEvent, make_uid
 from mllineage.settings import Settings
 
@@ -38,12 +40,12 @@ if TYPE_CHECKING:
 PRODUCER = f"https://github.com/mllineage/mllineage/sync-feast/{__version__}"
 BATCH = 500  # events per request
 RETIRED_BECAUSE = "removed from the Feast registry"
-# Feast's jobs that stand for the whole project, never for one object: never retired.
-PROJECT_JOBS = (mapping.APPLY_JOB_PREFIX, "materialize_")
+# The jobs the sync itself names, one per view and per service: the only jobs it retires.
+OBJECT_JOBS = (mapping.VIEW_JOB_PREFIX, mapping.SERVICE_JOB_PREFIX)
 
 
-class FeastMissing(RuntimeError):
-    """The ``feast`` package is not installed."""
+class FeastError(RuntimeError):
+    """Feast is not installed, or the repository cannot be read, or its lineage not sent."""
 
 
 @dataclass
@@ -54,6 +56,7 @@ class SyncReport:
     objects: dict[str, int] = field(default_factory=dict)  # "feature views" -> count
     events: int = 0
     retired: list[str] = field(default_factory=list)
+    ended: list[str] = field(default_factory=list)  # "<source> -> <process>"
 
 
 # Importing Feast sets these for the whole process (feast/metrics.py), which would switch a
@@ -67,7 +70,7 @@ def import_feast() -> Any:
     try:
         import feast
     except ModuleNotFoundError as exc:
-        raise FeastMissing(
+        raise FeastError(
             f"`mllineage sync feast` reads the registry with Feast's SDK, which is not "
             f"installed (no {exc.name}): pip install 'mllineage[feast]'"
         ) from None
@@ -80,8 +83,12 @@ def import_feast() -> Any:
     return feast
 
 
-def _store(repo_path: str) -> Any:
-    return import_feast().FeatureStore(repo_path=repo_path)
+def _registry(repo_path: str) -> _Registry:
+    feast = import_feast()
+    try:
+        return _Registry(feast.FeatureStore(repo_path=repo_path))
+    except Exception as exc:  # Feast raises many kinds: say which repository, and why
+        raise FeastError(f"cannot read the Feast repository at {repo_path}: {exc}") from None
 
 
 def _time(at: datetime | None) -> str:
@@ -238,24 +245,68 @@ class _Registry:
         yield from (self.service_event(s) for s in self.services)
 
 
-def _uids(events: list[dict[str, Any]], project: str) -> set[str]:
-    """The uids in the project's namespace that these events name (the mapping, run here)."""
+def _taken(events: list[dict[str, Any]]) -> list[list[Item]]:
+    """Each event as the intake takes it, here, before anything is sent: an object the
+    service would refuse stops the sync with its name."""
     settings = Settings()
-    uids = set()
+    taken = []
     for event in events:
-        for item in intake.take(event, settings, form="openlineage"):
-            nodes = (
-                [item.process, *item.inputs, *item.outputs]
-                if isinstance(item, LineageEvent)
-                else item.nodes
+        try:
+            taken.append(intake.take(event, settings, form="openlineage"))
+        except intake.Rejected as exc:
+            what = event.get("job", event.get("dataset", {})).get("name")
+            raise FeastError(f"the registry's {what!r} cannot be sent: {exc}") from None
+    return taken
+
+
+def _uids(items: list[Item], project: str) -> set[str]:
+    """The uids in the project's namespace that these items name."""
+    uids = set()
+    for item in items:
+        nodes = (
+            [item.process, *item.inputs, *item.outputs]
+            if isinstance(item, LineageEvent)
+            else item.nodes
+        )
+        for node in nodes:
+            uids.add(node.uid)
+            uids.update(
+                make_uid(Kind.Feature, node.namespace, f"{node.name}.{f.name}")
+                for f in node.features or ()
             )
-            for node in nodes:
-                uids.add(node.uid)
-                uids.update(
+    return {uid for uid in uids if uid.split(":", 2)[1] == project}
+
+
+def _inputs(items: list[Item]) -> dict[str, set[str]]:
+    """Each view's pipeline and each service's query -> the uids that feed it."""
+    fed: dict[str, set[str]] = {}
+    for item in items:
+        if isinstance(item, LineageEvent) and item.process.name.startswith(OBJECT_JOBS):
+            inputs = fed.setdefault(item.process.uid, set())
+            for node in item.inputs:
+                inputs.add(node.uid)
+                inputs.update(
                     make_uid(Kind.Feature, node.namespace, f"{node.name}.{f.name}")
                     for f in node.features or ()
                 )
-    return {uid for uid in uids if uid.split(":", 2)[1] == project}
+    return fed
+
+
+def _end_dropped_inputs(
+    client: LineageClient, fed: dict[str, set[str]], now: str, report: SyncReport
+) -> None:
+    """A view that reads another source now, a service that no longer selects a feature:
+    the edges the registry no longer has are ended."""
+    for process, inputs in fed.items():
+        graph = client.lineage_graph(process, direction="upstream", depth=1)
+        dropped = [
+            {"source": e["source"], "target": process, "type": e["type"]}
+            for e in graph["edges"]
+            if e["target"] == process and e["source"] not in inputs
+        ]
+        if dropped:
+            client.end_edges(dropped, event_time=now)
+            report.ended += [f"{e['source']} -> {process}" for e in dropped]
 
 
 def _kept(row: dict[str, Any], project: str, wanted: set[str], groups: set[str]) -> bool:
@@ -270,7 +321,7 @@ def _kept(row: dict[str, Any], project: str, wanted: set[str], groups: set[str])
     if properties.get("feast.project") != project:
         return True
     if properties.get("feast.type") == "job":
-        return str(row["name"]).startswith(PROJECT_JOBS)
+        return not str(row["name"]).startswith(OBJECT_JOBS)
     if properties.get("feast.type") == "online_table":
         return (
             make_uid(Kind.FeatureGroup, project, properties.get("feast.feature_view", "")) in wanted
@@ -279,11 +330,14 @@ def _kept(row: dict[str, Any], project: str, wanted: set[str], groups: set[str])
 
 
 def sync(client: LineageClient, repo_path: str) -> SyncReport:
-    """Send the registry of the Feast repository at ``repo_path`` and retire what it no
-    longer has. Raises FeastMissing without the ``feast`` package."""
-    registry = _Registry(_store(repo_path))
+    """Send the registry of the Feast repository at ``repo_path``, end the inputs its views
+    and services no longer read, and retire what it no longer has. Raises FeastError when
+    Feast is missing, the repository cannot be read, or the service refuses an object."""
+    registry = _registry(repo_path)
     project = registry.project
     events = list(registry.events())
+    taken = _taken(events)
+    items = [item for event_items in taken for item in event_items]
     report = SyncReport(
         project=project,
         objects={
@@ -295,10 +349,15 @@ def sync(client: LineageClient, repo_path: str) -> SyncReport:
         events=len(events),
     )
     for start in range(0, len(events), BATCH):
-        client.post_batch(events[start : start + BATCH], openlineage=True)
-    wanted = _uids(events, project)
-    rows = list(client.iter_entities(namespace=project))
+        answer = client.post_batch(events[start : start + BATCH], openlineage=True)
+        if failed := answer.get("failed_events"):
+            raise FeastError(
+                f"the service refused {len(failed)} of the registry's events: {failed}"
+            )
+    wanted = _uids(items, project)
     now = datetime.now(UTC).isoformat()
+    _end_dropped_inputs(client, _inputs(items), now, report)
+    rows = list(client.iter_entities(namespace=project))
     groups = {
         row["name"]
         for row in rows

@@ -58,8 +58,8 @@ CODE_TAGS = {
 }
 
 
-class MlflowMissing(RuntimeError):
-    """The ``mlflow`` package is not installed."""
+class MlflowError(RuntimeError):
+    """MLflow's client is not installed, or the tracking server cannot be read."""
 
 
 @dataclass
@@ -80,7 +80,7 @@ def _mlflow(tracking_uri: str) -> Any:
     try:
         from mlflow import MlflowClient
     except ModuleNotFoundError as exc:
-        raise MlflowMissing(
+        raise MlflowError(
             f"`mllineage sync mlflow` reads MLflow with its client, which is not installed "
             f"(no {exc.name}): pip install 'mllineage[mlflow]'"
         ) from None
@@ -152,9 +152,19 @@ class _Server:
 
         self.active = ViewType.ACTIVE_ONLY
 
+    def _all(self, search: Any, **query: Any) -> list[Any]:
+        """Every page of one of the client's searches."""
+        found, token = [], None
+        while True:
+            page = search(**query, page_token=token)
+            found += list(page)
+            token = page.token
+            if not token:
+                return found
+
     def experiments(self, names: Iterable[str]) -> list[Any]:
         wanted = set(names)
-        found = self.client.search_experiments(view_type=self.active)
+        found = self._all(self.client.search_experiments, view_type=self.active)
         return [e for e in found if not wanted or e.name in wanted]
 
     def runs(self, experiment_id: str, since_ms: int | None = None) -> Iterator[Any]:
@@ -175,22 +185,17 @@ class _Server:
                 return
 
     def versions(self) -> list[Any]:
-        versions, token = [], None
-        while True:
-            page = self.client.search_model_versions(max_results=200, page_token=token)
-            versions += list(page)
-            token = page.token
-            if not token:
-                return versions
+        return self._all(self.client.search_model_versions, max_results=200)
 
     def logged_models(self, experiment_ids: list[str]) -> list[Any]:
         if not experiment_ids or not hasattr(self.client, "search_logged_models"):
             return []
-        return list(self.client.search_logged_models(experiment_ids=experiment_ids))
+        return self._all(self.client.search_logged_models, experiment_ids=experiment_ids)
 
     def aliases(self) -> dict[str, dict[str, str]]:
         """Registered model -> {alias: version}."""
-        return {m.name: dict(m.aliases or {}) for m in self.client.search_registered_models()}
+        models = self._all(self.client.search_registered_models, max_results=PAGE)
+        return {m.name: dict(m.aliases or {}) for m in models}
 
 
 def run_event(
@@ -238,8 +243,25 @@ def sync(
     registry, move the endpoints of aliases that moved, retire deleted versions. Not
     ``full``: only the runs started since the newest one the graph has of each experiment
     (or its oldest unfinished one), and nothing retired for deleted runs; the registry is
-    always read whole. Raises MlflowMissing without the ``mlflow`` package."""
+    always read whole. Raises MlflowError without the ``mlflow`` package, or when the
+    tracking server cannot be read."""
     server = _Server(tracking_uri)
+    from mlflow.exceptions import MlflowException
+
+    try:
+        return _sync(client, server, experiments, namespace, progress, full)
+    except MlflowException as exc:
+        raise MlflowError(f"MLflow at {tracking_uri}: {exc.message}") from None
+
+
+def _sync(
+    client: LineageClient,
+    server: _Server,
+    experiments: Iterable[str],
+    namespace: str,
+    progress: bool,
+    full: bool,
+) -> SyncReport:
     report = SyncReport(full=full)
     chosen = server.experiments(experiments)
     report.experiments = len(chosen)
@@ -357,6 +379,8 @@ def _serve_aliases(
         model = (row.get("properties") or {}).get("mlflow.registered_model")
         alias = (row.get("properties") or {}).get("mlflow.alias")
         if model is not None and alias not in aliases.get(model, {}):
+            if ends := registry.stale(row["uid"], _served_by(client, row["uid"])):
+                client.end_edges([e.model_dump(mode="json") for e in ends], event_time=now)
             client.retire(row["uid"], reason=RETIRED_BECAUSE, event_time=now)
             report.retired.append(row["uid"])
     for model, targets in aliases.items():
@@ -390,16 +414,23 @@ def _served_by(client: LineageClient, endpoint: str) -> list[str]:
 def _registry_lifecycle(
     client: LineageClient, versions: list[Any], namespace: str, report: SyncReport
 ) -> None:
-    """Deleted versions are retired; versions tagged ``mllineage.deprecated`` or archived are
-    deprecated (once)."""
+    """Every version is a node (one whose run was not synced too, dated by its
+    registration); deleted versions are retired; versions tagged ``mllineage.deprecated`` or
+    archived are deprecated (once)."""
     now = datetime.now(UTC).isoformat()
     present = {registry.version_uid(namespace, v.name, v.version): v for v in versions}
+    stored = set()
     for row in client.iter_entities(kind="Model", namespace=namespace):
+        stored.add(row["uid"])
         registered = (row.get("properties") or {}).get("mlflow.registered_model")
         if registered is None or row["uid"] in present:
             continue
         client.retire(row["uid"], reason=RETIRED_BECAUSE, event_time=now)
         report.retired.append(row["uid"])
+    for uid, version in present.items():
+        if uid not in stored:
+            node = registry.version_node(namespace, version.name, version.version)
+            client.upsert(nodes=[node], event_time=_time(version.creation_timestamp))
     for uid, version in present.items():
         reason = (version.tags or {}).get(registry.DEPRECATED_TAG)
         if reason is None and version.current_stage == "Archived":
