@@ -43,7 +43,7 @@ OPERATIONS = [
     "GET /v1/reports", "GET /v1/reports/orphans", "GET /v1/reports/deprecated-in-use",
     "GET /v1/reports/duplicate-features", "GET /v1/reports/skew", "GET /v1/notifications",
     "POST /v1/impact/what-if", "GET /v1/runs", "GET /v1/runs/{run_id}", "GET /v1/experiments",
-    "GET /browser/style.grass", "GET /browser/guide.html",
+    "GET /browser/style.grass", "GET /browser/guide.html", "POST /v1/hooks/mlflow",
 ]  # fmt: skip
 
 
